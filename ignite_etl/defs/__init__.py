@@ -1,0 +1,1 @@
+"""Everything Dagster-facing: assets, checks, jobs, sensors, schedules, resources, partitions."""

@@ -1,0 +1,92 @@
+"""Configuration read from the environment once, at the edges (CLI, resources), never deep inside."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+from ignite_etl.errors import ConfigurationError
+
+SPARKLAYER_BASE_URLS = {"live": "https://app.sparklayer.io", "test": "https://test.app.sparklayer.io"}
+DEFAULT_SENSOR_INTERVAL_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    environment: str = "development"
+    database_url: str | None = None
+    dagster_database_url: str | None = None
+    secret_key: str | None = field(default=None, repr=False)
+    ingress_token: str | None = field(default=None, repr=False)
+    public_url: str = "http://127.0.0.1:8080"
+    sparklayer_api_url: str | None = None
+    sensor_interval_seconds: int = DEFAULT_SENSOR_INTERVAL_SECONDS
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> "Settings":
+        env = os.environ if environ is None else environ
+        home = Path(env.get("IGNITE_HOME") or (cwd or Path.cwd()) / ".ignite").resolve()
+        environment = env.get("IGNITE_ENV", "development").strip().lower()
+        if environment not in ("development", "production"):
+            raise ConfigurationError(f"IGNITE_ENV must be development or production, not {environment!r}")
+        interval = env.get("IGNITE_SENSOR_INTERVAL_SECONDS", str(DEFAULT_SENSOR_INTERVAL_SECONDS))
+        try:
+            sensor_interval = int(interval)
+            if sensor_interval < 1:
+                raise ValueError
+        except ValueError:
+            raise ConfigurationError(
+                f"IGNITE_SENSOR_INTERVAL_SECONDS must be a whole number of seconds >= 1, not {interval!r}"
+            ) from None
+        return cls(
+            home=home,
+            environment=environment,
+            database_url=env.get("IGNITE_DATABASE_URL") or None,
+            dagster_database_url=env.get("IGNITE_DAGSTER_DATABASE_URL") or None,
+            secret_key=env.get("IGNITE_SECRET_KEY") or None,
+            ingress_token=env.get("IGNITE_INGRESS_TOKEN") or None,
+            public_url=(env.get("IGNITE_PUBLIC_URL") or "http://127.0.0.1:8080").rstrip("/"),
+            sparklayer_api_url=(env.get("SPARKLAYER_API_URL") or "").rstrip("/") or None,
+            sensor_interval_seconds=sensor_interval,
+        )
+
+    def sparklayer_base_url(self, site_env: str) -> str:
+        """SPARKLAYER_API_URL when set, else the URL that `site_env` selects."""
+        if self.sparklayer_api_url:
+            return self.sparklayer_api_url
+        try:
+            return SPARKLAYER_BASE_URLS[site_env]
+        except KeyError:
+            raise ConfigurationError(f"unknown SparkLayer site environment {site_env!r}: live or test") from None
+
+    def resolve_secret_key(self) -> str:
+        """IGNITE_SECRET_KEY; in development a key generated once into the home folder."""
+        if self.secret_key:
+            return self.secret_key
+        if self.is_production:
+            raise ConfigurationError(
+                "IGNITE_SECRET_KEY is required when IGNITE_ENV=production: it encrypts stored credentials. "
+                "Generate one with `ignite-etl secret-key` and keep it in your secret store."
+            )
+        from ignite_etl.store.cipher import CredentialCipher
+
+        key_file = self.home / "secret.key"
+        if not key_file.exists():
+            self.home.mkdir(parents=True, exist_ok=True)
+            tmp = key_file.with_suffix(".tmp")
+            tmp.write_text(CredentialCipher.generate_key() + "\n")
+            tmp.chmod(0o600)
+            try:
+                os.link(tmp, key_file)  # atomic: a concurrent process keeps the first key written
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink(missing_ok=True)
+        return key_file.read_text().strip()

@@ -1,0 +1,74 @@
+"""One way to open a connection to the app database, with errors an operator can act on."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+
+from ignite_etl.errors import DatabaseUnavailable
+
+
+def connect(url: str, *, autocommit: bool = False, connect_timeout: int = 5) -> psycopg.Connection:
+    """Open a psycopg connection whose rows are dicts.
+
+    Raises DatabaseUnavailable with one line naming the server (never the password).
+    """
+    try:
+        return psycopg.connect(url, autocommit=autocommit, row_factory=dict_row, connect_timeout=connect_timeout)
+    except psycopg.ProgrammingError as exc:
+        raise DatabaseUnavailable(
+            f"the database URL {redact_url(url)} is not valid ({_first_line(exc)}); "
+            "expected postgresql://user:password@host:port/dbname"
+        ) from None
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnavailable(
+            f"cannot reach the database at {redact_url(url)}: {_first_line(exc)}. "
+            "Check that the server runs and IGNITE_DATABASE_URL is right, or unset it to use the embedded server."
+        ) from None
+
+
+def check_database(url: str) -> None:
+    """Connect and run one query; raise DatabaseUnavailable if that fails."""
+    with connect(url, autocommit=True) as conn:
+        conn.execute("select 1")
+
+
+def with_database(url: str, dbname: str) -> str:
+    """The same server URL pointing at another database."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + dbname))
+
+
+def database_name(url: str) -> str:
+    return urlsplit(url).path.lstrip("/") or "postgres"
+
+
+def ensure_database(url: str, dbname: str) -> None:
+    """Create database `dbname` on the server of `url` unless it exists."""
+    with connect(url, autocommit=True) as conn:
+        exists = conn.execute("select 1 from pg_database where datname = %s", (dbname,)).fetchone()
+        if not exists:
+            try:
+                conn.execute(sql.SQL("create database {}").format(sql.Identifier(dbname)))
+            except psycopg.errors.DuplicateDatabase:
+                pass  # another process created it between our check and our create
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced, for messages and logs."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable URL>"
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else exc.__class__.__name__

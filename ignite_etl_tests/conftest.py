@@ -1,0 +1,80 @@
+"""Test database: IGNITE_TEST_DATABASE_URL when set, else an embedded server for the session.
+
+Each test session gets its own freshly migrated database; each test starts with empty app tables.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+from ignite_etl.store import migrations
+from ignite_etl.store.cipher import CredentialCipher
+from ignite_etl.store.database import connect, database_name, ensure_database, with_database
+from ignite_etl.store.embedded import EmbeddedPostgres
+
+
+@pytest.fixture(scope="session")
+def pg_server_url():
+    """A URL of a server tests may create databases on (its `postgres` database)."""
+    configured = os.environ.get("IGNITE_TEST_DATABASE_URL")
+    if configured:
+        yield configured
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="ignite-test-pg-"))
+    server = EmbeddedPostgres(tmp / "pgdata", delete_on_exit=True).start()
+    try:
+        yield server.url("postgres")
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def make_database(pg_server_url):
+    """Create an empty database on the test server and return its URL; dropped at session end."""
+    created: list[str] = []
+
+    def make(prefix: str = "ignite_test") -> str:
+        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        ensure_database(pg_server_url, name)
+        created.append(name)
+        return with_database(pg_server_url, name)
+
+    yield make
+    with connect(pg_server_url, autocommit=True) as conn:
+        for name in created:
+            conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture(scope="session")
+def migrated_database_url(make_database):
+    url = make_database()
+    migrations.upgrade(url)
+    return url
+
+
+@pytest.fixture
+def database_url(migrated_database_url):
+    """The session's migrated database with every app table emptied before the test."""
+    with connect(migrated_database_url, autocommit=True) as conn:
+        tables = conn.execute(
+            """
+            select format('%I.%I', schemaname, tablename) as t from pg_tables
+            where schemaname not in ('pg_catalog', 'information_schema')
+              and tablename <> 'schema_migration'
+            """
+        ).fetchall()
+        if tables:
+            conn.execute(f"truncate {', '.join(r['t'] for r in tables)} restart identity cascade")
+    return migrated_database_url
+
+
+@pytest.fixture
+def cipher() -> CredentialCipher:
+    return CredentialCipher(CredentialCipher.generate_key())
+
+
