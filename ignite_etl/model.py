@@ -1,0 +1,210 @@
+"""Canonical records every platform maps to, so the rest of the system never sees a platform's own shape.
+
+Field names follow what SparkLayer needs (the data-sync and purchasing seeds); nothing here knows
+which platform a record came from.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+RecordStatus = Literal["live", "discontinued"]
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class VariantOption(Record):
+    """One option of a variant, e.g. name "Colour", value "Red"."""
+
+    name: str
+    value: str
+
+
+class Variant(Record):
+    external_id: str
+    product_external_id: str
+    sku: str
+    barcode: str | None = None
+    weight_in_grams: int | None = None
+    position: int = Field(ge=0)
+    options: tuple[VariantOption, ...] = ()
+    status: RecordStatus = "live"
+    cart_image_url: str | None = None
+
+    def options_dict(self) -> dict[str, str]:
+        return {option.name: option.value for option in self.options}
+
+
+class Product(Record):
+    external_id: str
+    title: str
+    slug: str
+    status: RecordStatus = "live"
+    variants: tuple[Variant, ...] = ()
+    visible_id: str | None = None
+    updated_at: datetime | None = None
+
+
+class StockLevel(Record):
+    sku: str
+    location_external_id: str
+    stock_level: int
+    restock_date: date | None = None
+
+
+class Price(Record):
+    """The unit price of a SKU from `quantity` upwards; `price_list_slug` None means the platform's list."""
+
+    sku: str
+    price_list_slug: str | None = None
+    quantity: int = Field(default=1, ge=1)
+    price: Decimal
+    currency: str = Field(min_length=3, max_length=3)
+
+
+class Address(Record):
+    external_id: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    company_name: str | None = None
+    line_1: str | None = None
+    line_2: str | None = None
+    city: str | None = None
+    region: str | None = None
+    postcode: str | None = None
+    country_code: str | None = None
+    phone: str | None = None
+
+
+class Customer(Record):
+    external_id: str
+    email: str
+    first_name: str | None = None
+    last_name: str | None = None
+    company_name: str | None = None
+    phone: str | None = None
+    addresses: tuple[Address, ...] = ()
+    group: str | None = None
+    accounting_id: str | None = None
+    updated_at: datetime | None = None
+
+
+class OrderLine(Record):
+    external_id: str
+    sku: str | None = None
+    variant_external_id: str | None = None
+    name: str | None = None
+    quantity: int = Field(ge=0)
+    unit_price: Decimal | None = None
+
+
+class PackageItem(Record):
+    """A quantity of one order line inside a shipment, refund or cancellation."""
+
+    line_external_id: str
+    quantity: int = Field(ge=1)
+
+
+class Shipment(Record):
+    external_id: str
+    items: tuple[PackageItem, ...]
+    shipped_at: datetime | None = None
+    carrier: str | None = None
+    tracking_number: str | None = None
+    tracking_url: str | None = None
+
+
+class Refund(Record):
+    external_id: str
+    items: tuple[PackageItem, ...]
+    refunded_at: datetime | None = None
+    amount: Decimal | None = None
+
+
+class Cancellation(Record):
+    external_id: str
+    items: tuple[PackageItem, ...]
+    cancelled_at: datetime | None = None
+
+
+class Order(Record):
+    """One purchase: lines not yet shipped, refunded or cancelled are still processing."""
+
+    external_id: str
+    visible_id: str | None = None
+    sparklayer_id: str | None = None
+    customer_email: str | None = None
+    customer: Customer | None = None
+    currency: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    shipping_address: Address | None = None
+    billing_address: Address | None = None
+    lines: tuple[OrderLine, ...] = ()
+    shipments: tuple[Shipment, ...] = ()
+    refunds: tuple[Refund, ...] = ()
+    cancellations: tuple[Cancellation, ...] = ()
+
+    def processing_quantities(self) -> dict[str, int]:
+        """Per line, the quantity not yet in any shipment, refund or cancellation."""
+        left = {line.external_id: line.quantity for line in self.lines}
+        for package in (*self.shipments, *self.refunds, *self.cancellations):
+            for item in package.items:
+                if item.line_external_id in left:
+                    left[item.line_external_id] = max(0, left[item.line_external_id] - item.quantity)
+        return left
+
+
+class StoreSettings(Record):
+    base_currency: str = Field(min_length=3, max_length=3, pattern="^[A-Z]{3}$")
+
+
+class RecordProblem(Record):
+    """A permanent problem with one record: reported to the sync log, never raised."""
+
+    entity: str
+    external_id: str
+    message: str
+    resolution: str
+    external_url: str | None = None
+    visible_id: str | None = None
+
+
+class CataloguePage(Record):
+    """One page of a platform's catalogue: products with their variants, stock, prices and problems.
+
+    `missing_ids` lists ids a re-fetch asked for that the platform no longer knows at all.
+    """
+
+    products: tuple[Product, ...] = ()
+    stock_levels: tuple[StockLevel, ...] = ()
+    prices: tuple[Price, ...] = ()
+    problems: tuple[RecordProblem, ...] = ()
+    missing_ids: tuple[str, ...] = ()
+
+    @property
+    def updated_until(self) -> datetime | None:
+        """The newest `updated_at` on the page: the next incremental extraction starts here."""
+        stamps = [product.updated_at for product in self.products if product.updated_at]
+        return max(stamps) if stamps else None
+
+
+WebhookObjectType = Literal["product", "variant", "order", "other"]
+
+
+class WebhookEvent(Record):
+    """A verified platform webhook: a hint that one object changed, to be re-fetched."""
+
+    object_type: WebhookObjectType
+    platform_type: str
+    object_id: str
+    event_name: str
+    sequence: int | None = None
+    idempotency_key: str
+    event_id: str | None = None
