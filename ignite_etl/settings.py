@@ -58,9 +58,9 @@ class Settings:
         )
 
     def sparklayer_base_url(self, site_env: str) -> str:
-        """SPARKLAYER_API_URL when set, else the URL that `site_env` selects."""
+        """SPARKLAYER_API_URL when set (a `{site_env}` in it is filled in), else the URL `site_env` selects."""
         if self.sparklayer_api_url:
-            return self.sparklayer_api_url
+            return self.sparklayer_api_url.replace("{site_env}", site_env)
         try:
             return SPARKLAYER_BASE_URLS[site_env]
         except KeyError:

@@ -20,8 +20,7 @@ def connect(url: str, *, autocommit: bool = False, connect_timeout: int = 5) -> 
         return psycopg.connect(url, autocommit=autocommit, row_factory=dict_row, connect_timeout=connect_timeout)
     except psycopg.ProgrammingError as exc:
         raise DatabaseUnavailable(
-            f"the database URL {redact_url(url)} is not valid ({_first_line(exc)}); "
-            "expected postgresql://user:password@host:port/dbname"
+            "the database URL is not a valid PostgreSQL URL; expected postgresql://user:password@host:port/dbname"
         ) from None
     except psycopg.OperationalError as exc:
         raise DatabaseUnavailable(

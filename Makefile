@@ -1,0 +1,29 @@
+# Two commands set everything up on a fresh machine: `make dev` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+STAMP_DEV := $(VENV)/.installed-dev
+STAMP_TEST := $(VENV)/.installed-test
+
+.PHONY: dev test venv clean
+
+dev: $(STAMP_DEV)
+	$(VENV)/bin/ignite-etl dev
+
+test: $(STAMP_TEST)
+	$(VENV)/bin/pytest
+
+$(VENV)/bin/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ignite-etl needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+
+$(STAMP_DEV): pyproject.toml | $(VENV)/bin/python
+	$(VENV)/bin/pip install --quiet -e . --config-settings editable_mode=compat
+	@touch $@
+
+$(STAMP_TEST): pyproject.toml | $(VENV)/bin/python
+	$(VENV)/bin/pip install --quiet -e '.[test]' --config-settings editable_mode=compat
+	@touch $@ $(STAMP_DEV)
+
+clean:
+	rm -rf $(VENV) .pytest_cache

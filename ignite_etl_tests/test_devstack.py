@@ -1,0 +1,136 @@
+"""The `dev` command's configuration logic, and one real start and stop of the stack."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ignite_etl import devstack
+from ignite_etl.settings import Settings
+from ignite_etl.store.database import connect, database_name
+
+
+def test_configured_database_is_used_and_no_server_is_started(tmp_path, make_database):
+    app_url = make_database("ignite_dev")
+    settings = Settings.from_env({"IGNITE_DATABASE_URL": app_url}, cwd=tmp_path)
+    databases = devstack.open_databases(settings)
+    try:
+        assert databases.embedded is None
+        assert databases.app_url == app_url
+        assert database_name(databases.dagster_url) == "dagster"
+        with connect(databases.dagster_url) as conn:  # the default Dagster database now exists
+            conn.execute("select 1")
+        assert not (tmp_path / ".ignite" / "pgdata").exists()
+    finally:
+        databases.release()
+
+
+def test_stack_environment_carries_resolved_urls_key_and_dagster_home(tmp_path):
+    settings = Settings.from_env({"IGNITE_SENSOR_INTERVAL_SECONDS": "5"}, cwd=tmp_path)
+    databases = devstack.Databases("postgresql://a@/ignite?host=/s", "postgresql://a@/dagster?host=/s")
+    stack = devstack.plan(settings, databases, {"PATH": os.environ["PATH"]}, ui_port=3999)
+
+    env = stack.env
+    assert env["IGNITE_DATABASE_URL"] == databases.app_url
+    assert env["IGNITE_DAGSTER_DATABASE_URL"] == databases.dagster_url
+    assert env["IGNITE_SECRET_KEY"] == (tmp_path / ".ignite" / "secret.key").read_text().strip()
+    assert env["IGNITE_SENSOR_INTERVAL_SECONDS"] == "5"
+    dagster_home = Path(env["DAGSTER_HOME"])
+    assert dagster_home == tmp_path / ".ignite" / "dagster"
+    assert (dagster_home / "dagster.yaml").read_text() == (devstack.PROJECT_ROOT / "dagster.yaml").read_text()
+
+    (dagster,) = [p for p in stack.processes if p.name == "dagster"]
+    assert dagster.argv[1:3] == ["dev", "-w"]
+    assert dagster.argv[-2:] == ["-p", "3999"]
+    assert dagster.cwd == dagster_home
+
+
+def test_explicit_dagster_home_is_respected(tmp_path):
+    settings = Settings.from_env({}, cwd=tmp_path)
+    databases = devstack.Databases("postgresql://a@/x", "postgresql://a@/y")
+    stack = devstack.plan(settings, databases, {"DAGSTER_HOME": str(tmp_path / "dh")})
+    assert stack.env["DAGSTER_HOME"] == str(tmp_path / "dh")
+    assert (tmp_path / "dh" / "dagster.yaml").exists()
+
+
+def test_unreachable_database_is_one_clear_line_from_the_cli(tmp_path):
+    env = {**os.environ, "IGNITE_DATABASE_URL": "postgresql://ignite:pw@127.0.0.1:1/ignite", "IGNITE_HOME": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-m", "ignite_etl.cli", "db", "upgrade"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("ignite-etl: error: cannot reach the database")
+    assert "Traceback" not in result.stderr and ":pw@" not in result.stderr
+
+
+def _postmasters_for(pgdata: Path) -> list[str]:
+    out = subprocess.run(["ps", "-ww", "-eo", "args"], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if str(pgdata) in line and "postgres" in line]
+
+
+@pytest.mark.timeout(240)
+def test_dev_brings_up_the_ui_with_the_code_location_loaded_and_ctrl_c_stops_everything(tmp_path):
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("IGNITE_", "DAGSTER_"))}
+    env["IGNITE_HOME"] = str(tmp_path / "home")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ignite_etl.cli", "dev", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        status = _wait_for_location(port, proc, timeout=180)
+        assert status == {"name": "ignite_etl", "loadStatus": "LOADED", "error": None}
+        assert _postmasters_for(tmp_path / "home" / "pgdata"), "the embedded server should be running"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    deadline = time.monotonic() + 15
+    while _postmasters_for(tmp_path / "home" / "pgdata") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _postmasters_for(tmp_path / "home" / "pgdata") == []
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"http://127.0.0.1:{port}/server_info", timeout=2)
+
+
+_LOCATION_QUERY = """
+{ workspaceOrError { ... on Workspace { locationEntries {
+    name loadStatus locationOrLoadError { __typename ... on PythonError { message } } } } } }
+"""
+
+
+def _wait_for_location(port: int, proc: subprocess.Popen, timeout: float) -> dict:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"ignite-etl dev exited early with {proc.returncode}")
+        try:
+            data = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": _LOCATION_QUERY}, timeout=5).json()
+            (entry,) = data["data"]["workspaceOrError"]["locationEntries"]
+            last = {
+                "name": entry["name"],
+                "loadStatus": entry["loadStatus"],
+                "error": (entry["locationOrLoadError"] or {}).get("message"),
+            }
+            if entry["loadStatus"] == "LOADED":
+                return last
+        except (httpx.TransportError, KeyError, ValueError):
+            pass
+        time.sleep(1)
+    raise AssertionError(f"the code location did not load in {timeout}s; last status {last}")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -1,0 +1,46 @@
+import pytest
+
+from ignite_etl.errors import ConfigurationError
+from ignite_etl.settings import Settings
+from ignite_etl.store.cipher import CredentialCipher
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path):
+    settings = Settings.from_env({"IGNITE_ENV": "production"}, cwd=tmp_path)
+    with pytest.raises(ConfigurationError, match="IGNITE_SECRET_KEY is required"):
+        settings.resolve_secret_key()
+    assert not (tmp_path / ".ignite" / "secret.key").exists()
+
+
+def test_development_generates_a_key_once_and_reuses_it(tmp_path):
+    first = Settings.from_env({}, cwd=tmp_path).resolve_secret_key()
+    second = Settings.from_env({}, cwd=tmp_path).resolve_secret_key()
+    assert first == second
+    CredentialCipher(first)  # a valid Fernet key
+    assert (tmp_path / ".ignite" / "secret.key").stat().st_mode & 0o077 == 0
+
+
+def test_configured_key_wins(tmp_path):
+    key = CredentialCipher.generate_key()
+    assert Settings.from_env({"IGNITE_SECRET_KEY": key}, cwd=tmp_path).resolve_secret_key() == key
+
+
+def test_sparklayer_base_url_by_environment_and_override(tmp_path):
+    plain = Settings.from_env({}, cwd=tmp_path)
+    assert plain.sparklayer_base_url("live") == "https://app.sparklayer.io"
+    assert plain.sparklayer_base_url("test") == "https://test.app.sparklayer.io"
+    with pytest.raises(ConfigurationError):
+        plain.sparklayer_base_url("staging")
+    sandbox = Settings.from_env({"SPARKLAYER_API_URL": "http://127.0.0.1:8081/{site_env}/"}, cwd=tmp_path)
+    assert sandbox.sparklayer_base_url("test") == "http://127.0.0.1:8081/test"
+
+
+@pytest.mark.parametrize("value", ["0", "soon", "-5"])
+def test_bad_sensor_interval_is_a_clear_error(tmp_path, value):
+    with pytest.raises(ConfigurationError, match="IGNITE_SENSOR_INTERVAL_SECONDS"):
+        Settings.from_env({"IGNITE_SENSOR_INTERVAL_SECONDS": value}, cwd=tmp_path)
+
+
+def test_secrets_stay_out_of_repr(tmp_path):
+    settings = Settings.from_env({"IGNITE_SECRET_KEY": "k-123", "IGNITE_INGRESS_TOKEN": "tok-456"}, cwd=tmp_path)
+    assert "k-123" not in repr(settings) and "tok-456" not in repr(settings)
