@@ -42,9 +42,12 @@ class Variant(Record):
 
 
 class Product(Record):
+    """`title` and `slug` are None when the platform no longer reports them (a deleted product):
+    keep the last known ones."""
+
     external_id: str
-    title: str
-    slug: str
+    title: str | None
+    slug: str | None
     status: RecordStatus = "live"
     variants: tuple[Variant, ...] = ()
     visible_id: str | None = None
