@@ -1,0 +1,179 @@
+"""The Marketplacer Operator API client: one place for auth, the request limiter, retries and Relay paging."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+
+from ignite_etl.platforms.base import InvalidCredentials, PlatformError, PlatformUnavailable
+
+logger = logging.getLogger(__name__)
+
+REQUESTS_PER_WINDOW = 750
+WINDOW_SECONDS = 10.0
+DEFAULT_RETRY_AFTER_SECONDS = 60.0
+MAX_TRANSIENT_FAILURES = 5
+MAX_THROTTLED_WAITS = 50
+
+
+class MarketplacerQueryError(PlatformError):
+    """Marketplacer answered with GraphQL `errors`: the query or its variables are wrong."""
+
+    def __init__(self, messages: list[str]):
+        self.messages = messages
+        super().__init__("Marketplacer rejected the query: " + "; ".join(messages))
+
+
+class MarketplacerMutationError(PlatformError):
+    """A mutation answered with `errors { field messages }`."""
+
+    def __init__(self, mutation: str, errors: list[dict]):
+        self.errors = errors
+        details = "; ".join(f"{e.get('field')}: {', '.join(e.get('messages') or [])}" for e in errors)
+        super().__init__(f"Marketplacer refused {mutation}: {details}")
+
+
+class RequestLimiter:
+    """A token bucket: at most `capacity` requests per `window` seconds (Marketplacer allows 750 / 10 s per key)."""
+
+    def __init__(self, capacity: int = REQUESTS_PER_WINDOW, window: float = WINDOW_SECONDS,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
+        self.capacity = capacity
+        self.rate = capacity / window
+        self._tokens = float(capacity)
+        self._stamp = clock()
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+
+    def acquire(self) -> float:
+        """Take one token, sleeping until one is free; returns the seconds waited."""
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
+            self._stamp = now
+            self._tokens -= 1
+            wait = 0.0 if self._tokens >= 0 else -self._tokens / self.rate
+        if wait:
+            self._sleep(wait)
+        return wait
+
+
+class MarketplacerClient:
+    """POSTs GraphQL documents to an instance's `/graphql`. `time_scale` shrinks every wait (tests only)."""
+
+    def __init__(
+        self,
+        api_url: str,
+        api_key: str,
+        *,
+        limiter: RequestLimiter | None = None,
+        http_client: httpx.Client | None = None,
+        timeout: float = 60.0,
+        time_scale: float = 1.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.api_url = api_url
+        self._api_key = api_key
+        self.limiter = limiter or RequestLimiter()
+        self._http = http_client or httpx.Client(timeout=timeout)
+        self._owns_http = http_client is None
+        self.time_scale = time_scale
+        self._sleep = sleep
+        self.requests_sent = 0
+        self.throttled_waits = 0
+
+    def __repr__(self) -> str:
+        return f"MarketplacerClient(api_url={self.api_url!r})"
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def _wait(self, seconds: float) -> None:
+        self._sleep(seconds * self.time_scale)
+
+    def execute(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The `data` of one GraphQL request; throttling waits are unlimited-ish and never count as failures."""
+        failures = 0
+        throttled = 0
+        while True:
+            self.limiter.acquire()
+            self.requests_sent += 1
+            try:
+                response = self._http.post(
+                    self.api_url,
+                    json={"query": query, "variables": variables or {}},
+                    headers={"MARKETPLACER-API-KEY": self._api_key, "Accept": "application/json"},
+                )
+            except httpx.HTTPError as exc:
+                failures += 1
+                if failures >= MAX_TRANSIENT_FAILURES:
+                    raise PlatformUnavailable(
+                        f"Marketplacer at {self.api_url} did not answer ({type(exc).__name__}); try again later"
+                    ) from None
+                self._wait(2**failures)
+                continue
+            status = response.status_code
+            if status in (429, 503):
+                throttled += 1
+                self.throttled_waits += 1
+                if throttled > MAX_THROTTLED_WAITS:
+                    raise PlatformUnavailable("Marketplacer kept throttling requests; try again later")
+                self._wait(_retry_after(response.headers.get("retry-after")))
+                continue
+            if status in (401, 403):
+                raise InvalidCredentials(
+                    "Marketplacer refused the API key: create a new Operator API key and reconnect"
+                )
+            if status >= 500:
+                failures += 1
+                if failures >= MAX_TRANSIENT_FAILURES:
+                    raise PlatformUnavailable(f"Marketplacer answered {status} {failures} times; try again later")
+                self._wait(2**failures)
+                continue
+            return _data(response)
+
+    def paginate(self, query: str, variables: dict[str, Any], connection: str, page_size: int) -> Iterator[list]:
+        """Yield each page's `nodes` of the top-level `connection`, following `pageInfo.endCursor`."""
+        after = None
+        while True:
+            data = self.execute(query, {**variables, "first": page_size, "after": after})
+            page = data[connection]
+            yield page["nodes"]
+            info = page["pageInfo"]
+            if not info["hasNextPage"] or not info.get("endCursor"):
+                return
+            after = info["endCursor"]
+
+    def mutate(self, query: str, variables: dict[str, Any], mutation: str) -> dict[str, Any]:
+        payload = self.execute(query, variables)[mutation]
+        if payload is None:
+            raise PlatformError(f"Marketplacer answered {mutation} with nothing")
+        if payload.get("errors"):
+            raise MarketplacerMutationError(mutation, payload["errors"])
+        return payload
+
+
+def _retry_after(value: str | None) -> float:
+    try:
+        return max(0.0, float(value)) if value is not None else DEFAULT_RETRY_AFTER_SECONDS
+    except ValueError:
+        return DEFAULT_RETRY_AFTER_SECONDS
+
+
+def _data(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        raise PlatformError(f"Marketplacer answered {response.status_code} with a body that is not JSON") from None
+    if response.status_code >= 400 and not body.get("errors"):
+        raise PlatformError(f"Marketplacer answered {response.status_code}")
+    if body.get("errors"):
+        raise MarketplacerQueryError([str(e.get("message", e)) for e in body["errors"]])
+    return body.get("data") or {}
