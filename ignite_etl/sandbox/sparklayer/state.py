@@ -1,0 +1,75 @@
+"""What one simulated SparkLayer site holds: its API credentials and its data, per (env, Site-Id)."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def new_id(prefix: str = "") -> str:
+    return f"{prefix}{uuid.uuid4().hex[:16]}" if prefix else str(uuid.uuid4())
+
+
+@dataclass
+class SiteState:
+    env: str
+    site_id: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    settings_api_allowed: bool = True
+    customer_groups: set[str] = field(default_factory=lambda: {"base"})
+    stock_locations: set[str] = field(default_factory=lambda: {"default"})
+    products: dict[str, dict[str, Any]] = field(default_factory=dict)  # by product external_id
+    variants: dict[str, dict[str, Any]] = field(default_factory=dict)  # by variant external_id
+    stock: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # by (sku, location)
+    price_lists: dict[str, dict[str, Any]] = field(default_factory=dict)  # by slug
+    pricing: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)  # slug -> sku -> breaks
+    customers: dict[str, dict[str, Any]] = field(default_factory=dict)  # by SparkLayer id
+    settings: dict[str, Any] = field(default_factory=lambda: {"baseCurrency": None})
+    purchases: dict[str, dict[str, Any]] = field(default_factory=dict)  # by SparkLayer id
+    sync_logs: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (integration, data_type)
+
+    def find_product(self, identifier: str) -> dict[str, Any] | None:
+        if identifier in self.products:
+            return self.products[identifier]
+        return next((p for p in self.products.values() if p["id"] == identifier), None)
+
+    def find_variant(self, identifier: str) -> dict[str, Any] | None:
+        if identifier in self.variants:
+            return self.variants[identifier]
+        return next((v for v in self.variants.values() if v["id"] == identifier), None)
+
+    def find_customer(self, lookup_by: str, identifier: str) -> dict[str, Any] | None:
+        field_name = {"platform": "external_id", "email": "email", "sparklayer": "id"}[lookup_by]
+        for customer in self.customers.values():
+            if customer.get(field_name) == identifier or (lookup_by == "sparklayer" and customer.get("legacy_id") == identifier):
+                return customer
+        return None
+
+    def find_purchase(self, lookup_by: str, identifier: str) -> dict[str, Any] | None:
+        for purchase in self.purchases.values():
+            if purchase["purchase_identifiers"].get(lookup_by) == identifier:
+                return purchase
+        return None
+
+    def snapshot(self) -> dict[str, Any]:
+        """A JSON-ready copy of the site's data (never its secret)."""
+        return copy.deepcopy(
+            {
+                "env": self.env,
+                "site_id": self.site_id,
+                "customer_groups": sorted(self.customer_groups),
+                "stock_locations": sorted(self.stock_locations),
+                "products": self.products,
+                "variants": self.variants,
+                "stock": [dict(v) for _, v in sorted(self.stock.items())],
+                "price_lists": self.price_lists,
+                "pricing": self.pricing,
+                "customers": {c.get("external_id") or cid: c for cid, c in self.customers.items()},
+                "settings": self.settings,
+                "purchases": self.purchases,
+                "sync_logs": {f"{i}/{d}": log for (i, d), log in self.sync_logs.items()},
+            }
+        )
