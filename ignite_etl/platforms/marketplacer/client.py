@@ -18,7 +18,7 @@ REQUESTS_PER_WINDOW = 750
 WINDOW_SECONDS = 10.0
 DEFAULT_RETRY_AFTER_SECONDS = 60.0
 MAX_TRANSIENT_FAILURES = 5
-MAX_THROTTLED_WAITS = 50
+MAX_THROTTLED_SECONDS = 3600.0  # give up only after an hour of being throttled
 
 
 class MarketplacerQueryError(PlatformError):
@@ -99,9 +99,10 @@ class MarketplacerClient:
         self._sleep(seconds * self.time_scale)
 
     def execute(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The `data` of one GraphQL request; throttling waits are unlimited-ish and never count as failures."""
+        """The `data` of one GraphQL request. Throttling (429/503) waits are not failures; network errors
+        and other 5xx are retried a few times, then raise `PlatformUnavailable`."""
         failures = 0
-        throttled = 0
+        throttled_seconds = 0.0
         while True:
             self.limiter.acquire()
             self.requests_sent += 1
@@ -121,11 +122,12 @@ class MarketplacerClient:
                 continue
             status = response.status_code
             if status in (429, 503):
-                throttled += 1
+                wait = _retry_after(response.headers.get("retry-after"))
+                throttled_seconds += wait
+                if throttled_seconds > MAX_THROTTLED_SECONDS:
+                    raise PlatformUnavailable("Marketplacer kept throttling requests for an hour; try again later")
                 self.throttled_waits += 1
-                if throttled > MAX_THROTTLED_WAITS:
-                    raise PlatformUnavailable("Marketplacer kept throttling requests; try again later")
-                self._wait(_retry_after(response.headers.get("retry-after")))
+                self._wait(wait)
                 continue
             if status in (401, 403):
                 raise InvalidCredentials(
