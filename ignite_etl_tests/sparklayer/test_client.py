@@ -368,3 +368,14 @@ def test_a_sync_log_with_repeated_or_too_many_errors_is_not_sent(make_client, sa
     with pytest.raises(InvalidRequest):
         run(make_client(), lambda c: c.put_sync_log("marketplacer", "products", too_many))
     assert sandbox.journal(path_contains="sync-log") == []
+
+
+def test_an_unreachable_host_is_retried_then_raises_transient_error(make_client):
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+
+    with pytest.raises(TransientError, match="could not be reached"):
+        run(make_client(base_url=f"http://127.0.0.1:{closed_port}/test"), lambda c: c.upsert_customer(customer(1)))
