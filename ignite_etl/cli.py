@@ -44,6 +44,39 @@ def _cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
+    from ignite_etl import devstack
+
+    databases = devstack.open_databases(settings)
+    try:
+        devstack.migrate(databases)
+        os.environ.update(devstack.environment(settings, databases, dict(os.environ)))
+        import dagster as dg
+
+        from ignite_etl.defs.sync.run import run_full_sync
+
+        with dg.DagsterInstance.get() as instance:
+            summary = run_full_sync(args.connection_id, entities=args.entity or (), dry_run=args.dry_run,
+                                    instance=instance)
+    finally:
+        databases.release()
+    for asset, numbers in sorted(summary.assets.items()):
+        shown = ", ".join(f"{k}={v}" for k, v in numbers.items() if not k.startswith("dagster/"))
+        print(f"{asset}: {shown}")
+    print(f"run {summary.run_id}: {'succeeded' if summary.success else 'FAILED (see the run in the Dagster UI)'}")
+    return 0 if summary.success else 1
+
+
+def _cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
+    from ignite_etl.sandbox.serve import describe, serve_forever, start_sandbox
+
+    sandbox = start_sandbox(adverts=args.adverts, seed=args.seed, sparklayer_port=args.sparklayer_port,
+                            marketplacer_port=args.marketplacer_port, latency_ms=args.latency_ms)
+    print(describe(sandbox, args.adverts), flush=True)
+    serve_forever(sandbox)
+    return 0
+
+
 def _cmd_secret_key(args: argparse.Namespace, settings: Settings) -> int:
     from ignite_etl.store.cipher import CredentialCipher
 
@@ -64,6 +97,23 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     upgrade = db_commands.add_parser("upgrade", help="apply pending migrations from sql/")
     upgrade.set_defaults(handler=_cmd_db_upgrade)
+
+    sync = commands.add_parser("sync", help="run the full sync of one connection now, on the configured instance")
+    sync.add_argument("connection_id", help="{siteEnv}-{siteId}, e.g. test-bobs-store")
+    sync.add_argument("--entity", action="append", choices=["products", "stock", "prices", "customers", "settings"],
+                      help="sync only this kind of record (repeatable); default: everything")
+    sync.add_argument("--dry-run", action="store_true", help="compute and show the changes, write nothing")
+    sync.set_defaults(handler=_cmd_sync)
+
+    from ignite_etl.sandbox import MARKETPLACER_PORT, SPARKLAYER_PORT
+
+    sandbox = commands.add_parser("sandbox", help="serve the SparkLayer and Marketplacer simulators on loopback")
+    sandbox.add_argument("--sparklayer-port", type=int, default=SPARKLAYER_PORT)
+    sandbox.add_argument("--marketplacer-port", type=int, default=MARKETPLACER_PORT)
+    sandbox.add_argument("--adverts", type=int, default=200, help="size of the generated store (default 200)")
+    sandbox.add_argument("--seed", type=int, default=1)
+    sandbox.add_argument("--latency-ms", type=float, default=0.0, help="added to every SparkLayer answer")
+    sandbox.set_defaults(handler=_cmd_sandbox)
 
     key = commands.add_parser("secret-key", help="print a new key for IGNITE_SECRET_KEY")
     key.set_defaults(handler=_cmd_secret_key)

@@ -104,9 +104,14 @@ class DevStack:
     processes: list[ProcessSpec] = field(default_factory=list)
 
 
+def environment(settings: Settings, databases: Databases, environ: dict[str, str]) -> dict[str, str]:
+    """The environment every ignite-etl process of this machine runs with."""
+    return stack_environment(settings, databases, prepare_dagster_home(settings, environ), environ)
+
+
 def plan(settings: Settings, databases: Databases, environ: dict[str, str], *, ui_port: int = 3000) -> DevStack:
-    dagster_home = prepare_dagster_home(settings, environ)
-    env = stack_environment(settings, databases, dagster_home, environ)
+    env = environment(settings, databases, environ)
+    dagster_home = Path(env["DAGSTER_HOME"])
     bin_dir = Path(sys.executable).parent
     dagster = [str(bin_dir / "dagster")] if (bin_dir / "dagster").exists() else [sys.executable, "-m", "dagster"]
     processes = [

@@ -74,7 +74,12 @@ def database_url(migrated_database_url):
 
 
 @pytest.fixture
-def cipher() -> CredentialCipher:
-    return CredentialCipher(CredentialCipher.generate_key())
+def secret_key() -> str:
+    return CredentialCipher.generate_key()
+
+
+@pytest.fixture
+def cipher(secret_key) -> CredentialCipher:
+    return CredentialCipher(secret_key)
 
 

@@ -1,11 +1,22 @@
-"""Resources shared by every asset, sensor and job, wired from the environment with EnvVar."""
+"""Resources shared by every asset, sensor and job, wired from the environment with EnvVar.
+
+Per-connection credentials are data: runs load them from the app database by partition key, so
+they never travel through run config, tags or the UI.
+"""
 
 from __future__ import annotations
+
+import os
 
 import dagster as dg
 from pydantic import PrivateAttr
 
+from ignite_etl.platforms import Platform, platform_for
+from ignite_etl.settings import SPARKLAYER_BASE_URLS
+from ignite_etl.sparklayer.client import SparkLayerClient
+from ignite_etl.sparklayer.token_store import PostgresTokenStore
 from ignite_etl.store.cipher import CredentialCipher
+from ignite_etl.store.connections import Connection, get_connection
 from ignite_etl.store.database import connect
 
 
@@ -26,14 +37,60 @@ class AppDatabase(dg.ConfigurableResource):
             self._cipher = CredentialCipher(self.secret_key)
         return self._cipher
 
+    def connection(self, connection_id: str) -> Connection:
+        with self.connect() as conn:
+            return get_connection(conn, self.cipher, connection_id)
+
+
+class SyncServices(dg.ConfigurableResource):
+    """Builds the platform adapter and the SparkLayer client of one connection."""
+
+    app_db: AppDatabase
+    sparklayer_api_url: str = ""
+    """Overrides SparkLayer's base URL (SPARKLAYER_API_URL); `{site_env}` is filled in."""
+    sparklayer_concurrency: int = 8
+    sparklayer_requests_per_second: float = 0.0
+    """Our own cap per site (0 = none): keeps us under SparkLayer's limit instead of meeting 429s."""
+    platform_page_size: int = 100
+    platform_time_scale: float = 1.0
+    """Scales the platform client's waits (Retry-After, backoff); the sandbox uses < 1."""
+
+    def sparklayer(self, connection: Connection) -> SparkLayerClient:
+        credentials = connection.sparklayer_credentials
+        if self.sparklayer_api_url:
+            base_url = self.sparklayer_api_url.replace("{site_env}", connection.site_env).rstrip("/")
+        else:
+            base_url = SPARKLAYER_BASE_URLS[connection.site_env]
+        return SparkLayerClient(
+            base_url=base_url,
+            site_id=connection.site_id,
+            client_id=credentials.get("client_id", ""),
+            client_secret=credentials.get("client_secret", ""),
+            token_store=PostgresTokenStore(self.app_db.url, connection.id, self.app_db.cipher),
+            concurrency=self.sparklayer_concurrency,
+            requests_per_second=self.sparklayer_requests_per_second or None,
+        )
+
+    def platform(self, connection: Connection) -> Platform:
+        return platform_for(
+            connection.platform,
+            connection.platform_config,
+            connection.platform_secrets,
+            page_size=self.platform_page_size,
+            time_scale=self.platform_time_scale,
+        )
+
 
 @dg.definitions
 def resources() -> dg.Definitions:
+    app_db = AppDatabase(url=dg.EnvVar("IGNITE_DATABASE_URL"), secret_key=dg.EnvVar("IGNITE_SECRET_KEY"))
     return dg.Definitions(
         resources={
-            "app_db": AppDatabase(
-                url=dg.EnvVar("IGNITE_DATABASE_URL"),
-                secret_key=dg.EnvVar("IGNITE_SECRET_KEY"),
+            "app_db": app_db,
+            "sync_services": SyncServices(
+                app_db=app_db,
+                # not a secret; read here, at the composition root, so it shows in the UI
+                sparklayer_api_url=os.environ.get("SPARKLAYER_API_URL", ""),
             ),
         }
     )

@@ -89,6 +89,11 @@ class SparkLayerClient:
         """A client for `site_env` (`live`/`test`); `api_url` (SPARKLAYER_API_URL) overrides the host."""
         return cls(base_url=ep.base_url_for(site_env, api_url), site_id=site_id, **kwargs)
 
+    @property
+    def stats(self):
+        """Requests sent, retried and rate-limited so far (`RequestStats`)."""
+        return self._transport.stats
+
     def __repr__(self) -> str:
         return f"SparkLayerClient(base_url={self._transport.base_url!r}, site_id={self.site_id!r})"
 

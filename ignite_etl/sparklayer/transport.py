@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +29,23 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = f"ignite-etl/{__version__}"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+
+
+@dataclass
+class RequestStats:
+    """What a client sent: requests per endpoint, retries after failures, waits for rate limits."""
+
+    by_endpoint: Counter = field(default_factory=Counter)
+    retries: int = 0
+    rate_limited: int = 0
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "requests": sum(self.by_endpoint.values()),
+            "retries": self.retries,
+            "rate_limited": self.rate_limited,
+            "by_endpoint": dict(self.by_endpoint),
+        }
 
 
 class SparkLayerTransport:
@@ -61,6 +80,7 @@ class SparkLayerTransport:
         self._transport = transport
         self._clock = clock
         self._http: httpx.AsyncClient | None = None
+        self.stats = RequestStats()
 
     def __repr__(self) -> str:
         return f"SparkLayerTransport(base_url={self.base_url!r}, site_id={self.site_id!r})"
@@ -148,6 +168,7 @@ class SparkLayerTransport:
         while True:
             if self._limiter is not None:
                 await self._limiter.acquire()
+            self.stats.by_endpoint[endpoint.name] += 1
             try:
                 async with self._slots:
                     response = await self._http.request(
@@ -155,6 +176,7 @@ class SparkLayerTransport:
                     )
             except httpx.TransportError as exc:
                 failures += 1
+                self.stats.retries += 1
                 if failures >= self.retry.max_attempts:
                     raise TransientError(
                         f"SparkLayer could not be reached for {endpoint.name} after {failures} attempts "
@@ -167,6 +189,7 @@ class SparkLayerTransport:
             status = response.status_code
             if status == 429:
                 rate_limit_waits += 1
+                self.stats.rate_limited += 1
                 if rate_limit_waits > self.retry.max_rate_limit_waits:
                     raise TransientError(
                         f"SparkLayer kept rate-limiting {endpoint.name} ({rate_limit_waits} times); try again later",
@@ -178,6 +201,7 @@ class SparkLayerTransport:
                 continue
             if is_retryable_status(status, retry_conflict=endpoint.retry_conflict):
                 failures += 1
+                self.stats.retries += 1
                 if failures >= self.retry.max_attempts:
                     message, _ = describe_refusal(response)
                     raise TransientError(

@@ -1,0 +1,68 @@
+"""Run the full sync of one connection on the configured Dagster instance (`ignite-etl sync`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import dagster as dg
+
+from ignite_etl.defs.partitions import CONNECTION_TAG
+
+# What `--entity` selects: the loads to run; their upstream extracts and diffs come along.
+ENTITY_LOADS = {
+    "products": ["sparklayer_products"],
+    "stock": ["sparklayer_stock"],
+    "prices": ["sparklayer_prices", "sparklayer_settings"],
+    "customers": ["sparklayer_customers"],
+    "settings": ["sparklayer_settings"],
+}
+CATALOGUE_OUTPUTS = ["platform_products", "platform_variants", "platform_stock", "platform_prices", "platform_problems"]
+LOAD_OPS = ["sparklayer_products", "sparklayer_stock", "sparklayer_prices", "sparklayer_customers",
+            "sparklayer_settings", "sparklayer_sync_log"]
+
+
+@dataclass
+class SyncSummary:
+    success: bool
+    run_id: str
+    assets: dict[str, dict]  # asset -> the numbers its materialization recorded
+
+
+def run_full_sync(
+    connection_id: str, *, entities: Sequence[str] = (), dry_run: bool = False, instance: dg.DagsterInstance
+) -> SyncSummary:
+    from ignite_etl.definitions import defs
+
+    definitions = defs()
+    job = definitions.resolve_job_def("full_sync")
+    if connection_id not in instance.get_dynamic_partitions("connections"):
+        instance.add_dynamic_partitions("connections", [connection_id])
+    selection = None
+    if entities:
+        unknown = sorted(set(entities) - set(ENTITY_LOADS))
+        if unknown:
+            raise ValueError(f"unknown entity {', '.join(unknown)}: choose from {', '.join(ENTITY_LOADS)}")
+        loads = {load for entity in entities for load in ENTITY_LOADS[entity]}
+        chosen = dg.AssetSelection.assets(*loads).upstream() | dg.AssetSelection.assets("sparklayer_sync_log")
+        names = {key.to_user_string() for key in chosen.resolve(definitions.resolve_asset_graph())}
+        if names & set(CATALOGUE_OUTPUTS):
+            names |= set(CATALOGUE_OUTPUTS)  # one extraction pass feeds all five
+        selection = [dg.AssetKey(name) for name in sorted(names)]
+    ops = [op for op in LOAD_OPS if selection is None or dg.AssetKey(op) in selection]
+    result = job.execute_in_process(
+        partition_key=connection_id,
+        instance=instance,
+        asset_selection=selection,
+        run_config={"ops": {op: {"config": {"dry_run": dry_run}} for op in ops}},
+        tags={CONNECTION_TAG: connection_id},
+        raise_on_error=False,
+    )
+    assets = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.asset_materialization
+        assets[materialization.asset_key.to_user_string()] = {
+            k: v.value for k, v in materialization.metadata.items() if isinstance(v.value, (int, float, bool, str))
+            and k not in ("preview", "errors")
+        }
+    return SyncSummary(result.success, result.run_id, assets)

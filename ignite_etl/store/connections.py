@@ -1,0 +1,110 @@
+"""Connections between a SparkLayer site and a platform store, with their credentials decrypted on read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from ignite_etl.errors import ConfigurationError
+from ignite_etl.store.cipher import CredentialCipher
+
+SITE_ENVS = ("live", "test")
+
+
+def connection_id_for(site_env: str, site_id: str) -> str:
+    """The connection id and Dagster partition key: `{siteEnv}-{siteId}`."""
+    return f"{site_env}-{site_id}"
+
+
+class ConnectionNotFound(ConfigurationError):
+    pass
+
+
+@dataclass(frozen=True)
+class Connection:
+    id: str
+    site_env: str
+    site_id: str
+    platform: str
+    status: str
+    store_id: str | None
+    platform_config: dict[str, Any]
+    sparklayer_credentials: dict[str, str] = field(repr=False, default_factory=dict)
+    platform_secrets: dict[str, str] = field(repr=False, default_factory=dict)
+    webhook_secret: str | None = field(repr=False, default=None)
+
+
+def get_connection(conn: psycopg.Connection, cipher: CredentialCipher, connection_id: str) -> Connection:
+    row = conn.execute("select * from connection where id = %s", (connection_id,)).fetchone()
+    if row is None:
+        raise ConnectionNotFound(
+            f"no connection {connection_id!r}: it was never connected or has been removed"
+        )
+    return Connection(
+        id=row["id"],
+        site_env=row["site_env"],
+        site_id=row["site_id"],
+        platform=row["platform"],
+        status=row["status"],
+        store_id=row["store_id"],
+        platform_config=dict(row["platform_config"] or {}),
+        sparklayer_credentials=cipher.decrypt_json(row["sparklayer_credentials"]) if row["sparklayer_credentials"] else {},
+        platform_secrets=cipher.decrypt_json(row["platform_credentials"]) if row["platform_credentials"] else {},
+        webhook_secret=cipher.decrypt(row["webhook_secret"]) if row["webhook_secret"] else None,
+    )
+
+
+def save_connection(
+    conn: psycopg.Connection,
+    cipher: CredentialCipher,
+    *,
+    site_env: str,
+    site_id: str,
+    platform: str,
+    status: str,
+    sparklayer_credentials: dict[str, str],
+    platform_config: dict[str, Any],
+    platform_secrets: dict[str, str] | None,
+    store_id: str | None = None,
+) -> str:
+    """Insert or update a connection; platform secrets left None keep the stored ones."""
+    if site_env not in SITE_ENVS:
+        raise ConfigurationError(f"site environment must be live or test, not {site_env!r}")
+    connection_id = connection_id_for(site_env, site_id)
+    conn.execute(
+        """
+        insert into connection (id, site_env, site_id, platform, status, store_id, platform_config,
+                                sparklayer_credentials, platform_credentials)
+        values (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+        on conflict (id) do update set
+            platform = excluded.platform,
+            status = excluded.status,
+            store_id = coalesce(excluded.store_id, connection.store_id),
+            platform_config = excluded.platform_config,
+            sparklayer_credentials = excluded.sparklayer_credentials,
+            platform_credentials = coalesce(excluded.platform_credentials, connection.platform_credentials),
+            updated_at = now()
+        """,
+        (
+            connection_id,
+            site_env,
+            site_id,
+            platform,
+            status,
+            store_id,
+            Jsonb(platform_config),
+            cipher.encrypt_json(sparklayer_credentials),
+            cipher.encrypt_json(platform_secrets) if platform_secrets is not None else None,
+        ),
+    )
+    return connection_id
+
+
+def set_webhook_secret(conn: psycopg.Connection, cipher: CredentialCipher, connection_id: str, secret: str) -> None:
+    conn.execute(
+        "update connection set webhook_secret = %s, updated_at = now() where id = %s",
+        (cipher.encrypt(secret), connection_id),
+    )

@@ -1,0 +1,101 @@
+"""Last-accepted state per record: read it for the diff, advance it only for accepted writes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import psycopg
+
+from ignite_etl.diff import Accepted, StateKey, StateRow
+
+
+def load_state(conn: psycopg.Connection, connection_id: str, entities: Sequence[str]) -> dict[StateKey, StateRow]:
+    rows = conn.execute(
+        """
+        select entity, external_id, hash, parent_external_id, status, sparklayer_id
+        from sync_state where connection_id = %s and entity = any(%s)
+        """,
+        (connection_id, list(entities)),
+    )
+    return {
+        (r["entity"], r["external_id"]): StateRow(r["hash"], r["parent_external_id"], r["status"], r["sparklayer_id"])
+        for r in rows
+    }
+
+
+def load_rows(conn: psycopg.Connection, connection_id: str, keys: Iterable[StateKey]) -> dict[StateKey, StateRow]:
+    """State of just these records (a partial sync touches a few)."""
+    keys = list(keys)
+    if not keys:
+        return {}
+    rows = conn.execute(
+        """
+        select s.entity, s.external_id, s.hash, s.parent_external_id, s.status, s.sparklayer_id
+        from sync_state s
+        join unnest(%s::text[], %s::text[]) as k(entity, external_id)
+          on s.entity = k.entity and s.external_id = k.external_id
+        where s.connection_id = %s
+        """,
+        ([k[0] for k in keys], [k[1] for k in keys], connection_id),
+    )
+    return {
+        (r["entity"], r["external_id"]): StateRow(r["hash"], r["parent_external_id"], r["status"], r["sparklayer_id"])
+        for r in rows
+    }
+
+
+def variants_of(conn: psycopg.Connection, connection_id: str, product_ids: Sequence[str]) -> dict[StateKey, StateRow]:
+    """Accepted variants of these products, so a partial diff sees variants that left their product."""
+    if not product_ids:
+        return {}
+    rows = conn.execute(
+        """
+        select entity, external_id, hash, parent_external_id, status, sparklayer_id from sync_state
+        where connection_id = %s and entity = 'variant' and parent_external_id = any(%s)
+        """,
+        (connection_id, list(product_ids)),
+    )
+    return {
+        (r["entity"], r["external_id"]): StateRow(r["hash"], r["parent_external_id"], r["status"], r["sparklayer_id"])
+        for r in rows
+    }
+
+
+def advance(
+    conn: psycopg.Connection, connection_id: str, accepted: Iterable[tuple[Accepted, str | None]]
+) -> int:
+    """Store accepted rows (with SparkLayer's id when it gave one). Runs in the caller's transaction."""
+    rows = [
+        (connection_id, a.entity, a.external_id, a.parent_external_id, a.hash, a.status, sparklayer_id)
+        for a, sparklayer_id in accepted
+    ]
+    if not rows:
+        return 0
+    with conn.cursor() as cur:
+        cur.executemany(
+            """
+            insert into sync_state (connection_id, entity, external_id, parent_external_id, hash, status, sparklayer_id)
+            values (%s, %s, %s, %s, %s, %s, %s)
+            on conflict (connection_id, entity, external_id) do update set
+                parent_external_id = coalesce(excluded.parent_external_id, sync_state.parent_external_id),
+                hash = excluded.hash,
+                status = excluded.status,
+                sparklayer_id = coalesce(excluded.sparklayer_id, sync_state.sparklayer_id),
+                written_at = now()
+            """,
+            rows,
+        )
+    return len(rows)
+
+
+def forget(conn: psycopg.Connection, connection_id: str, keys: Iterable[StateKey]) -> None:
+    """Drop state rows of records deleted in SparkLayer."""
+    keys = list(keys)
+    if keys:
+        conn.execute(
+            """
+            delete from sync_state s using unnest(%s::text[], %s::text[]) as k(entity, external_id)
+            where s.connection_id = %s and s.entity = k.entity and s.external_id = k.external_id
+            """,
+            ([k[0] for k in keys], [k[1] for k in keys], connection_id),
+        )

@@ -1,0 +1,88 @@
+"""Platform extracts as frames: canonical records flattened into rows an analyst can query."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from ignite_etl.model import CataloguePage, Customer, RecordProblem
+from ignite_etl.sync.payloads import data_type_of
+
+PRODUCT_COLUMNS = ["external_id", "title", "slug", "status", "visible_id", "updated_at"]
+VARIANT_COLUMNS = [
+    "external_id", "product_external_id", "sku", "barcode", "weight_in_grams", "position", "options", "status",
+    "cart_image_url",
+]
+STOCK_COLUMNS = ["sku", "location_external_id", "stock_level", "restock_date"]
+PRICE_COLUMNS = ["sku", "price_list_slug", "quantity", "price", "currency"]
+CUSTOMER_COLUMNS = [
+    "external_id", "email", "first_name", "last_name", "company_name", "phone", "group", "accounting_id",
+    "addresses", "updated_at",
+]
+PROBLEM_COLUMNS = ["data_type", "entity", "external_id", "message", "resolution", "visible_id", "external_url"]
+
+
+@dataclass
+class CatalogueFrames:
+    """Accumulates catalogue pages as plain rows; the records themselves are not kept."""
+
+    products: list[dict] = field(default_factory=list)
+    variants: list[dict] = field(default_factory=list)
+    stock: list[dict] = field(default_factory=list)
+    prices: list[dict] = field(default_factory=list)
+    problems: list[dict] = field(default_factory=list)
+    pages: int = 0
+
+    def add(self, page: CataloguePage) -> None:
+        self.pages += 1
+        for product in page.products:
+            self.products.append(
+                {"external_id": product.external_id, "title": product.title, "slug": product.slug,
+                 "status": product.status, "visible_id": product.visible_id, "updated_at": product.updated_at}
+            )
+            for v in product.variants:
+                self.variants.append(
+                    {"external_id": v.external_id, "product_external_id": v.product_external_id, "sku": v.sku,
+                     "barcode": v.barcode, "weight_in_grams": v.weight_in_grams, "position": v.position,
+                     "options": [{"name": o.name, "value": o.value} for o in v.options], "status": v.status,
+                     "cart_image_url": v.cart_image_url}
+                )
+        self.stock.extend(
+            {"sku": s.sku, "location_external_id": s.location_external_id, "stock_level": s.stock_level,
+             "restock_date": s.restock_date} for s in page.stock_levels
+        )
+        self.prices.extend(
+            {"sku": p.sku, "price_list_slug": p.price_list_slug, "quantity": p.quantity, "price": p.price,
+             "currency": p.currency} for p in page.prices
+        )
+        self.problems.extend(problem_row(p) for p in page.problems)
+
+    def frame(self, name: str) -> pd.DataFrame:
+        columns = {"products": PRODUCT_COLUMNS, "variants": VARIANT_COLUMNS, "stock": STOCK_COLUMNS,
+                   "prices": PRICE_COLUMNS, "problems": PROBLEM_COLUMNS}[name]
+        frame = pd.DataFrame(getattr(self, name), columns=columns)
+        if name == "products":
+            frame["updated_at"] = pd.to_datetime(frame["updated_at"], utc=True)
+        if name == "variants":
+            frame = frame.astype({"position": "Int64", "weight_in_grams": "Int64"})
+        return frame
+
+
+def problem_row(problem: RecordProblem) -> dict:
+    return {"data_type": data_type_of(problem.entity), "entity": problem.entity, "external_id": problem.external_id,
+            "message": problem.message, "resolution": problem.resolution, "visible_id": problem.visible_id,
+            "external_url": problem.external_url}
+
+
+def customers_frame(customers: Iterable[Customer]) -> pd.DataFrame:
+    rows = [
+        {"external_id": c.external_id, "email": c.email, "first_name": c.first_name, "last_name": c.last_name,
+         "company_name": c.company_name, "phone": c.phone, "group": c.group, "accounting_id": c.accounting_id,
+         "addresses": [a.model_dump(exclude_none=True) for a in c.addresses], "updated_at": c.updated_at}
+        for c in customers
+    ]
+    frame = pd.DataFrame(rows, columns=CUSTOMER_COLUMNS)
+    frame["updated_at"] = pd.to_datetime(frame["updated_at"], utc=True)
+    return frame

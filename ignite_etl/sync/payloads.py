@@ -1,0 +1,187 @@
+"""From the platform frames (canonical fields) to the bodies SparkLayer accepts.
+
+A record SparkLayer would refuse for a reason the merchant can fix (no first name, an address
+without line 1) becomes a `SyncError` here, with a resolution, instead of a doomed request.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import pandas as pd
+from pydantic import ValidationError
+
+from ignite_etl.diff import DesiredProduct
+from ignite_etl.sparklayer import models as sl
+from ignite_etl.store.sync_log import SyncError
+
+PLATFORM_PRICE_LIST = "{platform}-price"
+
+
+def price_list_slug(platform: str) -> str:
+    return PLATFORM_PRICE_LIST.format(platform=platform)
+
+
+def price_list_for(platform: str, currency: str) -> sl.PriceList:
+    """The platform's own price list: "Marketplacer Price", slug `marketplacer-price`."""
+    return sl.PriceList(slug=price_list_slug(platform), name=f"{platform.title()} Price", currency_code=currency)
+
+
+def rows(frame: pd.DataFrame | None) -> Iterator[dict[str, Any]]:
+    """Frame rows as dicts with NaN/NaT turned into None."""
+    if frame is None or frame.empty:
+        return iter(())
+    return ({k: _clean(v) for k, v in row.items()} for row in frame.to_dict("records"))
+
+
+def _clean(value: Any) -> Any:
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def desired_products(products: pd.DataFrame | None, variants: pd.DataFrame | None) -> list[DesiredProduct]:
+    by_product: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for variant in rows(variants):
+        by_product[variant["product_external_id"]].append(variant_body(variant))
+    out = []
+    for product in rows(products):
+        pid = str(product["external_id"])
+        fields = {"external_id": pid, "title": product.get("title"), "slug": product.get("slug")}
+        variant_bodies = sorted(by_product.get(pid, ()), key=lambda v: (v.get("position") or 0, v["external_id"]))
+        out.append(DesiredProduct(fields, tuple(variant_bodies)))
+    return out
+
+
+def variant_body(row: Mapping[str, Any]) -> dict[str, Any]:
+    options = [sl.VariantOption(group=o["name"], value=o["value"]) for o in (row.get("options") or [])]
+    weight = row.get("weight_in_grams")
+    return sl.Variant(
+        external_id=str(row["external_id"]),
+        sku=row.get("sku"),
+        weight_in_grams=float(weight) if weight is not None else None,
+        position=int(row["position"]) if row.get("position") is not None else None,
+        cart_image_url=row.get("cart_image_url"),
+        options=options or None,
+        status=row.get("status") or "live",
+    ).to_body()
+
+
+def stock_bodies(stock: pd.DataFrame | None) -> Iterator[tuple[str, dict[str, Any]]]:
+    for row in rows(stock):
+        body = sl.StockLevel(
+            sku=row["sku"],
+            stock_location_external_id=str(row["location_external_id"]),
+            stock_level=int(row["stock_level"]),
+            restock_date=row.get("restock_date"),
+        )
+        yield body.key, body.to_body()
+
+
+def pricing_bodies(prices: pd.DataFrame | None, price_list_slug: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """One body per SKU with every quantity break of that SKU on the platform's price list."""
+    breaks: dict[str, dict[int, Decimal]] = defaultdict(dict)
+    for row in rows(prices):
+        if (row.get("price_list_slug") or price_list_slug) != price_list_slug:
+            continue
+        breaks[row["sku"]][int(row.get("quantity") or 1)] = _decimal(row["price"])
+    for sku in breaks:
+        pricing = [sl.PriceBreak(quantity=q, price=p) for q, p in sorted(breaks[sku].items())]
+        yield sku, sl.SkuPricing(sku=sku, pricing=pricing).to_body()
+
+
+def _decimal(value: Any) -> Decimal:
+    try:
+        return value if isinstance(value, Decimal) else Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError(f"price {value!r} is not a number") from None
+
+
+def customer_bodies(customers: pd.DataFrame | None) -> tuple[list[tuple[str, dict[str, Any]]], list[SyncError]]:
+    """The whole customer for each valid one (SparkLayer clears what we leave out), errors for the rest."""
+    bodies, errors = [], []
+    for row in rows(customers):
+        external_id = str(row["external_id"])
+        problem = _customer_problem(row)
+        if problem:
+            errors.append(SyncError(f"customer:{external_id}", "customer", problem[0], problem[1], visible_id=row.get("email")))
+            continue
+        addresses = []
+        for index, address in enumerate(row.get("addresses") or []):
+            fields = {k: v for k, v in address.items() if v not in (None, "")}
+            try:
+                addresses.append(sl.CustomerAddress(**fields))
+            except ValidationError:
+                errors.append(_address_error(external_id, index, address, row.get("email")))
+        try:
+            body = sl.Customer(
+                external_id=external_id,
+                email=row["email"],
+                first_name=row["first_name"],
+                last_name=row["last_name"],
+                company_name=row.get("company_name"),
+                group=row.get("group"),
+                accounting_id=row.get("accounting_id"),
+                addresses=addresses,
+            ).to_body()
+        except ValidationError as exc:
+            errors.append(
+                SyncError(f"customer:{external_id}", "customer", f"Customer {row.get('email')} cannot be sent: {_first_error(exc)}.",
+                          "Correct the customer's details in Marketplacer; the next sync sends it again.", visible_id=row.get("email"))
+            )
+            continue
+        bodies.append((external_id, body))
+    return bodies, errors
+
+
+def _customer_problem(row: Mapping[str, Any]) -> tuple[str, str] | None:
+    who = row.get("email") or row["external_id"]
+    if not row.get("email"):
+        return (f"Customer {who} has no email address.", "Add an email address to the buyer in Marketplacer.")
+    missing = [label for key, label in (("first_name", "first name"), ("last_name", "last name")) if not row.get(key)]
+    if missing:
+        return (f"Customer {who} has no {' or '.join(missing)}.", f"Add the buyer's {' and '.join(missing)} in Marketplacer.")
+    return None
+
+
+def _address_error(customer_id: str, index: int, address: Mapping[str, Any], email: str | None) -> SyncError:
+    key = address.get("external_id") or str(index + 1)
+    if not address.get("line_1"):
+        message, resolution = f"Address {key} of customer {email} has an empty line 1.", "Fill in line 1 of the address in Marketplacer."
+    elif not address.get("country_code"):
+        message, resolution = f"Address {key} of customer {email} has no country.", "Set the country of the address in Marketplacer."
+    else:
+        message, resolution = f"Address {key} of customer {email} is incomplete.", "Check the address in Marketplacer."
+    return SyncError(f"customer:{customer_id}:address:{key}", "customer_address", message, resolution, visible_id=email)
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(p) for p in error.get("loc", ()))
+    return f"{where}: {error.get('msg')}" if where else str(error.get("msg"))
+
+
+def problem_errors(problems: pd.DataFrame | None) -> dict[str, list[SyncError]]:
+    """Problems the platform mapping found, by sync-log data type."""
+    out: dict[str, list[SyncError]] = defaultdict(list)
+    for row in rows(problems):
+        out[row.get("data_type") or "products"].append(
+            SyncError(row["external_id"], row["entity"], row["message"], row.get("resolution"), row.get("visible_id"), row.get("external_url"))
+        )
+    return out
+
+
+def data_type_of(entity: str) -> str:
+    return {"stock": "stock", "customer": "customers", "customer_address": "customers", "order": "purchases"}.get(entity, "products")
+
+
+def unique_errors(errors: Iterable[SyncError]) -> list[SyncError]:
+    """The last error per external id: SparkLayer refuses an id twice in one log."""
+    by_id = {e.external_id: e for e in errors}
+    return list(by_id.values())

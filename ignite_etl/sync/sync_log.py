@@ -1,0 +1,145 @@
+"""What the merchant sees of a sync in the SparkLayer dashboard, exactly as the data-sync guide asks.
+
+A full sync PUTs the log when it starts (clearing earlier errors, keeping the previous
+`last_full_sync`), PATCHes problems as they are found, and PATCHes `last_full_sync` only once every
+item was attempted. Postgres remembers what was sent per root run, so a sync retried after a crash
+neither repeats the start (which would wipe errors already reported) nor closes twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+
+from ignite_etl.sparklayer import models as sl
+from ignite_etl.sparklayer.client import SparkLayerClient
+from ignite_etl.store import sync_log
+from ignite_etl.store.database import connect
+from ignite_etl.store.sync_log import SyncError
+from ignite_etl.sync.payloads import unique_errors
+
+log = logging.getLogger(__name__)
+
+MAX_ERRORS_PER_PATCH = 5_000
+MAX_STORED_ERRORS = 5_000  # SparkLayer refuses a log that would hold more
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class SyncLogReporter:
+    def __init__(
+        self,
+        client: SparkLayerClient,
+        database_url: str,
+        connection_id: str,
+        sync_id: str,
+        *,
+        integration: str,
+        kind: str = "full",
+        clock: Callable[[], datetime] = utc_now,
+    ):
+        self._client = client
+        self._database_url = database_url
+        self._connection_id = connection_id
+        self._sync_id = sync_id
+        self._integration = integration
+        self._kind = kind
+        self._clock = clock
+
+    async def start(self, data_type: str) -> None:
+        """Open this sync's log for `data_type`, once per sync."""
+        with connect(self._database_url) as conn:
+            start = sync_log.begin(conn, self._connection_id, self._sync_id, data_type, self._kind)
+        if self._kind != "full" or not start.needs_put:
+            return
+        await self._client.put_sync_log(
+            self._integration,
+            data_type,
+            sl.FullSyncLog(
+                started_full_sync=start.started_at,
+                last_full_sync=start.previous_full_sync,
+                last_full_sync_succeeded=start.previous_succeeded,
+                errors=[],
+            ),
+        )
+        with connect(self._database_url) as conn:
+            sync_log.mark_start_sent(conn, self._connection_id, self._sync_id, data_type)
+
+    async def report(self, data_type: str, errors: Sequence[SyncError]) -> None:
+        """Send problems as they are found (each external id once per request).
+
+        A full sync's log holds at most 5,000 errors: past that, errors stay in our own
+        `sync_error` table and the log gets one summary error when the sync closes."""
+        items = unique_errors(errors)
+        if self._kind == "full" and items:
+            room = MAX_STORED_ERRORS - 1 - self._sent_before(data_type, [e.external_id for e in items])
+            items = items[: max(0, room)]
+        for start in range(0, len(items), MAX_ERRORS_PER_PATCH):
+            batch = items[start : start + MAX_ERRORS_PER_PATCH]
+            await self._client.patch_sync_log(
+                self._integration,
+                data_type,
+                sl.PartialSyncLog(errors=[sl.SyncLogError(**e.to_sync_log_item()) for e in batch]),
+            )
+
+    async def record_and_report(self, data_type: str, errors: Sequence[SyncError]) -> None:
+        """Problems found before any write (mapping): mirror them locally, then send them."""
+        if not errors:
+            return
+        with connect(self._database_url) as conn:
+            sync_log.record_errors(conn, self._connection_id, data_type, unique_errors(errors))
+        await self.report(data_type, errors)
+
+    def _sent_before(self, data_type: str, excluding: list[str]) -> int:
+        """Errors this sync already reported for `data_type` (seen since it started)."""
+        with connect(self._database_url) as conn:
+            row = conn.execute(
+                """
+                select count(*) as n from sync_error e join sync_run r
+                  on r.connection_id = e.connection_id and r.data_type = e.data_type
+                where r.connection_id = %s and r.sync_id = %s and r.data_type = %s
+                  and e.resolved_at is null and e.last_seen_at >= r.started_at
+                  and not (e.external_id = any(%s))
+                """,
+                (self._connection_id, self._sync_id, data_type, excluding),
+            ).fetchone()
+        return row["n"]
+
+    async def finish(self, data_type: str, *, succeeded: bool = True) -> bool:
+        """Close a full sync: `last_full_sync` once, and local errors not found again resolved.
+        Returns False when this sync had already been closed."""
+        with connect(self._database_url) as conn:
+            row = conn.execute(
+                "select started_at, finished_at from sync_run"
+                " where connection_id = %s and sync_id = %s and data_type = %s",
+                (self._connection_id, self._sync_id, data_type),
+            ).fetchone()
+        if row is None or row["finished_at"] is not None:
+            return False
+        now = self._clock()
+        errors = []
+        found = self._sent_before(data_type, [])
+        if found > MAX_STORED_ERRORS - 1:
+            errors.append(
+                sl.SyncLogError(
+                    external_id=f"{data_type}:more",
+                    message=f"{found - (MAX_STORED_ERRORS - 1)} more {data_type} problems are not listed here.",
+                    resolution="Fix the problems listed; the rest appear here as those are resolved. "
+                    "Your integration team can see every problem in the sync_errors table.",
+                )
+            )
+        await self._client.patch_sync_log(
+            self._integration,
+            data_type,
+            sl.PartialSyncLog(last_full_sync=now, last_full_sync_succeeded=succeeded, errors=errors),
+        )
+        with connect(self._database_url) as conn, conn.transaction():
+            closed = sync_log.finish(conn, self._connection_id, self._sync_id, data_type, succeeded=succeeded)
+            if closed and succeeded:
+                resolved = sync_log.resolve_not_seen_since(conn, self._connection_id, data_type, row["started_at"])
+                if resolved:
+                    log.info("%d %s error(s) no longer occur", len(resolved), data_type)
+        return closed
