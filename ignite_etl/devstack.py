@@ -81,7 +81,7 @@ def stack_environment(
     env = dict(base)
     env.update(
         IGNITE_DATABASE_URL=databases.app_url,
-        IGNITE_DAGSTER_DATABASE_URL=databases.dagster_url,
+        IGNITE_DAGSTER_DATABASE_URL=dagster_storage_url(databases.dagster_url),
         IGNITE_SECRET_KEY=settings.resolve_secret_key(),
         IGNITE_HOME=str(settings.home),
         DAGSTER_HOME=str(dagster_home),
@@ -89,6 +89,14 @@ def stack_environment(
         IGNITE_PUBLIC_URL=settings.public_url,
     )
     return env
+
+
+def dagster_storage_url(url: str) -> str:
+    """The Dagster instance URL with its driver named: dagster-postgres needs psycopg2."""
+    scheme, sep, rest = url.partition("://")
+    if scheme in ("postgresql", "postgres"):
+        return f"postgresql+psycopg2://{rest}"
+    return url
 
 
 @dataclass(frozen=True)

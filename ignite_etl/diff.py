@@ -125,7 +125,7 @@ def diff_products(
 
         if ("product", pid) not in state:
             live = [v for v in product.variants if v.get("status") != DISCONTINUED]
-            if not live:
+            if not live or product.fields.get("title") is None:
                 result.skipped["product"] += 1  # nothing to create: deleted before we ever sent it
                 continue
             accepts = [Accepted("product", pid, product_hash, status="live")]
@@ -137,7 +137,9 @@ def diff_products(
             result.changes.append(Change("product", pid, "create", body, tuple(accepts)))
             continue
 
-        if state[("product", pid)].hash != product_hash:
+        if product.fields.get("title") is None:
+            result.unchanged["product"] += 1  # a deleted product reports no title: keep the last one sent
+        elif state[("product", pid)].hash != product_hash:
             fields = {k: v for k, v in product.fields.items() if k != "external_id"}
             result.changes.append(
                 Change("product", pid, "update", fields, (Accepted("product", pid, product_hash, status="live"),))

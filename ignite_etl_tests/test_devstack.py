@@ -37,7 +37,7 @@ def test_stack_environment_carries_resolved_urls_key_and_dagster_home(tmp_path):
 
     env = stack.env
     assert env["IGNITE_DATABASE_URL"] == databases.app_url
-    assert env["IGNITE_DAGSTER_DATABASE_URL"] == databases.dagster_url
+    assert env["IGNITE_DAGSTER_DATABASE_URL"] == "postgresql+psycopg2://a@/dagster?host=/s"
     assert env["IGNITE_SECRET_KEY"] == (tmp_path / ".ignite" / "secret.key").read_text().strip()
     assert env["IGNITE_SENSOR_INTERVAL_SECONDS"] == "5"
     dagster_home = Path(env["DAGSTER_HOME"])

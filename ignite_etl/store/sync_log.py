@@ -84,16 +84,16 @@ def started_in(conn: psycopg.Connection, connection_id: str, sync_id: str) -> li
 
 
 def finish(
-    conn: psycopg.Connection, connection_id: str, sync_id: str, data_type: str, *, succeeded: bool
+    conn: psycopg.Connection, connection_id: str, sync_id: str, data_type: str, *, succeeded: bool, at: datetime
 ) -> bool:
-    """Record the end of a sync once; False when it was already recorded (the marker was sent)."""
+    """Record the end of a sync (at the time sent to SparkLayer) once; False when already recorded."""
     row = conn.execute(
         """
-        update sync_run set finished_at = now(), succeeded = %s
+        update sync_run set finished_at = %s, succeeded = %s
         where connection_id = %s and sync_id = %s and data_type = %s and finished_at is null
         returning finished_at
         """,
-        (succeeded, connection_id, sync_id, data_type),
+        (at, succeeded, connection_id, sync_id, data_type),
     ).fetchone()
     return row is not None
 

@@ -137,7 +137,7 @@ class SyncLogReporter:
             sl.PartialSyncLog(last_full_sync=now, last_full_sync_succeeded=succeeded, errors=errors),
         )
         with connect(self._database_url) as conn, conn.transaction():
-            closed = sync_log.finish(conn, self._connection_id, self._sync_id, data_type, succeeded=succeeded)
+            closed = sync_log.finish(conn, self._connection_id, self._sync_id, data_type, succeeded=succeeded, at=now)
             if closed and succeeded:
                 resolved = sync_log.resolve_not_seen_since(conn, self._connection_id, data_type, row["started_at"])
                 if resolved:
