@@ -9,7 +9,6 @@ from typing import Mapping
 
 from ignite_etl.errors import ConfigurationError
 
-SPARKLAYER_BASE_URLS = {"live": "https://app.sparklayer.io", "test": "https://test.app.sparklayer.io"}
 DEFAULT_SENSOR_INTERVAL_SECONDS = 30
 
 
@@ -59,12 +58,12 @@ class Settings:
 
     def sparklayer_base_url(self, site_env: str) -> str:
         """SPARKLAYER_API_URL when set (a `{site_env}` in it is filled in), else the URL `site_env` selects."""
-        if self.sparklayer_api_url:
-            return self.sparklayer_api_url.replace("{site_env}", site_env)
+        from ignite_etl.sparklayer.endpoints import base_url_for
+
         try:
-            return SPARKLAYER_BASE_URLS[site_env]
-        except KeyError:
-            raise ConfigurationError(f"unknown SparkLayer site environment {site_env!r}: live or test") from None
+            return base_url_for(site_env, self.sparklayer_api_url)
+        except ValueError as exc:
+            raise ConfigurationError(str(exc)) from None
 
     def resolve_secret_key(self) -> str:
         """IGNITE_SECRET_KEY; in development a key generated once into the home folder."""

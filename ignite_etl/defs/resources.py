@@ -12,7 +12,7 @@ import dagster as dg
 from pydantic import PrivateAttr
 
 from ignite_etl.platforms import Platform, platform_for
-from ignite_etl.settings import SPARKLAYER_BASE_URLS
+from ignite_etl.sparklayer.endpoints import base_url_for
 from ignite_etl.sparklayer.client import SparkLayerClient
 from ignite_etl.sparklayer.token_store import PostgresTokenStore
 from ignite_etl.store.cipher import CredentialCipher
@@ -57,12 +57,8 @@ class SyncServices(dg.ConfigurableResource):
 
     def sparklayer(self, connection: Connection) -> SparkLayerClient:
         credentials = connection.sparklayer_credentials
-        if self.sparklayer_api_url:
-            base_url = self.sparklayer_api_url.replace("{site_env}", connection.site_env).rstrip("/")
-        else:
-            base_url = SPARKLAYER_BASE_URLS[connection.site_env]
         return SparkLayerClient(
-            base_url=base_url,
+            base_url=base_url_for(connection.site_env, self.sparklayer_api_url or None),
             site_id=connection.site_id,
             client_id=credentials.get("client_id", ""),
             client_secret=credentials.get("client_secret", ""),

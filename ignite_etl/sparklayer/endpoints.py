@@ -55,9 +55,10 @@ DELETE_SYNC_LOGS = Endpoint("delete_sync_logs", "DELETE", "/api/v1/sync-log")
 
 
 def base_url_for(site_env: str, override: str | None = None) -> str:
-    """The API base URL of an environment; `override` (SPARKLAYER_API_URL) wins when set."""
+    """The API base URL of an environment; `override` (SPARKLAYER_API_URL) wins when set, with
+    `{site_env}` in it filled in (one sandbox serves both environments under /live and /test)."""
     if override:
-        return override.rstrip("/")
+        return override.replace("{site_env}", site_env).rstrip("/")
     try:
         return BASE_URLS[site_env]
     except KeyError:
