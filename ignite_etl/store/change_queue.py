@@ -1,0 +1,219 @@
+"""The durable change queue: webhook deliveries in, claimed and settled by partial syncs.
+
+A row is a hint that one platform entity changed. Rows are deduplicated by the delivery's
+idempotency key, marked done in the transaction that advances the sync state, rescheduled with
+exponential backoff on a transient failure, and become dead letters when their attempts run out.
+Rows of a connection that no longer exists are never claimed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import psycopg
+
+ENTITY_TYPES = ("advert", "variant", "invoice")
+DEFAULT_MAX_ATTEMPTS = 8
+DEFAULT_BASE_DELAY = timedelta(seconds=30)
+DEFAULT_MAX_DELAY = timedelta(hours=1)
+MAX_ERROR_LENGTH = 500
+
+ENQUEUE_SQL = """
+insert into change_queue (connection_id, entity_type, entity_id, event, sequence, idempotency_key)
+select %(connection_id)s, %(entity_type)s, %(entity_id)s, %(event)s, %(sequence)s, %(idempotency_key)s
+where exists (select 1 from connection where id = %(connection_id)s)
+on conflict (connection_id, idempotency_key) do nothing
+returning id
+"""
+
+
+@dataclass(frozen=True)
+class QueuedChange:
+    """What a verified webhook names, as it is queued."""
+
+    connection_id: str
+    entity_type: str
+    entity_id: str
+    event: str
+    idempotency_key: str
+    sequence: int | None = None
+
+    def params(self) -> dict:
+        return {
+            "connection_id": self.connection_id, "entity_type": self.entity_type, "entity_id": self.entity_id,
+            "event": self.event, "sequence": self.sequence, "idempotency_key": self.idempotency_key,
+        }
+
+
+@dataclass(frozen=True)
+class ChangeRow:
+    id: int
+    connection_id: str
+    entity_type: str
+    entity_id: str
+    event: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class PendingConnection:
+    """One connection's due work, as the sensor sees it."""
+
+    connection_id: str
+    highest_id: int
+    rows: int
+    latest_not_before: datetime
+
+    @property
+    def run_key(self) -> str:
+        """Unique per batch of work: new rows raise the id, a backoff that ran out moves `not_before`."""
+        return f"partial-{self.connection_id}-{self.highest_id}-{int(self.latest_not_before.timestamp() * 1000)}"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often a failing row is tried again before it becomes a dead letter."""
+
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    base_delay: timedelta = DEFAULT_BASE_DELAY
+    max_delay: timedelta = DEFAULT_MAX_DELAY
+
+    def delay(self, attempts: int) -> timedelta:
+        """Backoff before the next try after `attempts` counted failures: base * 2^(attempts-1), capped."""
+        return min(self.max_delay, self.base_delay * (2 ** max(0, attempts - 1)))
+
+
+async def enqueue_async(conn: psycopg.AsyncConnection, change: QueuedChange) -> int | None:
+    """Queue a change; the new row id, or None for a duplicate delivery or an unknown connection."""
+    cursor = await conn.execute(ENQUEUE_SQL, change.params())
+    row = await cursor.fetchone()
+    return _id_of(row)
+
+
+def enqueue(conn: psycopg.Connection, change: QueuedChange) -> int | None:
+    row = conn.execute(ENQUEUE_SQL, change.params()).fetchone()
+    return _id_of(row)
+
+
+def _id_of(row) -> int | None:
+    if row is None:
+        return None
+    return row["id"] if isinstance(row, dict) else row[0]
+
+
+def pending_connections(conn: psycopg.Connection, *, after_id: int = 0) -> list[PendingConnection]:
+    """Connections with due pending rows, and the highest due row id of each, for rows past `after_id`
+    or due again after a backoff. Rows of removed connections are left out."""
+    rows = conn.execute(
+        """
+        select q.connection_id, max(q.id) as highest_id, count(*) as rows, max(q.not_before) as latest_not_before
+        from change_queue q join connection c on c.id = q.connection_id
+        where q.status = 'pending' and q.not_before <= now()
+        group by q.connection_id
+        having max(q.id) > %s or bool_or(q.not_before > q.received_at)
+        order by min(q.id)
+        """,
+        (after_id,),
+    ).fetchall()
+    return [PendingConnection(**r) for r in rows]
+
+
+def due_rows(conn: psycopg.Connection, connection_id: str, *, limit: int = 1000) -> list[ChangeRow]:
+    """Pending rows of a connection whose backoff has passed, oldest first; none for a removed connection."""
+    rows = conn.execute(
+        """
+        select q.id, q.connection_id, q.entity_type, q.entity_id, q.event, q.attempts
+        from change_queue q join connection c on c.id = q.connection_id
+        where q.connection_id = %s and q.status = 'pending' and q.not_before <= now()
+        order by q.id limit %s
+        """,
+        (connection_id, limit),
+    ).fetchall()
+    return [ChangeRow(**r) for r in rows]
+
+
+def mark_done(conn: psycopg.Connection, ids: Sequence[int]) -> int:
+    """Settle rows; runs in the caller's transaction (the one that advances the sync state)."""
+    if not ids:
+        return 0
+    cursor = conn.execute(
+        "update change_queue set status = 'done', processed_at = now(), last_error = null"
+        " where id = any(%s) and status = 'pending'",
+        (list(ids),),
+    )
+    return cursor.rowcount
+
+
+def reschedule(
+    conn: psycopg.Connection,
+    ids: Sequence[int],
+    error: str,
+    policy: RetryPolicy,
+    *,
+    counts_as_attempt: bool = True,
+    wait: timedelta | None = None,
+) -> list[int]:
+    """Try rows again later. A counted failure backs off exponentially and, once the attempts run out,
+    makes the row a dead letter; an uncounted one (a rate limit) just waits `wait`. Returns dead ids."""
+    if not ids:
+        return []
+    error = error[:MAX_ERROR_LENGTH]
+    if not counts_as_attempt:
+        conn.execute(
+            """
+            update change_queue set not_before = now() + %s, last_error = %s
+            where id = any(%s) and status = 'pending'
+            """,
+            (wait or policy.base_delay, error, list(ids)),
+        )
+        return []
+    rows = conn.execute(
+        "select id, attempts from change_queue where id = any(%s) and status = 'pending' for update",
+        (list(ids),),
+    ).fetchall()
+    dead: list[int] = []
+    with conn.cursor() as cur:
+        for row in rows:
+            attempts = row["attempts"] + 1
+            if attempts >= policy.max_attempts:
+                dead.append(row["id"])
+                cur.execute(
+                    "update change_queue set status = 'dead', attempts = %s, last_error = %s, processed_at = now()"
+                    " where id = %s",
+                    (attempts, error, row["id"]),
+                )
+            else:
+                cur.execute(
+                    "update change_queue set attempts = %s, last_error = %s, not_before = now() + %s where id = %s",
+                    (attempts, error, policy.delay(attempts), row["id"]),
+                )
+    return dead
+
+
+def requeue_dead(conn: psycopg.Connection, connection_id: str, *, since: datetime | None = None) -> int:
+    """Bring a connection's dead letters (received at or after `since`) back as fresh pending rows."""
+    cursor = conn.execute(
+        """
+        update change_queue set status = 'pending', attempts = 0, not_before = now(), processed_at = null
+        where connection_id = %s and status = 'dead' and (%s::timestamptz is null or received_at >= %s)
+        """,
+        (connection_id, since, since),
+    )
+    return cursor.rowcount
+
+
+def discard_connection(conn: psycopg.Connection, connection_id: str) -> int:
+    """Drop a removed connection's queue (call it with the removal); returns rows dropped."""
+    return conn.execute("delete from change_queue where connection_id = %s", (connection_id,)).rowcount
+
+
+def status_counts(conn: psycopg.Connection, connection_id: str) -> dict[str, int]:
+    rows = conn.execute(
+        "select status, count(*) as n from change_queue where connection_id = %s group by status",
+        (connection_id,),
+    ).fetchall()
+    counts = {"pending": 0, "done": 0, "dead": 0}
+    counts.update({r["status"]: r["n"] for r in rows})
+    return counts

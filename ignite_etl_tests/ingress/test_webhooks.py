@@ -1,0 +1,185 @@
+"""The webhook route over real HTTP: signed deliveries from the Marketplacer simulator become queue rows."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+
+import httpx
+import pytest
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+from starlette.applications import Starlette
+
+from ignite_etl.ingress.webhooks import webhook_routes
+from ignite_etl.platforms.marketplacer import MarketplacerPlatform
+from ignite_etl.platforms.marketplacer.webhooks import signature
+from ignite_etl.sandbox.marketplacer.sandbox import DEFAULT_API_KEY, MarketplacerSandbox
+from ignite_etl.sandbox.server import BackgroundServer
+from ignite_etl.store import change_queue
+from ignite_etl.store.connections import save_connection, set_webhook_secret
+from ignite_etl.store.database import connect
+
+CONNECTION_ID = "test-bobs-store"
+
+
+def webhook_app(database_url: str, cipher) -> Starlette:
+    """The ingress's app.state contract (db pool with dict rows, cipher, config) around our routes."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        async with AsyncConnectionPool(database_url, kwargs={"row_factory": dict_row}, min_size=1, max_size=4,
+                                       open=False) as pool:
+            app.state.db = pool
+            app.state.cipher = cipher
+            app.state.config = None
+            yield
+
+    return Starlette(routes=webhook_routes, lifespan=lifespan)
+
+
+@pytest.fixture
+def ingress(database_url, cipher):
+    with BackgroundServer(webhook_app(database_url, cipher)) as server:
+        yield server
+
+
+@pytest.fixture
+def store(database_url, cipher, ingress):
+    """A connected Marketplacer simulator whose webhooks point at our ingress."""
+    sandbox = MarketplacerSandbox(time_scale=0.001, auto_deliver=False)
+    with BackgroundServer(sandbox.app) as mp_server:
+        with connect(database_url) as conn:
+            save_connection(
+                conn, cipher, site_env="test", site_id="bobs-store", platform="marketplacer", status="connected",
+                sparklayer_credentials={"client_id": "c", "client_secret": "s"},
+                platform_config={"marketplacer_api_url": f"{mp_server.url}/graphql", "currency": "AUD"},
+                platform_secrets={"marketplacer_api_key": DEFAULT_API_KEY},
+            )
+            platform = MarketplacerPlatform.from_config(
+                {"marketplacer_api_url": f"{mp_server.url}/graphql", "currency": "AUD"},
+                {"marketplacer_api_key": DEFAULT_API_KEY},
+            )
+            with platform:
+                key = platform.register_webhooks(f"{ingress.url}/webhooks/marketplacer/{CONNECTION_ID}")
+            set_webhook_secret(conn, cipher, CONNECTION_ID, key)
+        sandbox.generate(3, seed=7, broken_rate=0)
+        sandbox.webhooks.events.clear()
+        yield sandbox, key
+    sandbox.close()
+
+
+def queue_rows(database_url):
+    with connect(database_url) as conn:
+        return conn.execute("select * from change_queue order by id").fetchall()
+
+
+def signed_delivery(key: str, node: dict, *, event_id: str = "V2ViaG9va0V2ZW50LTE=", event: str = "update",
+                    idempotency_key: str | None = "c2FuZGJveDox") -> tuple[bytes, dict]:
+    body = json.dumps({"id": event_id, "event_name": event, "payload": {"data": {"node": node}}}).encode()
+    headers = {"Content-Type": "application/json", "Marketplacer-Hmac-256": signature(body, key),
+               "Marketplacer-Sequence": "7"}
+    if idempotency_key:
+        headers["Idempotency-Key"] = idempotency_key
+    return body, headers
+
+
+def test_signed_simulator_deliveries_become_one_queue_row_each(store, database_url):
+    sandbox, _key = store
+    advert_id = next(iter(sandbox.catalogue.adverts))
+    sandbox.set_title(advert_id, "A new title")
+    sandbox.deliver_webhooks()
+
+    rows = queue_rows(database_url)
+    assert [(r["entity_type"], r["event"], r["status"]) for r in rows] == [("advert", "update", "pending")]
+    assert rows[0]["entity_id"] == base64.b64encode(f"Advert-{advert_id}".encode()).decode()
+    assert rows[0]["connection_id"] == CONNECTION_ID
+    assert rows[0]["sequence"] is not None
+    assert all(d.status == 202 for d in sandbox.webhooks.deliveries)
+
+
+def test_duplicate_deliveries_are_queued_once(store, database_url):
+    sandbox, _key = store
+    sandbox.set_webhook_chaos(duplicate_rate=1.0)
+    variant_id = next(iter(sandbox.catalogue.variants))
+    sandbox.set_stock(variant_id, 42)
+    sandbox.deliver_webhooks()
+
+    deliveries = sandbox.webhooks.deliveries
+    assert len(deliveries) == 2 * len({d.event_id for d in deliveries})  # every event sent twice
+    assert {d.status for d in deliveries} <= {200, 202}
+    rows = queue_rows(database_url)
+    assert len(rows) == len({d.event_id for d in deliveries})
+    assert len({r["idempotency_key"] for r in rows}) == len(rows)
+
+
+def test_forged_or_tampered_deliveries_get_401_and_write_nothing(store, ingress, database_url):
+    _sandbox, key = store
+    url = f"{ingress.url}/webhooks/marketplacer/{CONNECTION_ID}"
+    body, headers = signed_delivery(key, {"__typename": "Advert", "id": "QWR2ZXJ0LTE="})
+    forged = httpx.post(url, content=body, headers={**headers, "Marketplacer-Hmac-256": signature(body, "not-the-key")})
+    tampered = httpx.post(url, content=body.replace(b"LTE", b"LTI"), headers=headers)
+    unsigned = httpx.post(url, content=body, headers={k: v for k, v in headers.items() if k != "Marketplacer-Hmac-256"})
+
+    for answer in (forged, tampered, unsigned):
+        assert answer.status_code == 401
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert answer.json()["status"] == 401
+        assert key not in answer.text
+    assert queue_rows(database_url) == []
+
+
+def test_valid_events_we_do_not_sync_get_2xx_and_are_not_queued(store, ingress, database_url):
+    _sandbox, key = store
+    url = f"{ingress.url}/webhooks/marketplacer/{CONNECTION_ID}"
+    body, headers = signed_delivery(key, {"__typename": "Shipment", "id": "U2hpcG1lbnQtMQ=="})
+    answer = httpx.post(url, content=body, headers=headers)
+    assert answer.status_code == 200
+    assert queue_rows(database_url) == []
+
+
+def test_unknown_connection_gets_404_problem(ingress, database_url):
+    answer = httpx.post(f"{ingress.url}/webhooks/marketplacer/test-nobody", content=b"{}",
+                        headers={"Marketplacer-Hmac-256": "x"})
+    assert answer.status_code == 404
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert queue_rows(database_url) == []
+
+
+def test_removed_connection_queues_nothing(store, ingress, database_url):
+    _sandbox, key = store
+    url = f"{ingress.url}/webhooks/marketplacer/{CONNECTION_ID}"
+    first, headers = signed_delivery(key, {"__typename": "Advert", "id": "QWR2ZXJ0LTE="}, idempotency_key="k1")
+    assert httpx.post(url, content=first, headers=headers).status_code == 202  # the key is now cached
+    with connect(database_url) as conn:
+        conn.execute("delete from connection where id = %s", (CONNECTION_ID,))
+    second, headers = signed_delivery(key, {"__typename": "Advert", "id": "QWR2ZXJ0LTI="}, idempotency_key="k2")
+    answer = httpx.post(url, content=second, headers=headers)
+    assert answer.status_code in (200, 404)
+    assert [r["idempotency_key"] for r in queue_rows(database_url)] == ["k1"]
+
+
+def test_a_new_webhook_key_takes_effect_at_once(store, ingress, database_url, cipher):
+    _sandbox, key = store
+    url = f"{ingress.url}/webhooks/marketplacer/{CONNECTION_ID}"
+    body, headers = signed_delivery(key, {"__typename": "Variant", "id": "VmFyaWFudC0x"}, idempotency_key="a")
+    assert httpx.post(url, content=body, headers=headers).status_code == 202  # old key cached
+    with connect(database_url) as conn:
+        set_webhook_secret(conn, cipher, CONNECTION_ID, "the-new-key")
+    body, headers = signed_delivery("the-new-key", {"__typename": "Variant", "id": "VmFyaWFudC0x"}, idempotency_key="b")
+    assert httpx.post(url, content=body, headers=headers).status_code == 202
+    assert [r["idempotency_key"] for r in queue_rows(database_url)] == ["a", "b"]
+
+
+def test_a_delivery_without_idempotency_key_is_deduplicated_by_its_body_id(store, ingress, database_url):
+    _sandbox, key = store
+    url = f"{ingress.url}/webhooks/marketplacer/{CONNECTION_ID}"
+    body, headers = signed_delivery(key, {"__typename": "Invoice", "id": "SW52b2ljZS0x"}, idempotency_key=None,
+                                    event_id="V2ViaG9va0V2ZW50LTk=")
+    assert httpx.post(url, content=body, headers=headers).status_code == 202
+    assert httpx.post(url, content=body, headers=headers).status_code == 200
+    rows = queue_rows(database_url)
+    assert [(r["entity_type"], r["idempotency_key"]) for r in rows] == [("invoice", "V2ViaG9va0V2ZW50LTk=")]
+    with connect(database_url) as conn:
+        assert change_queue.status_counts(conn, CONNECTION_ID) == {"pending": 1, "done": 0, "dead": 0}
