@@ -20,7 +20,7 @@ class Settings:
     dagster_database_url: str | None = None
     secret_key: str | None = field(default=None, repr=False)
     ingress_token: str | None = field(default=None, repr=False)
-    public_url: str = "http://127.0.0.1:8080"
+    public_url: str = "http://127.0.0.1:8090"
     sparklayer_api_url: str | None = None
     sensor_interval_seconds: int = DEFAULT_SENSOR_INTERVAL_SECONDS
 
@@ -51,7 +51,7 @@ class Settings:
             dagster_database_url=env.get("IGNITE_DAGSTER_DATABASE_URL") or None,
             secret_key=env.get("IGNITE_SECRET_KEY") or None,
             ingress_token=env.get("IGNITE_INGRESS_TOKEN") or None,
-            public_url=(env.get("IGNITE_PUBLIC_URL") or "http://127.0.0.1:8080").rstrip("/"),
+            public_url=(env.get("IGNITE_PUBLIC_URL") or "http://127.0.0.1:8090").rstrip("/"),
             sparklayer_api_url=(env.get("SPARKLAYER_API_URL") or "").rstrip("/") or None,
             sensor_interval_seconds=sensor_interval,
         )
