@@ -23,3 +23,21 @@ create table change_queue (
 create index change_queue_pending on change_queue (connection_id, id) where status = 'pending';
 -- Replay and reporting: dead letters per connection.
 create index change_queue_dead on change_queue (connection_id, received_at) where status = 'dead';
+
+-- Purchases sent to SparkLayer's Purchasing API, one row per platform order: the hash of the whole
+-- purchase last accepted, so an unchanged order is not sent again by a duplicate event or the
+-- periodic pass, and the time the periodic invoices(updatedSince) pass last started from.
+create table purchase_state (
+    connection_id   text not null,
+    order_id        text not null,                   -- the platform order id
+    cart_id         text,                            -- SparkLayer cart id (lookupBy=sparklayer)
+    hash            text not null,
+    written_at      timestamptz not null default now(),
+    primary key (connection_id, order_id)
+);
+
+create table order_pass (
+    connection_id   text primary key,
+    updated_since   timestamptz not null,            -- the next pass asks for invoices updated since this
+    finished_at     timestamptz not null default now()
+);
