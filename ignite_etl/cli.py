@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import sys
+from pathlib import Path
 
 from ignite_etl.errors import ConfigurationError
 from ignite_etl.settings import Settings
@@ -77,6 +78,18 @@ def _cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from ignite_etl import devstack
+    from ignite_etl.bench.command import run
+    from ignite_etl.store.database import with_database
+
+    databases = devstack.open_databases(settings)
+    try:
+        return run(args, with_database(databases.app_url, "postgres"))  # fresh databases on that server
+    finally:
+        databases.release()
+
+
 def _cmd_secret_key(args: argparse.Namespace, settings: Settings) -> int:
     from ignite_etl.store.cipher import CredentialCipher
 
@@ -114,6 +127,17 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--seed", type=int, default=1)
     sandbox.add_argument("--latency-ms", type=float, default=0.0, help="added to every SparkLayer answer")
     sandbox.set_defaults(handler=_cmd_sandbox)
+
+    bench = commands.add_parser("bench", help="measure the sync against the simulators, with a naive baseline (BENCHMARKS.md)")
+    bench.add_argument("scenario", choices=["full-first", "full-unchanged", "full-churn", "full", "partial-latency", "ingress"],
+                       help="`full` runs full-first, full-unchanged and full-churn in a row")
+    bench.add_argument("--adverts", type=int, default=10_000, help="size of the generated store (default 10,000)")
+    bench.add_argument("--latency-ms", type=float, default=20.0, help="added to every SparkLayer answer (default 20)")
+    bench.add_argument("--seed", type=int, default=1)
+    bench.add_argument("--json", type=Path, help="also write the result as JSON to this file")
+    bench.add_argument("--no-baseline", action="store_true", help="skip the naive baseline (slow at 100,000 adverts)")
+    bench.add_argument("--profile", type=Path, metavar="DIR", help="write a cProfile of each measured run into DIR")
+    bench.set_defaults(handler=_cmd_bench)
 
     key = commands.add_parser("secret-key", help="print a new key for IGNITE_SECRET_KEY")
     key.set_defaults(handler=_cmd_secret_key)

@@ -1,0 +1,53 @@
+"""`ignite-etl bench SCENARIO`: set up the stack, run the scenario, print the table, write the JSON."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ignite_etl.bench import report
+from ignite_etl.bench.full_sync import STEPS, run_full_sync_scenario
+from ignite_etl.bench.stack import BenchStack
+
+log = logging.getLogger(__name__)
+
+
+def run_scenario(server_url: str, args: argparse.Namespace) -> dict[str, Any]:
+    started = datetime.now(timezone.utc)
+    result: dict[str, Any] = {
+        "scenario": args.scenario, "adverts": args.adverts, "latency_ms": args.latency_ms, "seed": args.seed,
+        "baseline": not args.no_baseline, "command": "ignite-etl " + " ".join(sys.argv[1:]),
+        "started_at": started.isoformat(timespec="seconds"), "machine": report.machine(),
+    }
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
+    clock = time.monotonic()
+    with BenchStack(server_url, adverts=args.adverts, seed=args.seed, latency_ms=args.latency_ms) as stack:
+        result["catalogue"] = stack.catalogue.as_dict()
+        if args.scenario in STEPS:
+            result["steps"] = run_full_sync_scenario(stack, args.scenario, baseline=not args.no_baseline,
+                                                     profile_dir=args.profile)
+        else:
+            raise NotImplementedError(args.scenario)
+    result["total_s"] = round(time.monotonic() - clock, 1)
+    result["machine_after"] = report.machine()
+    return result
+
+
+def run(args: argparse.Namespace, server_url: str) -> int:
+    if args.scenario not in STEPS:
+        print(f"ignite-etl bench: {args.scenario} is not built yet: it needs the ingress (#6) and the partial "
+              "sync (#7); see BENCHMARKS.md", file=sys.stderr)
+        return 2
+    result = run_scenario(server_url, args)
+    print(report.text(result), flush=True)
+    if args.json:
+        report.write_json(result, args.json)
+        print(f"\nwrote {args.json}")
+    failed = [s["step"] for s in result.get("steps", []) if not s.get("ours", {}).get("success", True)]
+    return 1 if failed else 0
