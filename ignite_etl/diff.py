@@ -220,3 +220,23 @@ def diff_records(
             if row_entity == entity and key not in seen:
                 result.changes.append(Change(entity, key, "delete", None, ()))
     return result
+
+
+def unannounced(
+    changes: Iterable[Change], announced: set[str], related: Mapping[str, Iterable[str]]
+) -> list[Change]:
+    """Drift: the changes no webhook named. A change counts as announced when a webhook named the
+    record itself, a record it carries (a new product's variants), its product, or, through
+    `related` (keyed by external id or SKU), the platform records it belongs to."""
+    out = []
+    for change in changes:
+        ids = {change.external_id, *(a.external_id for a in change.accepts)}
+        if change.parent_external_id:
+            ids.add(change.parent_external_id)
+        sku = (change.body or {}).get("sku")
+        for key in (change.external_id, sku):
+            if key:
+                ids.update(related.get(key, ()))
+        if not ids & announced:
+            out.append(change)
+    return out

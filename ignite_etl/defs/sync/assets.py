@@ -100,7 +100,8 @@ def product_changes(
     desired = payloads.desired_products(platform_products, platform_variants)
     changes = diff.diff_products(desired, state, complete=True)
     problems = payloads.problem_errors(platform_problems).get("products", [])
-    return loading.changes_output(changes, problems)
+    drift = loading.drift(context, sync_services, changes, loading.related_ids(platform_variants))
+    return loading.changes_output(changes, problems, drift)
 
 
 @dg.asset(
@@ -114,11 +115,13 @@ def stock_changes(
     sync_services: SyncServices,
     platform_stock: pd.DataFrame,
     platform_problems: pd.DataFrame,
+    platform_variants: pd.DataFrame,
 ) -> dg.Output[pd.DataFrame]:
     with sync_services.app_db.connect() as conn:
         state = sync_state.load_state(conn, context.partition_key, ["stock"])
     changes = diff.diff_records("stock", payloads.stock_bodies(platform_stock), state, complete=True, write_action="set")
-    return loading.changes_output(changes, payloads.problem_errors(platform_problems).get("stock", []))
+    drift = loading.drift(context, sync_services, changes, loading.related_ids(platform_variants))
+    return loading.changes_output(changes, payloads.problem_errors(platform_problems).get("stock", []), drift)
 
 
 @dg.asset(
@@ -128,7 +131,10 @@ def stock_changes(
     description="SKUs whose price on the store's price list differs from what SparkLayer last accepted.",
 )
 def price_changes(
-    context: dg.AssetExecutionContext, sync_services: SyncServices, platform_prices: pd.DataFrame
+    context: dg.AssetExecutionContext,
+    sync_services: SyncServices,
+    platform_prices: pd.DataFrame,
+    platform_variants: pd.DataFrame,
 ) -> dg.Output[pd.DataFrame]:
     connection = sync_services.app_db.connection(context.partition_key)
     with sync_services.app_db.connect() as conn:
@@ -136,7 +142,8 @@ def price_changes(
     slug = payloads.price_list_slug(connection.platform)
     changes = diff.diff_records("price", payloads.pricing_bodies(platform_prices, slug), state, complete=True,
                                 write_action="set")
-    return loading.changes_output(changes, [])
+    drift = loading.drift(context, sync_services, changes, loading.related_ids(platform_variants))
+    return loading.changes_output(changes, [], drift)
 
 
 @dg.asset(
@@ -153,7 +160,7 @@ def customer_changes(
         state = sync_state.load_state(conn, context.partition_key, ["customer"])
     bodies, problems = payloads.customer_bodies(platform_customers)
     changes = diff.diff_records("customer", bodies, state, complete=True, write_action="upsert", delete_vanished=True)
-    return loading.changes_output(changes, problems)
+    return loading.changes_output(changes, problems, loading.drift(context, sync_services, changes, {}))
 
 
 class LoadConfig(dg.Config):

@@ -12,9 +12,9 @@ import dagster as dg
 import pandas as pd
 
 from ignite_etl.defs.resources import SyncServices
-from ignite_etl.diff import Accepted, ChangeSet, record_hash
+from ignite_etl.diff import Accepted, Change, ChangeSet, record_hash, unannounced
 from ignite_etl.sparklayer.client import SparkLayerClient
-from ignite_etl.store import sync_log, sync_state
+from ignite_etl.store import load_stats, sync_log, sync_state
 from ignite_etl.store.sync_log import SyncError
 from ignite_etl.sync.payloads import price_list_for, price_list_slug
 from ignite_etl.sync.sync_log import SyncLogReporter
@@ -22,6 +22,8 @@ from ignite_etl.sync.writer import ChangeWriter, LoadReport, changes_frame, chan
 
 PREVIEW_ROWS = 10
 PROBLEM = "problem"
+ANNOUNCED = "announced"
+SYNC_KIND_TAG = "ignite/sync_kind"
 
 
 def preview(frame: pd.DataFrame, rows: int = PREVIEW_ROWS) -> dg.MetadataValue:
@@ -37,9 +39,18 @@ def preview(frame: pd.DataFrame, rows: int = PREVIEW_ROWS) -> dg.MetadataValue:
     return dg.MetadataValue.md("\n".join(lines))
 
 
-def changes_output(changes: ChangeSet, problems: Sequence[SyncError]) -> dg.Output[pd.DataFrame]:
-    """A diff frame: one row per write, plus one `problem` row per record that cannot be sent."""
+def changes_output(
+    changes: ChangeSet, problems: Sequence[SyncError], drift: Sequence[Change] | None = None
+) -> dg.Output[pd.DataFrame]:
+    """A diff frame: one row per write, plus one `problem` row per record that cannot be sent.
+
+    With `drift` (the changes no webhook announced), each write row says whether it was `announced`."""
     frame = changes_frame(changes.changes)
+    if drift is not None:
+        unannounced_keys = {(c.entity, c.external_id) for c in drift}
+        frame[ANNOUNCED] = pd.array(
+            [(e, k) not in unannounced_keys for e, k in zip(frame["entity"], frame["external_id"])], dtype="boolean"
+        )
     if problems:
         problem_rows = pd.DataFrame(
             [{"entity": p.entity, "external_id": p.external_id, "action": PROBLEM, "parent_external_id": None,
@@ -48,7 +59,39 @@ def changes_output(changes: ChangeSet, problems: Sequence[SyncError]) -> dg.Outp
         frame = pd.concat([frame, problem_rows], ignore_index=True)
     metadata = {**changes.counts(), "writes": len(changes.changes), "problems": len(problems),
                 "preview": preview(frame.drop(columns=["accepts"]))}
+    if drift is not None:
+        metadata["unannounced"] = dg.MetadataValue.int(len(drift))
     return dg.Output(frame, metadata=metadata)
+
+
+def related_ids(variants: pd.DataFrame | None) -> dict[str, list[str]]:
+    """Which platform records a change belongs to: a variant's product, a SKU's variant and product."""
+    related: dict[str, list[str]] = {}
+    if variants is None or variants.empty:
+        return related
+    for row in variants[["external_id", "product_external_id", "sku"]].itertuples(index=False):
+        variant_id, product_id = str(row.external_id), str(row.product_external_id)
+        related[variant_id] = [product_id]
+        if isinstance(row.sku, str) and row.sku:
+            related[row.sku] = [variant_id, product_id]
+    return related
+
+
+def drift(
+    context: dg.AssetExecutionContext, services: SyncServices, changes: ChangeSet, related: dict[str, list[str]]
+) -> list[Change] | None:
+    """The changes no webhook announced since the previous full sync; None without one to compare with."""
+    with services.app_db.connect() as conn:
+        announced = load_stats.announced_since_last_full_sync(conn, context.partition_key,
+                                                              excluding_sync=sync_id_of(context))
+    if announced is None:
+        return None
+    return unannounced(changes.changes, set(announced.entity_ids), related)
+
+
+def sync_kind_of(context: dg.AssetExecutionContext) -> str:
+    kind = context.run.tags.get(SYNC_KIND_TAG, "full")
+    return kind if kind in ("full", "reconcile", "partial") else "full"
 
 
 def sync_id_of(context: dg.AssetExecutionContext) -> str:
@@ -85,6 +128,13 @@ def load_changes(
             return report, client.stats.snapshot()
 
     report, stats = asyncio.run(run())
+    with services.app_db.connect() as conn:
+        measured = load_stats.previous_full_sync_start(conn, connection_id, excluding_sync=sync_id_of(context))
+        drifted = _unannounced_writes(changes.loc[~is_problem] if not changes.empty else changes) if measured else None
+        load_stats.record(conn, load_stats.LoadOutcome(
+            connection_id, sync_id_of(context), sync_kind_of(context), data_type, context.asset_key.to_user_string(),
+            attempted=len(report.outcomes), succeeded=report.succeeded, unannounced=drifted,
+        ))
     done = Counter(o.action for o in report.outcomes if o.ok)
     metadata = {
         "created": done["create"] + done["add_variants"],
@@ -93,6 +143,7 @@ def load_changes(
         "deleted": done["delete"],
         "failed": report.failed,
         "problems": len(problems),
+        "error_rate": round(report.failed / len(report.outcomes), 4) if report.outcomes else 0.0,
         "requests": stats["requests"],
         "retried": stats["retries"],
         "rate_limited_waits": stats["rate_limited"],
@@ -100,10 +151,19 @@ def load_changes(
         "preview": preview(report.frame()),
         "errors": preview(pd.DataFrame([e.__dict__ for e in report.errors + problems])),
     }
+    if drifted is not None:
+        metadata["unannounced"] = drifted
     if report.failed:
         context.log.warning("%d record(s) refused by SparkLayer; they are in the sync log and retried next sync",
                             report.failed)
     return dg.Output(report.frame(), metadata=metadata)
+
+
+def _unannounced_writes(writes: pd.DataFrame) -> int | None:
+    """How many of these writes the diff found no webhook for."""
+    if ANNOUNCED not in writes.columns or writes.empty:
+        return 0
+    return int((writes[ANNOUNCED] == False).sum())  # noqa: E712 - a nullable boolean column
 
 
 def load_settings(context: dg.AssetExecutionContext, services: SyncServices, *, dry_run: bool) -> dg.Output[pd.DataFrame]:

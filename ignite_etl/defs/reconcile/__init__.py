@@ -1,0 +1,1 @@
+"""The nightly reconcile: a diff-based full sync of every connected store."""

@@ -1,0 +1,156 @@
+"""The nightly reconcile against both simulators: what no webhook announced is still caught."""
+
+from __future__ import annotations
+
+import bisect
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import dagster as dg
+import pytest
+
+from ignite_etl.defs.reconcile.schedules import ReconcileTiming, nightly_reconcile
+from ignite_etl.errors import ConfigurationError
+from ignite_etl.store import load_stats
+from ignite_etl.store.connections import save_connection
+from ignite_etl.store.database import connect
+from ignite_etl_tests.defs.sync.conftest import (  # noqa: F401 - fixture
+    CONNECTION_ID,
+    FULL_SYNC_ASSETS,
+    LOAD_OPS,
+    connected_store,
+)
+from ignite_etl_tests.defs.sync.test_full_sync import gid, materialization_metadata
+
+NIGHT = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)
+
+
+def purge_advert(marketplacer, legacy_id: int) -> None:
+    """Marketplacer forgets deleted adverts after 30 days: after that, allAdverts never returns them."""
+    catalogue = marketplacer.catalogue
+    advert = catalogue.advert(legacy_id)
+    bisect.insort(catalogue._stale, advert.log_position)
+    advert.log_position = -1
+
+
+def enqueue_webhook(database_url: str, entity_type: str, entity_id: str) -> None:
+    """A change row as the webhook ingress writes it."""
+    with connect(database_url) as conn:
+        conn.execute(
+            """
+            insert into change_queue (connection_id, entity_type, entity_id, event, idempotency_key, status, processed_at)
+            values (%s, %s, %s, 'update', %s, 'done', now())
+            """,
+            (CONNECTION_ID, entity_type, entity_id, f"{entity_type}-{entity_id}"),
+        )
+
+
+def run_requests(store) -> list[dg.RunRequest]:
+    context = dg.build_schedule_context(
+        instance=store.instance, resources={"app_db": store.resources["app_db"]}, scheduled_execution_time=NIGHT
+    )
+    result = nightly_reconcile(context)
+    return list(result) if isinstance(result, list) else []
+
+
+def run(store, request: dg.RunRequest) -> dg.ExecuteInProcessResult:
+    """What the run queue launches for a request: the full sync job's assets, with the request's tags."""
+    return dg.materialize(
+        FULL_SYNC_ASSETS,
+        partition_key=request.partition_key,
+        tags=request.tags,
+        instance=store.instance,
+        resources=store.resources,
+        run_config={"ops": {op: {"config": {"dry_run": False}} for op in LOAD_OPS}},
+    )
+
+
+def test_schedule_requests_one_reconcile_per_connected_store(connected_store, cipher):
+    store = connected_store
+    with connect(store.database_url) as conn:
+        save_connection(conn, cipher, site_env="test", site_id="pending-shop", platform="marketplacer",
+                        status="pending", sparklayer_credentials={"client_id": "a", "client_secret": "b"},
+                        platform_config={}, platform_secrets={})
+    store.instance.add_dynamic_partitions("connections", ["test-pending-shop", "test-removed-shop"])
+
+    requests = run_requests(store)
+
+    assert [(r.partition_key, r.tags) for r in requests] == [
+        (CONNECTION_ID, {"ignite/connection": CONNECTION_ID, "ignite/sync_kind": "reconcile"})
+    ]
+    assert requests[0].run_key == f"reconcile:{CONNECTION_ID}:20261124T0200"
+    assert nightly_reconcile.cron_schedule == "0 2 * * *"
+    assert nightly_reconcile.execution_timezone == "UTC"
+    assert nightly_reconcile.job_name == "full_sync"
+
+
+def test_schedule_timing_comes_from_the_environment():
+    timing = ReconcileTiming.from_env({"IGNITE_RECONCILE_CRON": "30 3 * * 1-5", "IGNITE_RECONCILE_TIMEZONE": "Australia/Sydney"})
+    assert (timing.cron, timing.timezone) == ("30 3 * * 1-5", "Australia/Sydney")
+    assert ReconcileTiming.from_env({}) == ReconcileTiming("0 2 * * *", "UTC")
+    with pytest.raises(ConfigurationError, match="IGNITE_RECONCILE_CRON"):
+        ReconcileTiming.from_env({"IGNITE_RECONCILE_CRON": "every night"})
+    with pytest.raises(ConfigurationError, match="IGNITE_RECONCILE_TIMEZONE"):
+        ReconcileTiming.from_env({"IGNITE_RECONCILE_TIMEZONE": "Mars/Olympus"})
+
+
+def test_reconcile_discontinues_unannounced_deletions_and_reports_drift(connected_store):
+    store = connected_store
+    mp = store.marketplacer
+    mp.generate(12, seed=21, broken_rate=0.0)
+    assert store.sync().success
+    adverts = [a for a in mp.catalogue.adverts.values() if a.state == "online" and mp.catalogue.live_variants(a)]
+    deleted, purged, announced_owner, silent_owner = adverts[:4]
+    deleted_variants = mp.catalogue.live_variants(deleted)
+    purged_variants = mp.catalogue.live_variants(purged)
+    announced = mp.catalogue.live_variants(announced_owner)[0]
+    silent = mp.catalogue.live_variants(silent_owner)[0]
+
+    # Nothing below reaches us by webhook (the simulator holds its deliveries), except one price change.
+    mp.delete_advert(deleted.legacy_id)
+    mp.delete_advert(purged.legacy_id)
+    purge_advert(mp, purged.legacy_id)
+    mp.set_price(announced.legacy_id, str(Decimal(announced.price) + 1))
+    enqueue_webhook(store.database_url, "variant", gid("Variant", announced.legacy_id))
+    mp.set_price(silent.legacy_id, str(Decimal(silent.price) + 2))
+
+    (request,) = run_requests(store)
+    result = run(store, request)
+
+    assert result.success
+    assert result.dagster_run.tags["ignite/sync_kind"] == "reconcile"
+    variants = store.state()["variants"]
+    for variant in deleted_variants + purged_variants:
+        assert variants[gid("Variant", variant.legacy_id)]["status"] == "discontinued"
+    assert variants[gid("Variant", silent.legacy_id)]["status"] == "live"
+
+    shown = materialization_metadata(result)
+    zeroed_stock = sum(1 for v in deleted_variants if v.count_on_hand != 0)
+    assert shown["product_changes"]["discontinued"].value == len(deleted_variants) + len(purged_variants)
+    assert shown["product_changes"]["unannounced"].value == len(deleted_variants) + len(purged_variants)
+    assert shown["price_changes"]["writes"].value == 2
+    assert shown["price_changes"]["unannounced"].value == 1  # the announced price change is not drift
+    assert shown["stock_changes"]["unannounced"].value == shown["stock_changes"]["writes"].value == zeroed_stock
+    assert shown["sparklayer_products"]["unannounced"].value == len(deleted_variants) + len(purged_variants)
+    with connect(store.database_url) as conn:
+        loads = load_stats.outcomes(conn, CONNECTION_ID, result.run_id)
+        health = conn.execute("select * from reporting.sync_health where connection_id = %s", (CONNECTION_ID,)).fetchone()
+    assert {r["kind"] for r in loads} == {"reconcile"}
+    drift = len(deleted_variants) + len(purged_variants) + 1 + zeroed_stock
+    assert sum(r["unannounced"] for r in loads) == drift
+    assert health["last_reconcile_drift"] == drift
+    assert store.sync_log("products")["last_full_sync_succeeded"] is True
+
+
+def test_first_sync_has_no_drift_to_report(connected_store):
+    store = connected_store
+    store.marketplacer.generate(5, seed=3, broken_rate=0.0)
+
+    result = store.sync()
+
+    assert result.success
+    assert "unannounced" not in materialization_metadata(result)["product_changes"]
+    with connect(store.database_url) as conn:
+        loads = load_stats.outcomes(conn, CONNECTION_ID)
+    assert loads and all(r["unannounced"] is None for r in loads)
+    assert all(r["kind"] == "full" and r["attempted"] == r["succeeded"] for r in loads)
