@@ -90,6 +90,25 @@ def _cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
         databases.release()
 
 
+def _cmd_ingress(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from ignite_etl import devstack
+    from ignite_etl.ingress.app import create_app
+    from ignite_etl.ingress.config import IngressConfig
+
+    databases = devstack.open_databases(settings)
+    try:
+        devstack.migrate(databases)
+        app = create_app(IngressConfig.from_settings(settings, databases.app_url))
+        log.info("ingress on http://%s:%d (public URL %s)", args.host, args.port, settings.public_url)
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False,
+                    proxy_headers=True, server_header=False)
+    finally:
+        databases.release()
+    return 0
+
+
 def _cmd_secret_key(args: argparse.Namespace, settings: Settings) -> int:
     from ignite_etl.store.cipher import CredentialCipher
 
@@ -138,6 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--no-baseline", action="store_true", help="skip the naive baseline (slow at 100,000 adverts)")
     bench.add_argument("--profile", type=Path, metavar="DIR", help="write a cProfile of each measured run into DIR")
     bench.set_defaults(handler=_cmd_bench)
+
+    ingress = commands.add_parser("ingress", help="serve the ingress: SparkLayer's calls, webhooks, the connect page")
+    ingress.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    ingress.add_argument("--port", type=int, default=8090, help="port (default 8090)")
+    ingress.set_defaults(handler=_cmd_ingress)
 
     key = commands.add_parser("secret-key", help="print a new key for IGNITE_SECRET_KEY")
     key.set_defaults(handler=_cmd_secret_key)

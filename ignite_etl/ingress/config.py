@@ -1,0 +1,54 @@
+"""What the ingress needs to run, built once from Settings at the edge (`ignite-etl ingress`, tests)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ignite_etl.errors import ConfigurationError
+from ignite_etl.settings import Settings
+
+MAX_BODY_BYTES = 1_048_576
+"""Largest request body the ingress reads (1 MiB); a larger one gets 413 before it is read whole."""
+
+
+@dataclass(frozen=True)
+class IngressConfig:
+    database_url: str = field(repr=False)
+    secret_key: str = field(repr=False)
+    """IGNITE_SECRET_KEY: one or more Fernet keys, newest first."""
+    ingress_token: str = field(repr=False)
+    """IGNITE_INGRESS_TOKEN: the bearer token SparkLayer's calls carry."""
+    public_url: str = "http://127.0.0.1:8090"
+    """IGNITE_PUBLIC_URL: where redirects and platform webhooks point."""
+    max_body_bytes: int = MAX_BODY_BYTES
+    connect_token_ttl_seconds: int = 24 * 3600
+    """How long a connect-page link works."""
+    sync_running_window_seconds: int = 6 * 3600
+    """A sync unfinished for longer than this no longer blocks a trigger (its run crashed)."""
+    page_size: int = 100
+    """Entities per page of the list-entities endpoint."""
+    pool_min_size: int = 2
+    pool_max_size: int = 10
+    platform_timeout_seconds: float = 15.0
+    """The connect page's one credentials check against the platform."""
+    platform_time_scale: float = 0.1
+    """Scales the platform client's retry waits for that check, so a merchant waits seconds, not a minute."""
+
+    def __post_init__(self) -> None:
+        if not self.ingress_token:
+            raise ConfigurationError(
+                "IGNITE_INGRESS_TOKEN is not set: the ingress refuses to start without the bearer token "
+                "SparkLayer's calls must carry. Generate one (e.g. `openssl rand -hex 32`) and set it."
+            )
+        if self.max_body_bytes < 1024:
+            raise ConfigurationError("the ingress body limit must be at least 1024 bytes")
+
+    @classmethod
+    def from_settings(cls, settings: Settings, database_url: str, **overrides) -> "IngressConfig":
+        return cls(
+            database_url=database_url,
+            secret_key=settings.resolve_secret_key(),
+            ingress_token=settings.ingress_token or "",
+            public_url=settings.public_url,
+            **overrides,
+        )
