@@ -103,19 +103,17 @@ def _id_of(row) -> int | None:
     return row["id"] if isinstance(row, dict) else row[0]
 
 
-def pending_connections(conn: psycopg.Connection, *, after_id: int = 0) -> list[PendingConnection]:
-    """Connections with due pending rows, and the highest due row id of each, for rows past `after_id`
-    or due again after a backoff. Rows of removed connections are left out."""
+def pending_connections(conn: psycopg.Connection) -> list[PendingConnection]:
+    """Connections with due pending rows, oldest work first, with the highest due row id of each.
+    Rows of removed connections are left out."""
     rows = conn.execute(
         """
         select q.connection_id, max(q.id) as highest_id, count(*) as rows, max(q.not_before) as latest_not_before
         from change_queue q join connection c on c.id = q.connection_id
         where q.status = 'pending' and q.not_before <= now()
         group by q.connection_id
-        having max(q.id) > %s or bool_or(q.not_before > q.received_at)
         order by min(q.id)
-        """,
-        (after_id,),
+        """
     ).fetchall()
     return [PendingConnection(**r) for r in rows]
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+import psycopg
 
 from ignite_etl.diff import Accepted, Change
 from ignite_etl.sparklayer import models as sl
@@ -26,6 +27,8 @@ from ignite_etl.sync.payloads import data_type_of
 log = logging.getLogger(__name__)
 
 ReportErrors = Callable[[str, list[SyncError]], Awaitable[None]]
+# Work to commit together with the last chunk's state (a partial sync marks its queue rows done).
+SettleWith = Callable[[psycopg.Connection], None]
 
 # The order writes go in: a product must exist before variants are added to it.
 ACTION_ORDER = [
@@ -126,7 +129,9 @@ class ChangeWriter:
         self._report_errors = report_errors
         self._chunk_size = chunk_size
 
-    async def write(self, changes: Sequence[Change]) -> LoadReport:
+    async def write(self, changes: Sequence[Change], *, settle_with: SettleWith | None = None) -> LoadReport:
+        """Write every change. `settle_with` runs inside the transaction of the last chunk (or alone
+        when there is nothing to write), so its work commits only once every change was attempted."""
         report = LoadReport()
         by_kind: dict[tuple[str, str], list[Change]] = {}
         for change in changes:
@@ -134,12 +139,17 @@ class ChangeWriter:
         unknown = set(by_kind) - set(ACTION_ORDER)
         if unknown:
             raise ValueError(f"no writer for {sorted(unknown)}")
+        plan = []
         for kind in ACTION_ORDER:
             todo = by_kind.get(kind, [])
             for start in range(0, len(todo), self._chunk_size):
-                chunk = todo[start : start + self._chunk_size]
-                results = await self._send(kind, chunk)
-                await self._settle(chunk, results, report)
+                plan.append((kind, todo[start : start + self._chunk_size]))
+        if not plan and settle_with is not None:
+            with connect(self._database_url) as conn, conn.transaction():
+                settle_with(conn)
+        for index, (kind, chunk) in enumerate(plan):
+            results = await self._send(kind, chunk)
+            await self._settle(chunk, results, report, settle_with if index == len(plan) - 1 else None)
         return report
 
     async def _send(self, kind: tuple[str, str], chunk: list[Change]) -> list[sl.WriteResult]:
@@ -176,7 +186,9 @@ class ChangeWriter:
             results[i] = result
         return results
 
-    async def _settle(self, chunk: list[Change], results: list[sl.WriteResult], report: LoadReport) -> None:
+    async def _settle(
+        self, chunk: list[Change], results: list[sl.WriteResult], report: LoadReport, settle_with: SettleWith | None = None
+    ) -> None:
         accepted: list[tuple[Accepted, str | None]] = []
         forgotten = []
         errors: list[SyncError] = []
@@ -196,6 +208,8 @@ class ChangeWriter:
             sync_state.forget(conn, self._connection_id, forgotten)
             for data_type, group in _by_data_type(errors).items():
                 sync_log.record_errors(conn, self._connection_id, data_type, group)
+            if settle_with is not None:
+                settle_with(conn)
         report.errors.extend(errors)
         for data_type, group in _by_data_type(errors).items():
             await self._report_errors(data_type, group)

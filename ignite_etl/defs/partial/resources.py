@@ -1,0 +1,36 @@
+"""How the change queue retries: attempts before a dead letter and the backoff, from the environment."""
+
+import os
+from datetime import timedelta
+
+import dagster as dg
+
+from ignite_etl.store.change_queue import DEFAULT_MAX_ATTEMPTS, RetryPolicy
+
+
+class ChangeQueuePolicy(dg.ConfigurableResource):
+    """A failing change is tried `max_attempts` times (rate-limit waits do not count), waiting
+    `base_delay_seconds` * 2^(n-1), at most `max_delay_seconds`, then becomes a dead letter."""
+
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    base_delay_seconds: float = 30.0
+    max_delay_seconds: float = 3600.0
+
+    def policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            max_attempts=max(1, self.max_attempts),
+            base_delay=timedelta(seconds=self.base_delay_seconds),
+            max_delay=timedelta(seconds=self.max_delay_seconds),
+        )
+
+
+@dg.definitions
+def change_queue_resources() -> dg.Definitions:
+    return dg.Definitions(
+        resources={
+            "change_queue_policy": ChangeQueuePolicy(
+                max_attempts=int(os.environ.get("IGNITE_QUEUE_MAX_ATTEMPTS") or DEFAULT_MAX_ATTEMPTS),
+                base_delay_seconds=float(os.environ.get("IGNITE_QUEUE_RETRY_SECONDS") or 30),
+            )
+        }
+    )

@@ -1,0 +1,193 @@
+"""Orders to SparkLayer's Purchasing API: the whole purchase each time, found by its SparkLayer cart id.
+
+A purchase is made of packages: lines not yet shipped, refunded or cancelled sit in a `processing`
+package; each shipment, refund and cancellation the platform reports is a package of its own. The
+hash of the last accepted purchase keeps an unchanged order from being sent again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import psycopg
+from psycopg.rows import dict_row
+from pydantic import ValidationError
+
+from ignite_etl.diff import record_hash
+from ignite_etl.model import Order, PackageItem
+from ignite_etl.sparklayer import models as sl
+from ignite_etl.sparklayer.client import SparkLayerClient
+from ignite_etl.store import sync_log
+from ignite_etl.store.database import connect
+from ignite_etl.store.sync_log import SyncError
+
+log = logging.getLogger(__name__)
+
+DATA_TYPE = "purchases"
+LOOKUP_BY = "sparklayer"
+
+
+class PurchaseNotSendable(ValueError):
+    """The order cannot be expressed as a purchase SparkLayer accepts; the message says why."""
+
+
+def purchase_for(order: Order) -> sl.Purchase:
+    """The whole purchase for an order that carries a SparkLayer cart id."""
+    if not order.sparklayer_id:
+        raise PurchaseNotSendable("the order was not placed through SparkLayer (it has no SparkLayer cart id)")
+    lines = {line.external_id: line for line in order.lines}
+    for line in order.lines:
+        if not line.sku:
+            raise PurchaseNotSendable(f"order line {line.external_id} has no SKU")
+        if line.unit_price is None:
+            raise PurchaseNotSendable(f"order line {line.external_id} (SKU {line.sku}) has no price")
+
+    def items(quantities: Iterable[tuple[str, int]]) -> list[sl.LineItem]:
+        out = []
+        for line_id, quantity in quantities:
+            line = lines.get(line_id)
+            if line is None or quantity < 1:
+                continue
+            out.append(sl.LineItem(sku=line.sku, name=line.name, quantity=quantity, price=line.unit_price))
+        return out
+
+    def package_items(package_items: Sequence[PackageItem]) -> list[sl.LineItem]:
+        return items((i.line_external_id, i.quantity) for i in package_items)
+
+    packages: list[sl.Package] = []
+    processing = items(order.processing_quantities().items())
+    if processing:
+        packages.append(sl.Package(type="processing", line_items=processing, created_at=order.created_at))
+    for shipment in order.shipments:
+        line_items = package_items(shipment.items)
+        if line_items:
+            packages.append(sl.Package(
+                type="shipment", line_items=line_items, created_at=shipment.shipped_at, shipped_at=shipment.shipped_at,
+                tracking_number=shipment.tracking_number, shipping_method=shipment.carrier,
+            ))
+    for refund in order.refunds:
+        line_items = package_items(refund.items)
+        if line_items:
+            packages.append(sl.Package(type="refund", line_items=line_items, created_at=refund.refunded_at))
+    for cancellation in order.cancellations:
+        line_items = package_items(cancellation.items)
+        if line_items:
+            packages.append(sl.Package(type="cancelled", line_items=line_items,
+                                       created_at=cancellation.cancelled_at))
+    if not packages:
+        raise PurchaseNotSendable("the order has no line items")
+    customer = None
+    if order.customer or order.customer_email:
+        customer = sl.PurchaseCustomer(
+            external_id=order.customer.external_id if order.customer else None,
+            email=order.customer.email if order.customer else order.customer_email,
+        )
+    try:
+        return sl.Purchase(
+            type="order",
+            purchase_identifiers=sl.PurchaseIdentifiers(
+                sparklayer=order.sparklayer_id, platform=order.external_id, visible=order.visible_id
+            ),
+            currency_code=order.currency or "",
+            customer=customer,
+            created_at=order.created_at,
+            packages=packages,
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        raise PurchaseNotSendable(f"{where}: {first.get('msg')}") from None
+
+
+def order_error(order: Order, reason: str) -> SyncError:
+    """What the merchant reads when an order cannot be sent or SparkLayer refuses it."""
+    visible = order.visible_id or order.external_id
+    return SyncError(
+        external_id=f"order:{order.external_id}",
+        entity="order",
+        message=f"Order {visible} could not be sent to SparkLayer: {reason}",
+        resolution=f"Correct order {visible} in Marketplacer; it is sent again when it next changes.",
+        visible_id=visible,
+    )
+
+
+@dataclass
+class OrdersReport:
+    written: list[str] = field(default_factory=list)  # order ids
+    unchanged: list[str] = field(default_factory=list)
+    errors: list[SyncError] = field(default_factory=list)
+    resolved: list[str] = field(default_factory=list)  # sync-log ids no longer in error
+
+
+class PurchaseWriter:
+    """Sends orders as whole purchases and records what SparkLayer accepted, order by order."""
+
+    def __init__(self, client: SparkLayerClient, database_url: str, connection_id: str):
+        self._client = client
+        self._database_url = database_url
+        self._connection_id = connection_id
+
+    async def write(
+        self, orders: Sequence[Order], *, settle_with: Callable[[psycopg.Connection], None] | None = None
+    ) -> OrdersReport:
+        """Write what changed; `settle_with` commits with the state of the last order (or alone)."""
+        report = OrdersReport()
+        planned: list[tuple[Order, sl.Purchase, str]] = []
+        for order in orders:
+            try:
+                purchase = purchase_for(order)
+            except PurchaseNotSendable as exc:
+                report.errors.append(order_error(order, str(exc)))
+                continue
+            planned.append((order, purchase, record_hash(purchase.to_body())))
+        with connect(self._database_url) as conn:
+            known = _hashes(conn, self._connection_id, [o.external_id for o, _, _ in planned])
+        todo = []
+        for order, purchase, hash_ in planned:
+            if known.get(order.external_id) == hash_:
+                report.unchanged.append(order.external_id)
+            else:
+                todo.append((order, purchase, hash_))
+        # Transient failures raise out of here: rows stay pending, accepted orders keep their state.
+        for index, (order, purchase, hash_) in enumerate(todo):
+            result = await self._client.put_purchase(purchase, LOOKUP_BY)
+            with connect(self._database_url) as conn, conn.transaction():
+                if result.ok:
+                    _advance(conn, self._connection_id, order, hash_)
+                    report.written.append(order.external_id)
+                else:
+                    report.errors.append(order_error(order, result.error_message or f"HTTP {result.status_code}"))
+                if index == len(todo) - 1 and settle_with is not None:
+                    settle_with(conn)
+        with connect(self._database_url) as conn, conn.transaction():
+            if report.errors:
+                sync_log.record_errors(conn, self._connection_id, DATA_TYPE, report.errors)
+            if not todo and settle_with is not None:
+                settle_with(conn)
+        failed = {e.external_id for e in report.errors}
+        report.resolved = [f"order:{oid}" for oid in report.written + report.unchanged if f"order:{oid}" not in failed]
+        return report
+
+
+def _hashes(conn: psycopg.Connection, connection_id: str, order_ids: Sequence[str]) -> dict[str, str]:
+    if not order_ids:
+        return {}
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            "select order_id, hash from purchase_state where connection_id = %s and order_id = any(%s)",
+            (connection_id, list(order_ids)),
+        )
+        return {r["order_id"]: r["hash"] for r in cur}
+
+
+def _advance(conn: psycopg.Connection, connection_id: str, order: Order, hash_: str) -> None:
+    conn.execute(
+        """
+        insert into purchase_state (connection_id, order_id, cart_id, hash) values (%s, %s, %s, %s)
+        on conflict (connection_id, order_id) do update set
+            cart_id = excluded.cart_id, hash = excluded.hash, written_at = now()
+        """,
+        (connection_id, order.external_id, order.sparklayer_id, hash_),
+    )

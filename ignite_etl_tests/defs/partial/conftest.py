@@ -1,0 +1,113 @@
+"""A fully synced store whose Marketplacer webhooks reach our ingress over real HTTP, plus helpers
+to run the partial sync and read the change queue."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import dagster as dg
+import pytest
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+from starlette.applications import Starlette
+
+from ignite_etl.defs.partial.jobs import orders_pass, partial_sync, replay_dead_letters_job
+from ignite_etl.defs.partial.resources import ChangeQueuePolicy
+from ignite_etl.ingress.webhooks import webhook_routes
+from ignite_etl.platforms.marketplacer import MarketplacerPlatform
+from ignite_etl.sandbox.marketplacer.sandbox import DEFAULT_API_KEY
+from ignite_etl.sandbox.server import BackgroundServer
+from ignite_etl.store.connections import set_webhook_secret
+from ignite_etl.store.database import connect
+from ignite_etl.sparklayer.retry import RetryPolicy
+from ignite_etl_tests.defs.sync.conftest import CONNECTION_ID, ConnectedStore, FastSyncServices, connected_store  # noqa: F401
+
+MAX_ATTEMPTS = 3
+
+
+def webhook_app(database_url: str, cipher) -> Starlette:
+    """The ingress's app.state contract (db pool with dict rows, cipher, config) around the webhook routes."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        async with AsyncConnectionPool(database_url, kwargs={"row_factory": dict_row}, min_size=1, max_size=4,
+                                       open=False) as pool:
+            app.state.db, app.state.cipher, app.state.config = pool, cipher, None
+            yield
+
+    return Starlette(routes=webhook_routes, lifespan=lifespan)
+
+
+class ImpatientSyncServices(FastSyncServices):
+    """Gives up on a rate limit after two short waits, so a test sees the rate-limited failure quickly."""
+
+    def sparklayer(self, connection):
+        client = super().sparklayer(connection)
+        client._transport.retry = RetryPolicy(max_attempts=6, base_delay=0.01, max_delay=0.05,
+                                              max_rate_limit_waits=2, max_retry_after=0.05)
+        return client
+
+
+@dataclass
+class WebhookStore:
+    store: ConnectedStore
+
+    @property
+    def marketplacer(self):
+        return self.store.marketplacer
+
+    @property
+    def sparklayer(self):
+        return self.store.sparklayer
+
+    def deliver(self) -> None:
+        self.marketplacer.deliver_webhooks()
+
+    def partial_sync(self, *, raise_on_error: bool = True) -> dg.ExecuteInProcessResult:
+        return partial_sync.execute_in_process(
+            instance=self.store.instance, resources=self.store.resources, partition_key=CONNECTION_ID,
+            raise_on_error=raise_on_error,
+        )
+
+    def orders_pass(self) -> dg.ExecuteInProcessResult:
+        return orders_pass.execute_in_process(
+            instance=self.store.instance, resources=self.store.resources, partition_key=CONNECTION_ID,
+        )
+
+    def replay(self, since: str = "") -> dg.ExecuteInProcessResult:
+        return replay_dead_letters_job.execute_in_process(
+            instance=self.store.instance, resources=self.store.resources, partition_key=CONNECTION_ID,
+            run_config={"ops": {"requeue_dead_letters": {"config": {"since": since}}}},
+        )
+
+    def queue(self) -> list[dict]:
+        with connect(self.store.database_url) as conn:
+            return conn.execute("select * from change_queue order by id").fetchall()
+
+    def statuses(self) -> list[str]:
+        return [r["status"] for r in self.queue()]
+
+
+@pytest.fixture
+def webhook_store(connected_store, cipher):  # noqa: F811
+    """Catalogue generated and fully synced; webhooks registered to our ingress and nothing queued yet."""
+    store = connected_store
+    store.resources["change_queue_policy"] = ChangeQueuePolicy(max_attempts=MAX_ATTEMPTS, base_delay_seconds=0)
+    fast = store.resources["sync_services"]
+    store.resources["sync_services"] = ImpatientSyncServices(
+        app_db=fast.app_db, sparklayer_api_url=fast.sparklayer_api_url, platform_page_size=fast.platform_page_size,
+        platform_time_scale=fast.platform_time_scale,
+    )
+    with BackgroundServer(webhook_app(store.database_url, cipher)) as ingress:
+        config = store.resources["sync_services"]
+        with connect(store.database_url) as conn:
+            api_url = conn.execute("select platform_config->>'marketplacer_api_url' as u from connection").fetchone()["u"]
+            with MarketplacerPlatform.from_config({"marketplacer_api_url": api_url, "currency": "AUD"},
+                                                  {"marketplacer_api_key": DEFAULT_API_KEY}) as platform:
+                key = platform.register_webhooks(f"{ingress.url}/webhooks/marketplacer/{CONNECTION_ID}")
+            set_webhook_secret(conn, config.app_db.cipher, CONNECTION_ID, key)
+        store.marketplacer.generate(8, seed=3, broken_rate=0)
+        store.sync()
+        store.marketplacer.webhooks.events.clear()
+        yield WebhookStore(store)

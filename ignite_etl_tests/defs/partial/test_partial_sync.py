@@ -1,0 +1,248 @@
+"""Webhook -> change queue -> partial_sync -> SparkLayer, end to end over real HTTP, Postgres and Dagster."""
+
+from __future__ import annotations
+
+import base64
+from collections import Counter
+from decimal import Decimal
+
+import psycopg
+import pytest
+
+from ignite_etl.store.database import connect
+
+from .conftest import CONNECTION_ID, MAX_ATTEMPTS
+
+
+def gid(kind: str, legacy_id: int) -> str:
+    return base64.b64encode(f"{kind}-{legacy_id}".encode()).decode()
+
+
+def live_variants(marketplacer, count: int):
+    catalogue = marketplacer.catalogue
+    variants = [v for v in catalogue.variants.values()
+                if v.sku and not v.deleted and catalogue.adverts[v.advert_id].state == "online"]
+    return variants[:count]
+
+
+def stock_of(state) -> dict[str, int]:
+    return {s["sku"]: s["stock_level"] for s in state["stock"]}
+
+
+def prices_of(state) -> dict[str, Decimal]:
+    return {sku: Decimal(str(breaks[0]["price"])) for sku, breaks in state["pricing"]["marketplacer-price"].items()}
+
+
+def successful_writes(store, since: int) -> Counter:
+    """Accepted data writes per (method, path): the same path twice means a record was written twice."""
+    return Counter((e.method, e.path) for e in store.store.data_writes(since) if 200 <= e.status < 300)
+
+
+def test_a_signed_webhook_becomes_exactly_one_sparklayer_write(webhook_store):
+    store = webhook_store
+    (variant,) = live_variants(store.marketplacer, 1)
+    mark = store.store.journal_mark()
+
+    store.marketplacer.set_stock(variant.legacy_id, variant.count_on_hand + 5)
+    store.deliver()
+    queued = store.queue()
+    result = store.partial_sync()
+
+    assert result.success
+    assert {(r["entity_type"], r["status"]) for r in queued} == {("variant", "pending"), ("advert", "pending")}
+    writes = store.store.data_writes(mark)
+    assert [(w.method, w.path.rsplit("/", 1)[-1], w.item_count) for w in writes] == [
+        ("POST", "batch-update-stock", 1)
+    ]
+    assert stock_of(store.store.state())[variant.sku] == variant.count_on_hand
+    assert store.statuses() == ["done", "done"]
+    products_log = store.store.sync_log("products")
+    assert products_log.get("last_partial_sync")
+    assert store.store.sync_log("stock").get("last_partial_sync")
+
+    again = store.store.journal_mark()
+    store.partial_sync()
+    assert store.store.data_writes(again) == []
+
+
+def test_duplicate_and_out_of_order_deliveries_converge_to_the_latest_state(webhook_store):
+    store = webhook_store
+    store.marketplacer.set_webhook_chaos(duplicate_rate=0.7, out_of_order=True)
+    first, second = live_variants(store.marketplacer, 2)
+    advert_id = first.advert_id
+    mark = store.store.journal_mark()
+
+    for price in ("10.00", "11.00", "12.50"):
+        store.marketplacer.set_price(first.legacy_id, price)
+    for title in ("Old", "Newer", "Newest"):
+        store.marketplacer.set_title(advert_id, title)
+    store.marketplacer.set_stock(second.legacy_id, 3)
+    store.marketplacer.set_stock(second.legacy_id, 9)
+    store.deliver()
+    deliveries = store.marketplacer.webhooks.deliveries
+    assert len(deliveries) > len({d.event_id for d in deliveries})  # some were delivered twice
+    assert len(store.queue()) == len({d.event_id for d in deliveries})  # each event queued once
+
+    store.partial_sync()
+
+    state = store.store.state()
+    assert prices_of(state)[first.sku] == Decimal("12.50")
+    assert state["products"][gid("Advert", advert_id)]["title"] == "Newest"
+    assert stock_of(state)[second.sku] == 9
+    writes = successful_writes(store, mark)
+    assert all(count == 1 for count in writes.values()), writes
+    assert set(store.statuses()) == {"done"}
+
+
+def test_a_sparklayer_outage_mid_burst_loses_nothing_and_writes_nothing_twice(webhook_store):
+    store = webhook_store
+    variants = live_variants(store.marketplacer, 6)
+    mark = store.store.journal_mark()
+
+    for v in variants[:3]:
+        store.marketplacer.set_stock(v.legacy_id, 100 + v.legacy_id)
+    store.deliver()
+    store.partial_sync()
+    assert set(store.statuses()) == {"done"}
+
+    store.sparklayer.start_outage(3600)
+    for v in variants[3:]:
+        store.marketplacer.set_stock(v.legacy_id, 100 + v.legacy_id)
+    store.deliver()
+    during = store.partial_sync()
+    assert during.success  # the run records the failure on the rows, it does not lose them
+    pending = [r for r in store.queue() if r["status"] == "pending"]
+    assert pending and all(r["attempts"] == 1 and "503" in (r["last_error"] or "") for r in pending)
+
+    store.sparklayer.set_faults(outage_until=None)
+    store.partial_sync()
+
+    assert set(store.statuses()) == {"done"}
+    stock = stock_of(store.store.state())
+    assert {v.sku: stock[v.sku] for v in variants} == {v.sku: 100 + v.legacy_id for v in variants}
+    accepted = [e for e in store.store.data_writes(mark) if 200 <= e.status < 300]
+    assert [(e.path.rsplit("/", 1)[-1], e.item_count) for e in accepted] == [
+        ("batch-update-stock", 3), ("batch-update-stock", 3)  # each SKU accepted exactly once
+    ]
+
+
+def test_dead_letters_after_the_attempts_run_out_and_replay_brings_them_back(webhook_store):
+    store = webhook_store
+    (variant,) = live_variants(store.marketplacer, 1)
+    store.sparklayer.start_outage(3600)
+    store.marketplacer.set_price(variant.legacy_id, "77.70")
+    store.deliver()
+
+    for _ in range(MAX_ATTEMPTS):
+        store.partial_sync()
+    rows = store.queue()
+    assert {r["status"] for r in rows} == {"dead"}
+    assert all(r["attempts"] == MAX_ATTEMPTS for r in rows)
+    store.sparklayer.set_faults(outage_until=None)
+    store.partial_sync()
+    assert {r["status"] for r in store.queue()} == {"dead"}  # dead letters are not retried by themselves
+    assert prices_of(store.store.state())[variant.sku] != Decimal("77.70")
+
+    replayed = store.replay()
+    assert replayed.success
+    assert {(r["status"], r["attempts"]) for r in store.queue()} == {("pending", 0)}
+    store.partial_sync()
+
+    assert {r["status"] for r in store.queue()} == {"done"}
+    assert prices_of(store.store.state())[variant.sku] == Decimal("77.70")
+
+
+def test_a_rate_limit_reschedules_without_using_up_attempts(webhook_store):
+    store = webhook_store
+    (variant,) = live_variants(store.marketplacer, 1)
+    store.marketplacer.set_stock(variant.legacy_id, 4242)
+    store.deliver()
+    store.sparklayer.fail_next(1000, status=429)
+
+    store.partial_sync()
+    store.partial_sync()
+
+    rows = store.queue()
+    assert {(r["status"], r["attempts"]) for r in rows} == {("pending", 0)}
+    assert all("rate-limiting" in (r["last_error"] or "") for r in rows)
+    store.sparklayer.set_faults(fail_next=0)
+    with connect(store.store.database_url) as conn:
+        conn.execute("update change_queue set not_before = now()")  # the wait has passed
+    store.partial_sync()
+    assert {r["status"] for r in store.queue()} == {"done"}
+    assert stock_of(store.store.state())[variant.sku] == 4242
+
+
+def test_a_crash_between_the_write_and_marking_the_rows_done_is_harmless(webhook_store):
+    store = webhook_store
+    (variant,) = live_variants(store.marketplacer, 1)
+    advert_id = variant.advert_id
+    mark = store.store.journal_mark()
+    store.marketplacer.set_title(advert_id, "Written before the crash")
+    store.deliver()
+    with connect(store.store.database_url) as conn:
+        # The transaction that advances the state and settles the rows fails after SparkLayer accepted.
+        conn.execute("""
+            create function crash_on_done() returns trigger language plpgsql as
+            $$ begin raise exception 'simulated crash before commit'; end $$;
+            create trigger crash_on_done before update on change_queue
+            for each row when (new.status = 'done') execute function crash_on_done();
+        """)
+
+    crashed = store.partial_sync(raise_on_error=False)
+
+    assert not crashed.success
+    assert store.store.state()["products"][gid("Advert", advert_id)]["title"] == "Written before the crash"
+    assert set(store.statuses()) == {"pending"}
+    with connect(store.store.database_url) as conn:
+        conn.execute("drop trigger crash_on_done on change_queue; drop function crash_on_done()")
+
+    store.partial_sync()
+
+    assert set(store.statuses()) == {"done"}
+    state = store.store.state()
+    assert state["products"][gid("Advert", advert_id)]["title"] == "Written before the crash"
+    assert len(state["products"]) == len({p["external_id"] for p in state["products"].values()})
+    updates = [w for w in store.store.data_writes(mark) if w.method == "PATCH"]
+    assert len(updates) == 2  # the same idempotent update, once before and once after the crash
+    assert len({w.path for w in updates}) == 1
+    mark = store.store.journal_mark()
+    store.partial_sync()
+    assert store.store.data_writes(mark) == []
+
+
+def test_rows_of_a_removed_connection_are_not_processed(webhook_store):
+    store = webhook_store
+    (variant,) = live_variants(store.marketplacer, 1)
+    store.marketplacer.set_stock(variant.legacy_id, 1)
+    store.deliver()
+    assert store.queue()
+    mark = store.store.journal_mark()
+    with connect(store.store.database_url) as conn:
+        conn.execute("delete from connection where id = %s", (CONNECTION_ID,))
+
+    result = store.partial_sync()
+
+    assert result.success
+    assert set(store.statuses()) == {"pending"}
+    assert store.store.data_writes(mark) == []
+
+
+def test_a_refused_record_becomes_a_sync_log_error_and_is_resolved_when_accepted(webhook_store):
+    store = webhook_store
+    (variant,) = live_variants(store.marketplacer, 1)
+    store.sparklayer.reject_record(variant.sku, "SKU is blocked")
+    store.marketplacer.set_price(variant.legacy_id, "5.55")
+    store.deliver()
+    store.partial_sync()
+
+    errors = store.store.sync_log_errors("products")
+    assert [e["external_id"] for e in errors] == [f"price:{variant.sku}"]
+    assert set(store.statuses()) == {"done"}  # a refused record is data, not a retry
+
+    store.sparklayer.set_faults(rejected_records={})
+    store.marketplacer.set_price(variant.legacy_id, "5.56")
+    store.deliver()
+    store.partial_sync()
+    assert store.store.sync_log_errors("products") == []
+    assert prices_of(store.store.state())[variant.sku] == Decimal("5.56")
