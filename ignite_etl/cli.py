@@ -109,6 +109,25 @@ def _cmd_ingress(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import datetime
+
+    from ignite_etl import devstack
+    from ignite_etl.sync.partial import replay_dead_letters
+
+    try:
+        since = datetime.fromisoformat(args.since) if args.since else None
+    except ValueError:
+        raise ConfigurationError(f"--since must be an ISO 8601 time such as 2026-11-23T10:00:00+00:00, not {args.since!r}") from None
+    databases = devstack.open_databases(settings)
+    try:
+        count = replay_dead_letters(databases.app_url, args.connection_id, since)
+    finally:
+        databases.release()
+    print(f"requeued {count} dead letter(s) of {args.connection_id}; the change-queue sensor syncs them next")
+    return 0
+
+
 def _cmd_secret_key(args: argparse.Namespace, settings: Settings) -> int:
     from ignite_etl.store.cipher import CredentialCipher
 
@@ -162,6 +181,11 @@ def build_parser() -> argparse.ArgumentParser:
     ingress.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     ingress.add_argument("--port", type=int, default=8090, help="port (default 8090)")
     ingress.set_defaults(handler=_cmd_ingress)
+
+    replay = commands.add_parser("replay", help="requeue a connection's dead-lettered webhook changes")
+    replay.add_argument("connection_id", help="{siteEnv}-{siteId}, e.g. test-bobs-store")
+    replay.add_argument("--since", help="only those received at or after this ISO 8601 time")
+    replay.set_defaults(handler=_cmd_replay)
 
     key = commands.add_parser("secret-key", help="print a new key for IGNITE_SECRET_KEY")
     key.set_defaults(handler=_cmd_secret_key)
