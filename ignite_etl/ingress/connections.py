@@ -67,6 +67,7 @@ async def remove_platform_connection(request: Request) -> Response:
             raise Problem(404, f"There is no connection {connection_id}: it was never connected or is already removed.")
         if existing["status"] != "removing":
             await connecting.mark_removing(conn, connection_id)
+        if not await inbox.has_open_removal(conn, connection_id):  # none yet, or the last one failed
             await inbox.record(conn, connection_id, inbox.REMOVE)
     log.info("remove %s: accepted", connection_id)
     return Response(status_code=204)

@@ -1,6 +1,6 @@
 """SparkLayer's pull endpoints: list entities a page at a time (`GET …/sync/{type}?page=`) and fetch one
 (`POST …/sync/{type}/{entityId}`), answered from the last extracted state in Postgres (the platform
-asset tables the full sync writes), never from the platform itself."""
+asset tables the full sync writes, `platform.platform_*`), never from the platform itself."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ from ignite_etl.ingress.http import Problem, choice, field_error, read_json_obje
 ENTITY_SYNC_DATA_TYPES = ("customers", "products", "purchases", "stock")
 EXTRACT_SCHEMA = "platform"
 # data type -> (asset table, key column an entity id names); purchases are not extracted by the full sync
-TABLES = {"products": ("products", "external_id"), "customers": ("customers", "external_id"),
-          "stock": ("stock", "sku")}
+TABLES = {"products": ("platform_products", "external_id"), "customers": ("platform_customers", "external_id"),
+          "stock": ("platform_stock", "sku")}
+VARIANTS = "platform_variants"
 MAX_PAGE = 10_000_000
 
 
@@ -106,14 +107,14 @@ async def _rows(conn, data_type: str, connection_id: str, *, key: str | None = N
 async def _attach_variants(conn, connection_id: str, products: list[dict[str, Any]]) -> None:
     for product in products:
         product["variants"] = []
-    if not products or not await _table_exists(conn, "variants"):
+    if not products or not await _table_exists(conn, VARIANTS):
         return
     by_id = {p["external_id"]: p for p in products}
     cursor = await conn.execute(
         sql.SQL(
             "select to_jsonb(v) - 'connection_id' - '_row' as doc from {} v "
             "where connection_id = %s and product_external_id = any(%s) order by _row"
-        ).format(sql.Identifier(EXTRACT_SCHEMA, "variants")),
+        ).format(sql.Identifier(EXTRACT_SCHEMA, VARIANTS)),
         (connection_id, list(by_id)),
     )
     for row in await cursor.fetchall():

@@ -108,3 +108,19 @@ def set_webhook_secret(conn: psycopg.Connection, cipher: CredentialCipher, conne
         "update connection set webhook_secret = %s, updated_at = now() where id = %s",
         (cipher.encrypt(secret), connection_id),
     )
+
+
+def webhook_url(conn: psycopg.Connection, connection_id: str) -> str | None:
+    """The URL the platform's webhooks were last registered for (None: never registered)."""
+    row = conn.execute("select webhook_url from connection where id = %s", (connection_id,)).fetchone()
+    return row["webhook_url"] if row else None
+
+
+def set_webhook_url(conn: psycopg.Connection, connection_id: str, url: str) -> None:
+    conn.execute("update connection set webhook_url = %s, updated_at = now() where id = %s", (url, connection_id))
+
+
+def connection_status(conn: psycopg.Connection, connection_id: str) -> str | None:
+    """pending, connected or removing; None when there is no such connection."""
+    row = conn.execute("select status from connection where id = %s", (connection_id,)).fetchone()
+    return row["status"] if row else None

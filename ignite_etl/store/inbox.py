@@ -60,6 +60,14 @@ async def has_unprocessed_connect(conn: psycopg.AsyncConnection, connection_id: 
     return await cursor.fetchone() is not None
 
 
+async def has_open_removal(conn: psycopg.AsyncConnection, connection_id: str) -> bool:
+    cursor = await conn.execute(
+        "select 1 from connection_request where connection_id = %s and kind = 'remove' and finished_at is null",
+        (connection_id,),
+    )
+    return await cursor.fetchone() is not None
+
+
 async def sync_in_flight(
     conn: psycopg.AsyncConnection, connection_id: str, sync_data_type: str, *, window_seconds: int
 ) -> bool:

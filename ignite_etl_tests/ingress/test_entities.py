@@ -20,17 +20,17 @@ def extracted(database_url: str, products: int = 5) -> None:
     """What a full sync's platform assets leave behind, for our store and another one."""
     store = FrameStore(database_url)
     for connection_id, prefix in ((CONNECTION_ID, "p"), (OTHER, "x")):
-        store.write_slice("platform", "products", connection_id, pd.DataFrame(
+        store.write_slice("platform", "platform_products", connection_id, pd.DataFrame(
             {"external_id": [f"{prefix}{i}" for i in range(products)], "title": [f"Product {i}" for i in range(products)],
              "status": "live"}))
-        store.write_slice("platform", "variants", connection_id, pd.DataFrame(
+        store.write_slice("platform", "platform_variants", connection_id, pd.DataFrame(
             {"external_id": [f"{prefix}{i}-v{j}" for i in range(products) for j in range(2)],
              "product_external_id": [f"{prefix}{i}" for i in range(products) for _ in range(2)],
              "sku": [f"SKU-{prefix}{i}-{j}" for i in range(products) for j in range(2)]}))
-        store.write_slice("platform", "stock", connection_id, pd.DataFrame(
+        store.write_slice("platform", "platform_stock", connection_id, pd.DataFrame(
             {"sku": ["SKU-p0-0", "SKU-p0-0", "SKU-p1-0"], "location_external_id": ["a", "b", "a"],
              "stock_level": [3, 4, 5]}))
-        store.write_slice("platform", "customers", connection_id, pd.DataFrame(
+        store.write_slice("platform", "platform_customers", connection_id, pd.DataFrame(
             {"external_id": ["ada@example.com"], "email": ["ada@example.com"], "first_name": ["Ada"]}))
 
 

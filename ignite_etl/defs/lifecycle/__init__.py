@@ -1,0 +1,1 @@
+"""The connection lifecycle in Dagster: the inbox sensor, connection completion and removal."""
