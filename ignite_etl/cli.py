@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import sys
+import threading
 from pathlib import Path
 
 from ignite_etl.errors import ConfigurationError
@@ -21,11 +22,15 @@ def _cmd_dev(args: argparse.Namespace, settings: Settings) -> int:
     try:
         applied = devstack.migrate(databases)
         log.info("database ready (%d migration(s) applied)", len(applied))
-        stack = devstack.plan(settings, databases, dict(os.environ), ui_port=args.port)
+        stack = devstack.plan(settings, databases, dict(os.environ), ui_port=args.port,
+                              ingress_port=args.ingress_port, sandbox=not args.no_sandbox)
     except BaseException:
         databases.release()
         raise
-    log.info("Dagster UI on http://127.0.0.1:%d  (Ctrl-C stops everything)", args.port)
+    log.info("Dagster UI on http://127.0.0.1:%d, ingress on http://127.0.0.1:%d%s  (Ctrl-C stops everything)",
+             args.port, args.ingress_port,
+             ", simulators with a demo store on the next two ports" if any(p.name == "sandbox" for p in stack.processes)
+             else "")
     return devstack.run(stack, databases)
 
 
@@ -74,8 +79,26 @@ def _cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
     sandbox = start_sandbox(adverts=args.adverts, seed=args.seed, sparklayer_port=args.sparklayer_port,
                             marketplacer_port=args.marketplacer_port, latency_ms=args.latency_ms)
     print(describe(sandbox, args.adverts), flush=True)
+    if args.connect_demo:
+        threading.Thread(target=_connect_demo, args=(sandbox, args.connect_demo, settings), daemon=True).start()
     serve_forever(sandbox)
     return 0
+
+
+def _connect_demo(sandbox, ingress_url: str, settings: Settings) -> None:
+    from ignite_etl.sandbox.serve import DEMO_SITE_ENV, DEMO_SITE_ID, connect_demo_store
+
+    token = settings.resolve_ingress_token()
+    if not token:
+        log.error("cannot connect the demo store: IGNITE_INGRESS_TOKEN is not set")
+        return
+    try:
+        status = connect_demo_store(sandbox, ingress_url, token)
+    except Exception as exc:  # the sandbox keeps serving; the developer can connect by hand
+        log.error("connecting the demo store through %s failed: %s", ingress_url, exc)
+        return
+    log.info("demo store %s-%s connected through the ingress (%s); its full sync starts from the lifecycle sensor",
+             DEMO_SITE_ENV, DEMO_SITE_ID, status)
 
 
 def _cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
@@ -142,6 +165,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     dev = commands.add_parser("dev", help="run the whole local stack (database, migrations, Dagster UI and daemon)")
     dev.add_argument("--port", type=int, default=3000, help="Dagster UI port (default 3000)")
+    dev.add_argument("--ingress-port", type=int, default=8090,
+                     help="ingress port (default 8090); the sandbox takes the next two")
+    dev.add_argument("--no-sandbox", action="store_true",
+                     help="don't start the simulators and their demo store (implied when SPARKLAYER_API_URL is set)")
     dev.set_defaults(handler=_cmd_dev)
 
     db = commands.add_parser("db", help="database maintenance")
@@ -164,6 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--adverts", type=int, default=200, help="size of the generated store (default 200)")
     sandbox.add_argument("--seed", type=int, default=1)
     sandbox.add_argument("--latency-ms", type=float, default=0.0, help="added to every SparkLayer answer")
+    sandbox.add_argument("--connect-demo", metavar="INGRESS_URL",
+                         help="once the ingress answers, connect the demo site to the generated store through it")
     sandbox.set_defaults(handler=_cmd_sandbox)
 
     bench = commands.add_parser("bench", help="measure the sync against the simulators, with a naive baseline (BENCHMARKS.md)")

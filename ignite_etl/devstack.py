@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 APP_DATABASE = "ignite"
+INGRESS_PORT = 8090
 DAGSTER_DATABASE = "dagster"
 
 
@@ -117,18 +118,40 @@ def environment(settings: Settings, databases: Databases, environ: dict[str, str
     return stack_environment(settings, databases, prepare_dagster_home(settings, environ), environ)
 
 
-def plan(settings: Settings, databases: Databases, environ: dict[str, str], *, ui_port: int = 3000) -> DevStack:
+def plan(
+    settings: Settings, databases: Databases, environ: dict[str, str], *, ui_port: int = 3000,
+    ingress_port: int = INGRESS_PORT, sandbox: bool = True,
+) -> DevStack:
+    """Dagster (webserver + daemon), the ingress and, unless told otherwise, the simulators with a
+    demo store that connects itself through the ingress, as SparkLayer's dashboard would."""
     env = environment(settings, databases, environ)
-    dagster_home = Path(env["DAGSTER_HOME"])
+    ingress_url = f"http://127.0.0.1:{ingress_port}"
+    if "IGNITE_PUBLIC_URL" not in environ:
+        env["IGNITE_PUBLIC_URL"] = ingress_url  # Marketplacer's webhooks reach this ingress
+    token = settings.resolve_ingress_token()
+    if token:
+        env["IGNITE_INGRESS_TOKEN"] = token
     bin_dir = Path(sys.executable).parent
     dagster = [str(bin_dir / "dagster")] if (bin_dir / "dagster").exists() else [sys.executable, "-m", "dagster"]
+    ignite = [sys.executable, "-m", "ignite_etl.cli"]
     processes = [
         ProcessSpec(
             "dagster",
             [*dagster, "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(ui_port)],
-            cwd=dagster_home,  # so Dagster reads only DAGSTER_HOME/dagster.yaml, not the template at the root
+            cwd=Path(env["DAGSTER_HOME"]),  # so Dagster reads only DAGSTER_HOME/dagster.yaml, not the root's
         ),
+        ProcessSpec("ingress", [*ignite, "ingress", "--port", str(ingress_port)]),
     ]
+    if sandbox and environ.get("SPARKLAYER_API_URL"):
+        log.info("SPARKLAYER_API_URL is set: not starting the sandbox or its demo store")
+        sandbox = False
+    if sandbox:
+        sparklayer_port, marketplacer_port = ingress_port + 1, ingress_port + 2
+        env["SPARKLAYER_API_URL"] = f"http://127.0.0.1:{sparklayer_port}/{{site_env}}"
+        processes.append(ProcessSpec("sandbox", [
+            *ignite, "sandbox", "--sparklayer-port", str(sparklayer_port),
+            "--marketplacer-port", str(marketplacer_port), "--connect-demo", ingress_url,
+        ]))
     return DevStack(env=env, processes=processes)
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 from ignite_etl.errors import ConfigurationError
 
@@ -76,16 +77,26 @@ class Settings:
             )
         from ignite_etl.store.cipher import CredentialCipher
 
-        key_file = self.home / "secret.key"
-        if not key_file.exists():
+        return self._generated_once("secret.key", CredentialCipher.generate_key)
+
+    def resolve_ingress_token(self) -> str | None:
+        """IGNITE_INGRESS_TOKEN; in development a token generated once into the home folder, so the
+        local stack and a developer's curl agree; in production only what is configured."""
+        if self.ingress_token or self.is_production:
+            return self.ingress_token
+        return self._generated_once("ingress.token", lambda: secrets.token_urlsafe(32))
+
+    def _generated_once(self, name: str, generate: Callable[[], str]) -> str:
+        value_file = self.home / name
+        if not value_file.exists():
             self.home.mkdir(parents=True, exist_ok=True)
-            tmp = key_file.with_suffix(".tmp")
-            tmp.write_text(CredentialCipher.generate_key() + "\n")
+            tmp = value_file.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(generate() + "\n")
             tmp.chmod(0o600)
             try:
-                os.link(tmp, key_file)  # atomic: a concurrent process keeps the first key written
+                os.link(tmp, value_file)  # atomic: a concurrent process keeps the first value written
             except FileExistsError:
                 pass
             finally:
                 tmp.unlink(missing_ok=True)
-        return key_file.read_text().strip()
+        return value_file.read_text().strip()

@@ -50,6 +50,37 @@ def test_stack_environment_carries_resolved_urls_key_and_dagster_home(tmp_path):
     assert dagster.cwd == dagster_home
 
 
+def test_the_stack_runs_the_ingress_and_the_sandbox_whose_demo_store_connects_through_it(tmp_path):
+    settings = Settings.from_env({}, cwd=tmp_path)
+    databases = devstack.Databases("postgresql://a@/x", "postgresql://a@/y")
+    stack = devstack.plan(settings, databases, {}, ingress_port=9100)
+
+    assert [p.name for p in stack.processes] == ["dagster", "ingress", "sandbox"]
+    assert stack.env["IGNITE_PUBLIC_URL"] == "http://127.0.0.1:9100"
+    assert stack.env["SPARKLAYER_API_URL"] == "http://127.0.0.1:9101/{site_env}"
+    token = (tmp_path / ".ignite" / "ingress.token").read_text().strip()
+    assert len(token) >= 32 and stack.env["IGNITE_INGRESS_TOKEN"] == token
+    ingress = stack.processes[1].argv
+    assert ingress[-3:] == ["ingress", "--port", "9100"]
+    sandbox = stack.processes[2].argv
+    assert sandbox[sandbox.index("--connect-demo") + 1] == "http://127.0.0.1:9100"
+    assert sandbox[sandbox.index("--marketplacer-port") + 1] == "9102"
+
+
+def test_a_configured_sparklayer_means_no_sandbox_and_a_configured_public_url_is_kept(tmp_path):
+    environ = {"SPARKLAYER_API_URL": "https://test.app.sparklayer.io", "IGNITE_PUBLIC_URL": "https://ignite.example",
+               "IGNITE_INGRESS_TOKEN": "t" * 40}
+    settings = Settings.from_env(environ, cwd=tmp_path)
+    databases = devstack.Databases("postgresql://a@/x", "postgresql://a@/y")
+    stack = devstack.plan(settings, databases, environ)
+
+    assert [p.name for p in stack.processes] == ["dagster", "ingress"]
+    assert stack.env["SPARKLAYER_API_URL"] == "https://test.app.sparklayer.io"
+    assert stack.env["IGNITE_PUBLIC_URL"] == "https://ignite.example"
+    assert stack.env["IGNITE_INGRESS_TOKEN"] == "t" * 40
+    assert not (tmp_path / ".ignite" / "ingress.token").exists()
+
+
 def test_explicit_dagster_home_is_respected(tmp_path):
     settings = Settings.from_env({}, cwd=tmp_path)
     databases = devstack.Databases("postgresql://a@/x", "postgresql://a@/y")
@@ -74,13 +105,14 @@ def _postmasters_for(pgdata: Path) -> list[str]:
     return [line for line in out.splitlines() if str(pgdata) in line and "postgres" in line]
 
 
-@pytest.mark.timeout(240)
-def test_dev_brings_up_the_ui_with_the_code_location_loaded_and_ctrl_c_stops_everything(tmp_path):
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("IGNITE_", "DAGSTER_"))}
+@pytest.mark.timeout(400)
+def test_dev_brings_up_the_stack_syncs_the_demo_store_and_ctrl_c_stops_everything(tmp_path):
+    port, ingress_port = _free_port(), _free_port_run(3)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("IGNITE_", "DAGSTER_", "SPARKLAYER_"))}
     env["IGNITE_HOME"] = str(tmp_path / "home")
+    env["IGNITE_SENSOR_INTERVAL_SECONDS"] = "2"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ignite_etl.cli", "dev", "--port", str(port)],
+        [sys.executable, "-m", "ignite_etl.cli", "dev", "--port", str(port), "--ingress-port", str(ingress_port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -89,6 +121,12 @@ def test_dev_brings_up_the_ui_with_the_code_location_loaded_and_ctrl_c_stops_eve
         status = _wait_for_location(port, proc, timeout=180)
         assert status == {"name": "ignite_etl", "loadStatus": "LOADED", "error": None}
         assert _postmasters_for(tmp_path / "home" / "pgdata"), "the embedded server should be running"
+        assert httpx.get(f"http://127.0.0.1:{ingress_port}/healthz", timeout=5).json()["database"] == "ok"
+        # the demo store connects through the ingress; the daemon's lifecycle sensor completes it and
+        # its full sync fills the SparkLayer simulator
+        site = _wait_for_synced_demo_site(ingress_port + 1, proc, timeout=240)
+        assert len(site["products"]) > 0 and len(site["variants"]) >= len(site["products"])
+        assert "marketplacer/products" in site["sync_logs"]
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)
@@ -126,6 +164,42 @@ def _wait_for_location(port: int, proc: subprocess.Popen, timeout: float) -> dic
             pass
         time.sleep(1)
     raise AssertionError(f"the code location did not load in {timeout}s; last status {last}")
+
+
+def _wait_for_synced_demo_site(sparklayer_port: int, proc: subprocess.Popen, timeout: float) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"ignite-etl dev exited early with {proc.returncode}")
+        try:
+            site = httpx.get(f"http://127.0.0.1:{sparklayer_port}/_sandbox/sites/test/demo-store", timeout=5).json()
+            if site.get("sync_logs", {}).get("marketplacer/products", {}).get("last_full_sync"):
+                return site
+        except (httpx.TransportError, ValueError):
+            pass
+        time.sleep(2)
+    raise AssertionError(f"the demo store's full sync did not finish in {timeout}s")
+
+
+def _free_port_run(length: int) -> int:
+    """The first of `length` consecutive free ports (the ingress and the two simulators)."""
+    import socket
+
+    for _ in range(50):
+        first = _free_port()
+        sockets = []
+        try:
+            for offset in range(length):
+                s = socket.socket()
+                sockets.append(s)
+                s.bind(("127.0.0.1", first + offset))
+            return first
+        except OSError:
+            continue
+        finally:
+            for s in sockets:
+                s.close()
+    raise RuntimeError("no run of free ports")
 
 
 def _free_port() -> int:

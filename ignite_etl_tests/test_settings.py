@@ -44,3 +44,14 @@ def test_bad_sensor_interval_is_a_clear_error(tmp_path, value):
 def test_secrets_stay_out_of_repr(tmp_path):
     settings = Settings.from_env({"IGNITE_SECRET_KEY": "k-123", "IGNITE_INGRESS_TOKEN": "tok-456"}, cwd=tmp_path)
     assert "k-123" not in repr(settings) and "tok-456" not in repr(settings)
+
+
+def test_development_generates_one_ingress_token_and_production_only_uses_a_configured_one(tmp_path):
+    development = Settings.from_env({}, cwd=tmp_path)
+    token = development.resolve_ingress_token()
+    assert len(token) >= 32
+    assert Settings.from_env({}, cwd=tmp_path).resolve_ingress_token() == token  # stable across processes
+    assert Settings.from_env({"IGNITE_INGRESS_TOKEN": "configured"}, cwd=tmp_path).resolve_ingress_token() == "configured"
+    production = Settings.from_env({"IGNITE_ENV": "production"}, cwd=tmp_path / "prod")
+    assert production.resolve_ingress_token() is None
+    assert not (tmp_path / "prod").exists()

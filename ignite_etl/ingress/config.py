@@ -48,7 +48,7 @@ class IngressConfig:
         return cls(
             database_url=database_url,
             secret_key=settings.resolve_secret_key(),
-            ingress_token=settings.ingress_token or "",
+            ingress_token=settings.resolve_ingress_token() or "",
             public_url=settings.public_url,
             **overrides,
         )

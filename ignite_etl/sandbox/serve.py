@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
+
+import httpx
 
 from ignite_etl.sandbox import MARKETPLACER_PORT, SPARKLAYER_PORT
 from ignite_etl.sandbox.marketplacer.sandbox import DEFAULT_API_KEY, MarketplacerSandbox
 from ignite_etl.sandbox.server import BackgroundServer
 from ignite_etl.sandbox.sparklayer.sandbox import SparkLayerSandbox
-
-
 
 DEMO_SITE_ENV, DEMO_SITE_ID = "test", "demo-store"
 DEMO_CLIENT_ID, DEMO_CLIENT_SECRET = "demo-client", "demo-secret"
@@ -67,6 +68,41 @@ def describe(sandbox: Sandbox, adverts: int) -> str:
             f"marketplacer_api_key={DEFAULT_API_KEY} currency=AUD",
         ]
     )
+
+
+def demo_connect_body(sandbox: Sandbox) -> dict:
+    """SparkLayer's new-platform-connection call for the demo site, with the store's credentials in
+    extra_config (the platform-initiated flow), so the connection completes without the connect page."""
+    return {
+        "store_id": "demo",
+        "spark_api_client_id": DEMO_CLIENT_ID,
+        "spark_api_client_secret": DEMO_CLIENT_SECRET,
+        "extra_config": {
+            "platform": "marketplacer",
+            "marketplacer_api_url": sandbox.marketplacer_api_url,
+            "marketplacer_api_key": DEFAULT_API_KEY,
+            "currency": "AUD",
+        },
+    }
+
+
+def connect_demo_store(sandbox: Sandbox, ingress_url: str, token: str, *, wait_seconds: float = 120.0) -> str:
+    """Call the ingress as SparkLayer would once it answers; the answer's connection status."""
+    deadline = time.monotonic() + wait_seconds
+    with httpx.Client(base_url=ingress_url, timeout=10) as client:
+        while True:
+            try:
+                if client.get("/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the ingress at {ingress_url} did not answer in {wait_seconds:.0f}s")
+            time.sleep(0.5)
+        answer = client.post(f"/v1/{DEMO_SITE_ENV}/{DEMO_SITE_ID}", json=demo_connect_body(sandbox),
+                             headers={"Authorization": f"Bearer {token}"})
+        answer.raise_for_status()
+        return answer.json().get("status", "?")
 
 
 def serve_forever(sandbox: Sandbox) -> None:

@@ -17,7 +17,7 @@ def connect(url: str, *, autocommit: bool = False, connect_timeout: int = 5) -> 
     Raises DatabaseUnavailable with one line naming the server (never the password).
     """
     try:
-        return psycopg.connect(url, autocommit=autocommit, row_factory=dict_row, connect_timeout=connect_timeout)
+        return psycopg.connect(libpq_url(url), autocommit=autocommit, row_factory=dict_row, connect_timeout=connect_timeout)
     except psycopg.ProgrammingError as exc:
         raise DatabaseUnavailable(
             "the database URL is not a valid PostgreSQL URL; expected postgresql://user:password@host:port/dbname"
@@ -27,6 +27,15 @@ def connect(url: str, *, autocommit: bool = False, connect_timeout: int = 5) -> 
             f"cannot reach the database at {redact_url(url)}: {_first_line(exc)}. "
             "Check that the server runs and IGNITE_DATABASE_URL is right, or unset it to use the embedded server."
         ) from None
+
+
+def libpq_url(url: str) -> str:
+    """The URL libpq understands: a SQLAlchemy driver suffix (`postgresql+psycopg2://`, as the Dagster
+    instance's URL carries) is dropped."""
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme.startswith(("postgresql+", "postgres+")):
+        return f"postgresql://{rest}"
+    return url
 
 
 def check_database(url: str) -> None:

@@ -1,7 +1,7 @@
 import pytest
 
 from ignite_etl.errors import DatabaseUnavailable
-from ignite_etl.store.database import check_database, redact_url, with_database
+from ignite_etl.store.database import check_database, connect, database_name, redact_url, with_database
 
 
 def test_unreachable_server_is_one_line_without_the_password():
@@ -24,3 +24,9 @@ def test_redact_and_switch_database():
     assert redact_url("postgresql://a:pw@h:5432/db") == "postgresql://a:***@h:5432/db"
     assert with_database("postgresql://a@h/db?sslmode=require", "dagster") == "postgresql://a@h/dagster?sslmode=require"
     assert with_database("postgresql://postgres:@/ignite?host=/tmp/x", "dagster") == "postgresql://postgres:@/dagster?host=/tmp/x"
+
+
+def test_a_dagster_style_url_with_a_driver_suffix_connects(migrated_database_url):
+    scheme, rest = migrated_database_url.split("://", 1)
+    with connect(f"postgresql+psycopg2://{rest}") as conn:
+        assert conn.execute("select current_database() as db").fetchone()["db"] == database_name(migrated_database_url)
