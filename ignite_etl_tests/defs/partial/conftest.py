@@ -89,10 +89,8 @@ class WebhookStore:
         return [r["status"] for r in self.queue()]
 
 
-@pytest.fixture
-def webhook_store(connected_store, cipher):  # noqa: F811
-    """Catalogue generated and fully synced; webhooks registered to our ingress and nothing queued yet."""
-    store = connected_store
+@contextlib.contextmanager
+def _webhooks_to_ingress(store: ConnectedStore, cipher, *, full_sync: bool):
     store.resources["change_queue_policy"] = ChangeQueuePolicy(max_attempts=MAX_ATTEMPTS, base_delay_seconds=0)
     fast = store.resources["sync_services"]
     store.resources["sync_services"] = ImpatientSyncServices(
@@ -100,14 +98,28 @@ def webhook_store(connected_store, cipher):  # noqa: F811
         platform_time_scale=fast.platform_time_scale,
     )
     with BackgroundServer(webhook_app(store.database_url, cipher)) as ingress:
-        config = store.resources["sync_services"]
         with connect(store.database_url) as conn:
             api_url = conn.execute("select platform_config->>'marketplacer_api_url' as u from connection").fetchone()["u"]
             with MarketplacerPlatform.from_config({"marketplacer_api_url": api_url, "currency": "AUD"},
                                                   {"marketplacer_api_key": DEFAULT_API_KEY}) as platform:
                 key = platform.register_webhooks(f"{ingress.url}/webhooks/marketplacer/{CONNECTION_ID}")
-            set_webhook_secret(conn, config.app_db.cipher, CONNECTION_ID, key)
+            set_webhook_secret(conn, fast.app_db.cipher, CONNECTION_ID, key)
         store.marketplacer.generate(8, seed=3, broken_rate=0)
-        store.sync()
+        if full_sync:
+            store.sync()
         store.marketplacer.webhooks.events.clear()
         yield WebhookStore(store)
+
+
+@pytest.fixture
+def webhook_store(connected_store, cipher):  # noqa: F811
+    """Catalogue generated and fully synced; webhooks registered to our ingress and nothing queued yet."""
+    with _webhooks_to_ingress(connected_store, cipher, full_sync=True) as store:
+        yield store
+
+
+@pytest.fixture
+def order_store(connected_store, cipher):  # noqa: F811
+    """Like `webhook_store` without the full sync: orders do not need the catalogue in SparkLayer."""
+    with _webhooks_to_ingress(connected_store, cipher, full_sync=False) as store:
+        yield store

@@ -1,0 +1,134 @@
+"""Orders to the Purchasing API: invoice webhooks and the periodic pass, through real HTTP and Dagster."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from .test_partial_sync import live_variants
+
+BUYER = {"emailAddress": "buyer@example.com", "firstName": "Ada", "surname": "Lovelace"}
+ADDRESS = {"address": "1 Analytical Way", "city": "Sydney", "postcode": "2000", "countryCode": "AU"}
+
+
+def place(store, cart_id: str | None, quantities=(2, 3)) -> dict:
+    variants = [v for v in live_variants(store.marketplacer, 20) if v.count_on_hand >= max(quantities)]
+    lines = [{"variant_id": v.legacy_id, "quantity": q} for v, q in zip(variants, quantities)]
+    order = store.marketplacer.place_order(lines, buyer=BUYER, address=ADDRESS, sparklayer_cart_id=cart_id)
+    order["skus"] = [v.sku for v in variants[: len(quantities)]]
+    return order
+
+
+def purchase(store, cart_id: str) -> dict:
+    (found,) = [p for p in store.store.state()["purchases"].values()
+                if p["purchase_identifiers"].get("sparklayer") == cart_id]
+    return found
+
+
+def packages(found: dict) -> Counter:
+    """(package type, sku) -> quantity, summed over packages of that type."""
+    out: Counter = Counter()
+    for package in found["packages"]:
+        for item in package["line_items"]:
+            out[(package["type"], item["sku"])] += item["quantity"]
+    return out
+
+
+def purchase_puts(store, since: int) -> list:
+    return [e for e in store.sparklayer.journal() if e.seq > since and "/purchases/" in e.path and e.method == "PUT"]
+
+
+def sync_now(store) -> None:
+    store.deliver()
+    assert store.partial_sync().success
+
+
+def test_an_order_lifecycle_gives_the_right_packages(order_store):
+    store = order_store
+    order = place(store, "cart-42")
+    (invoice_id,) = order["invoice_ids"]  # both variants are sold by one seller
+    invoice = store.marketplacer.catalogue.invoices[invoice_id]
+    first_line, second_line = invoice.line_item_ids[:2]
+    sku_a, sku_b = order["skus"]
+
+    sync_now(store)
+    placed = purchase(store, "cart-42")
+    assert placed["type"] == "order"
+    assert placed["currency_code"] == "AUD"
+    assert placed["customer"]["email"] == "buyer@example.com"
+    assert packages(placed) == {("processing", sku_a): 2, ("processing", sku_b): 3}
+
+    store.marketplacer.ship(invoice_id, [{"line_item_id": first_line, "quantity": 1}])
+    sync_now(store)
+    shipped = purchase(store, "cart-42")
+    assert packages(shipped) == {("processing", sku_a): 1, ("processing", sku_b): 3, ("shipment", sku_a): 1}
+    (shipment,) = [p for p in shipped["packages"] if p["type"] == "shipment"]
+    assert shipment["tracking_number"]
+
+    store.marketplacer.refund(invoice_id, [{"line_item_id": first_line, "quantity": 1}])
+    sync_now(store)
+    assert packages(purchase(store, "cart-42")) == {
+        ("processing", sku_b): 3, ("shipment", sku_a): 1, ("refund", sku_a): 1,
+    }
+
+    store.marketplacer.cancel(invoice_id, [{"line_item_id": second_line, "quantity": 3}])
+    sync_now(store)
+    final = purchase(store, "cart-42")
+    assert packages(final) == {("shipment", sku_a): 1, ("refund", sku_a): 1, ("cancelled", sku_b): 3}
+    assert len(store.store.state()["purchases"]) == 1  # the cart became the order and stayed one purchase
+    assert set(store.statuses()) == {"done"}
+    assert store.store.sync_log("purchases").get("last_partial_sync")
+
+
+def test_an_unchanged_order_is_not_sent_again(order_store):
+    store = order_store
+    place(store, "cart-7")
+    sync_now(store)
+    mark = store.store.journal_mark()
+
+    store.orders_pass()  # sees the same order through invoices(updatedSince)
+    sync_now(store)
+
+    assert purchase_puts(store, mark) == []
+
+
+def test_orders_without_a_sparklayer_cart_are_not_sent(order_store):
+    store = order_store
+    place(store, None)
+    sync_now(store)
+    assert store.store.state()["purchases"] == {}
+    assert set(store.statuses()) == {"done"}
+
+
+def test_a_refused_order_becomes_a_sync_log_error_for_that_order(order_store):
+    store = order_store
+    order = place(store, "cart-refused")
+    store.sparklayer.reject_record("cart-refused", "This cart was already converted")
+
+    sync_now(store)
+
+    errors = store.store.sync_log_errors("purchases")
+    assert len(errors) == 1
+    assert errors[0]["external_id"].startswith("order:")
+    assert "This cart was already converted" in errors[0]["message"]
+    assert str(order["order_id"]) in errors[0]["message"]
+    assert set(store.statuses()) == {"done"}  # a refusal is data: the row is settled, not retried
+
+    store.sparklayer.set_faults(rejected_records={})
+    store.orders_pass()
+    assert purchase(store, "cart-refused")
+    assert store.store.sync_log_errors("purchases") == []
+
+
+def test_the_periodic_pass_sends_orders_no_webhook_announced(order_store):
+    store = order_store
+    place(store, "cart-quiet")
+    store.marketplacer.webhooks.events.clear()  # the webhooks were lost
+    mark = store.store.journal_mark()
+
+    assert store.orders_pass().success
+
+    assert packages(purchase(store, "cart-quiet"))
+    assert len(purchase_puts(store, mark)) == 1
+    again = store.store.journal_mark()
+    store.orders_pass()
+    assert purchase_puts(store, again) == []
