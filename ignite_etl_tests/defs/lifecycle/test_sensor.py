@@ -134,3 +134,19 @@ def test_remove_cancels_waiting_runs_then_removes_then_drops_the_partition(stack
     lifecycle.evaluate()
     assert [r["kind"] for r in lifecycle.inbox()] == ["connect", "trigger"]  # the removal job deletes these
     assert CONNECTION_ID not in lifecycle.partitions()
+
+
+def test_rows_before_a_removal_are_dropped_and_rows_after_it_wait(stack, lifecycle):
+    connected_without_completion(stack)
+    stack.ingress.post(f"{SITE_PATH}/status/products")  # never run: the removal supersedes it
+    stack.ingress.delete(SITE_PATH)
+    with connect(lifecycle.database_url) as conn:  # a call that arrived after the removal
+        conn.execute("insert into connection_request (connection_id, kind, sync_data_type) "
+                     "values (%s, 'trigger', 'products')", (CONNECTION_ID,))
+
+    tick = lifecycle.evaluate()
+
+    assert [r.job_name for r in tick.result.run_requests] == ["remove_connection"]
+    rows = {r["kind"]: r for r in lifecycle.inbox()[1:3]}
+    assert rows["trigger"]["outcome"] == "superseded by the connection's removal" and rows["trigger"]["finished_at"]
+    assert lifecycle.inbox()[-1]["processed_at"] is None  # waits until the removal is done
