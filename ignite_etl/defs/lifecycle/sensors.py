@@ -14,7 +14,6 @@ launched twice:
 A processed row is finished once its last run has ended; the ingress refuses triggers until then.
 """
 
-import os
 from dataclasses import dataclass, field
 
 import dagster as dg
@@ -23,7 +22,7 @@ from ignite_etl.defs import partitions
 from ignite_etl.defs.lifecycle import completion, removal
 from ignite_etl.defs.resources import AppDatabase
 from ignite_etl.defs.sync import jobs as sync_jobs
-from ignite_etl.settings import DEFAULT_SENSOR_INTERVAL_SECONDS
+from ignite_etl.settings import Settings
 from ignite_etl.store import inbox
 from ignite_etl.store.connections import connection_status
 from ignite_etl.store.inbox import InboxRequest
@@ -183,7 +182,7 @@ def evaluate_inbox(instance: dg.DagsterInstance, app_db: AppDatabase) -> InboxTi
 
 @dg.sensor(
     name="connection_lifecycle",
-    minimum_interval_seconds=int(os.environ.get("IGNITE_SENSOR_INTERVAL_SECONDS") or DEFAULT_SENSOR_INTERVAL_SECONDS),
+    minimum_interval_seconds=Settings.from_env().sensor_interval_seconds,
     jobs=[completion.complete_connection, removal.remove_connection, sync_jobs.full_sync],
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Turns SparkLayer's connect, trigger and remove calls (the ingress's inbox) into "
