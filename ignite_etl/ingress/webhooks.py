@@ -2,7 +2,7 @@
 change row with a single insert. The partial sync does the work; this only has to be fast and never lose
 or double a delivery.
 
-Uses the ingress app's state: `db` (an AsyncConnectionPool with dict rows) and `cipher`.
+Uses the ingress app's state: `db` (an AsyncConnectionPool with dict rows), `cipher` and `config`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ignite_etl.ingress.http import read_body
 from ignite_etl.platforms import WebhookRejected, verify_webhook
 from ignite_etl.problem import problem
 from ignite_etl.store.change_queue import QueuedChange, enqueue_async
@@ -24,7 +25,6 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "marketplacer"
 KEY_CACHE_SECONDS = 5.0
-MAX_BODY_BYTES = 1_000_000
 # Marketplacer object types -> the queue's entity types; anything else is acknowledged and ignored.
 ENTITY_TYPES = {
     "Advert": "advert", "UnpublishedAdvert": "advert", "DeletedAdvert": "advert",
@@ -81,9 +81,7 @@ def _keys(request: Request) -> WebhookKeys:
 
 async def receive_marketplacer_webhook(request: Request) -> Response:
     connection_id = request.path_params["connection_id"]
-    raw_body = await request.body()
-    if len(raw_body) > MAX_BODY_BYTES:
-        return problem(413, "The webhook body is larger than 1 MB.")
+    raw_body = await read_body(request)  # 413 problem past the ingress's body limit
     keys = _keys(request)
     entry = keys.cached(connection_id)
     fresh = entry is None

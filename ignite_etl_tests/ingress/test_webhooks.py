@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 
 import httpx
 import pytest
-from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool
-from starlette.applications import Starlette
 
-from ignite_etl.ingress.webhooks import webhook_routes
+from ignite_etl.ingress.app import create_app
 from ignite_etl.platforms.marketplacer import MarketplacerPlatform
 from ignite_etl.platforms.marketplacer.webhooks import signature
 from ignite_etl.sandbox.marketplacer.sandbox import DEFAULT_API_KEY, MarketplacerSandbox
@@ -21,27 +17,13 @@ from ignite_etl.store import change_queue
 from ignite_etl.store.connections import save_connection, set_webhook_secret
 from ignite_etl.store.database import connect
 
-CONNECTION_ID = "test-bobs-store"
-
-
-def webhook_app(database_url: str, cipher) -> Starlette:
-    """The ingress's app.state contract (db pool with dict rows, cipher, config) around our routes."""
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app):
-        async with AsyncConnectionPool(database_url, kwargs={"row_factory": dict_row}, min_size=1, max_size=4,
-                                       open=False) as pool:
-            app.state.db = pool
-            app.state.cipher = cipher
-            app.state.config = None
-            yield
-
-    return Starlette(routes=webhook_routes, lifespan=lifespan)
+from .conftest import CONNECTION_ID, ingress_config
 
 
 @pytest.fixture
-def ingress(database_url, cipher):
-    with BackgroundServer(webhook_app(database_url, cipher)) as server:
+def ingress(database_url, secret_key):
+    """Our own ingress per test: its HMAC-key cache must not outlive the test's connection."""
+    with BackgroundServer(create_app(ingress_config(database_url, secret_key))) as server:
         yield server
 
 
@@ -136,6 +118,14 @@ def test_valid_events_we_do_not_sync_get_2xx_and_are_not_queued(store, ingress, 
     body, headers = signed_delivery(key, {"__typename": "Shipment", "id": "U2hpcG1lbnQtMQ=="})
     answer = httpx.post(url, content=body, headers=headers)
     assert answer.status_code == 200
+    assert queue_rows(database_url) == []
+
+
+def test_an_oversized_delivery_gets_413_and_writes_nothing(store, ingress, database_url):
+    _sandbox, key = store
+    body, headers = signed_delivery(key, {"__typename": "Advert", "id": "QWR2ZXJ0LTE=", "pad": "x" * 20_000})
+    answer = httpx.post(f"{ingress.url}/webhooks/marketplacer/{CONNECTION_ID}", content=body, headers=headers)
+    assert answer.status_code == 413
     assert queue_rows(database_url) == []
 
 

@@ -8,13 +8,11 @@ from dataclasses import dataclass
 
 import dagster as dg
 import pytest
-from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool
-from starlette.applications import Starlette
 
 from ignite_etl.defs.partial.jobs import orders_pass, partial_sync, replay_dead_letters_job
 from ignite_etl.defs.partial.resources import ChangeQueuePolicy
-from ignite_etl.ingress.webhooks import webhook_routes
+from ignite_etl.ingress.app import create_app
+from ignite_etl.ingress.config import IngressConfig
 from ignite_etl.platforms.marketplacer import MarketplacerPlatform
 from ignite_etl.sandbox.marketplacer.sandbox import DEFAULT_API_KEY
 from ignite_etl.sandbox.server import BackgroundServer
@@ -24,19 +22,6 @@ from ignite_etl.sparklayer.retry import RetryPolicy
 from ignite_etl_tests.defs.sync.conftest import CONNECTION_ID, ConnectedStore, FastSyncServices, connected_store  # noqa: F401
 
 MAX_ATTEMPTS = 3
-
-
-def webhook_app(database_url: str, cipher) -> Starlette:
-    """The ingress's app.state contract (db pool with dict rows, cipher, config) around the webhook routes."""
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app):
-        async with AsyncConnectionPool(database_url, kwargs={"row_factory": dict_row}, min_size=1, max_size=4,
-                                       open=False) as pool:
-            app.state.db, app.state.cipher, app.state.config = pool, cipher, None
-            yield
-
-    return Starlette(routes=webhook_routes, lifespan=lifespan)
 
 
 class ImpatientSyncServices(FastSyncServices):
@@ -97,7 +82,9 @@ def _webhooks_to_ingress(store: ConnectedStore, cipher, *, full_sync: bool):
         app_db=fast.app_db, sparklayer_api_url=fast.sparklayer_api_url, platform_page_size=fast.platform_page_size,
         platform_time_scale=fast.platform_time_scale,
     )
-    with BackgroundServer(webhook_app(store.database_url, cipher)) as ingress:
+    app = create_app(IngressConfig(database_url=store.database_url, secret_key=fast.app_db.secret_key,
+                                   ingress_token="partial-sync-tests", pool_min_size=1, pool_max_size=4))
+    with BackgroundServer(app) as ingress:
         with connect(store.database_url) as conn:
             api_url = conn.execute("select platform_config->>'marketplacer_api_url' as u from connection").fetchone()["u"]
             with MarketplacerPlatform.from_config({"marketplacer_api_url": api_url, "currency": "AUD"},
