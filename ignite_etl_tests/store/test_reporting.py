@@ -73,12 +73,3 @@ def test_sync_health_summarises_each_connection(database_url, cipher):
         None, 0, 0, 0)
     assert gamma["write_success_rate_last_day"] is None and gamma["last_load_error_rate"] is None
 
-
-def test_a_failed_run_is_recorded_once(database_url):
-    with connect(database_url) as conn:
-        first = reporting.record_failed_run(conn, run_id="r1", connection_id="c", sync_id="r1", job_name="full_sync",
-                                            message="boom")
-        again = reporting.record_failed_run(conn, run_id="r1", connection_id="c", sync_id="r1", job_name="full_sync",
-                                            message="boom")
-        rows = conn.execute("select * from sync_failure").fetchall()
-    assert (first, again, len(rows)) == (True, False, 1)

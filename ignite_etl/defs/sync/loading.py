@@ -14,7 +14,7 @@ import pandas as pd
 from ignite_etl.defs.resources import SyncServices
 from ignite_etl.diff import Accepted, Change, ChangeSet, record_hash, unannounced
 from ignite_etl.sparklayer.client import SparkLayerClient
-from ignite_etl.store import load_stats, sync_log, sync_state
+from ignite_etl.store import load_stats, sync_failures, sync_log, sync_state
 from ignite_etl.store.sync_log import SyncError
 from ignite_etl.sync.payloads import price_list_for, price_list_slug
 from ignite_etl.sync.sync_log import SyncLogReporter
@@ -89,6 +89,14 @@ def drift(
     return unannounced(changes.changes, set(announced.entity_ids), related)
 
 
+def reopen_if_reexecuted(context: dg.AssetExecutionContext, services: SyncServices) -> None:
+    """A re-execution continues its sync: if the failure sensor marked that sync failed, reopen it so
+    it can still close with last_full_sync."""
+    if context.run.root_run_id:
+        with services.app_db.connect() as conn:
+            sync_failures.reopen(conn, context.partition_key, sync_id_of(context))
+
+
 def sync_kind_of(context: dg.AssetExecutionContext) -> str:
     kind = context.run.tags.get(SYNC_KIND_TAG, "full")
     return kind if kind in ("full", "reconcile", "partial") else "full"
@@ -113,6 +121,7 @@ def load_changes(
         return dg.Output(planned, metadata={"dry_run": True, "writes_planned": len(todo), "problems": len(problems),
                                             "preview": preview(planned)})
 
+    reopen_if_reexecuted(context, services)
     started = time.monotonic()
     database_url = services.app_db.url
 
@@ -209,6 +218,8 @@ def close_sync_log(context: dg.AssetExecutionContext, services: SyncServices, *,
     SparkLayer the full sync is complete, once per data type."""
     connection_id = context.partition_key
     sync_id = sync_id_of(context)
+    if not dry_run:
+        reopen_if_reexecuted(context, services)
     with services.app_db.connect() as conn:
         open_types = [r["data_type"] for r in sync_log.started_in(conn, connection_id, sync_id)]
     if dry_run or not open_types:
