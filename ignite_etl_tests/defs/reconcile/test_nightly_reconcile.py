@@ -20,7 +20,7 @@ from ignite_etl_tests.defs.sync.conftest import (  # noqa: F401 - fixture
     LOAD_OPS,
     connected_store,
 )
-from ignite_etl_tests.defs.sync.test_full_sync import gid, materialization_metadata
+from ignite_etl_tests.defs.sync.test_full_sync import gid, materialization_metadata, place_b2b_order
 
 NIGHT = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)
 
@@ -154,3 +154,24 @@ def test_first_sync_has_no_drift_to_report(connected_store):
         loads = load_stats.outcomes(conn, CONNECTION_ID)
     assert loads and all(r["unannounced"] is None for r in loads)
     assert all(r["kind"] == "full" and r["attempted"] == r["succeeded"] for r in loads)
+
+
+def test_reconcile_removes_a_customer_the_store_no_longer_has(connected_store):
+    store = connected_store
+    mp = store.marketplacer
+    mp.generate(4, seed=8, broken_rate=0.0)
+    place_b2b_order(mp, "stays@example.com")
+    leaving = place_b2b_order(mp, "leaves@example.com")
+    assert store.sync().success
+    emails = {c["email"] for c in store.state()["customers"].values()}
+    assert emails == {"stays@example.com", "leaves@example.com"}
+
+    for invoice_id in leaving["invoice_ids"]:  # the store erased the buyer's orders (e.g. a privacy request)
+        del mp.catalogue.invoices[invoice_id]
+    del mp.catalogue.orders[leaving["order_id"]]
+    (request,) = run_requests(store)
+    result = run(store, request)
+
+    assert result.success
+    assert {c["email"] for c in store.state()["customers"].values()} == {"stays@example.com"}
+    assert materialization_metadata(result)["sparklayer_customers"]["deleted"].value == 1
