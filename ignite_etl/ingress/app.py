@@ -10,9 +10,9 @@ from __future__ import annotations
 import contextlib
 import logging
 
+import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
-import psycopg
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -59,8 +59,7 @@ def create_app(config: IngressConfig) -> Starlette:
     async def lifespan(app: Starlette):
         pool = AsyncConnectionPool(
             config.database_url, kwargs={"row_factory": dict_row}, min_size=config.pool_min_size,
-            max_size=config.pool_max_size, open=False, check=AsyncConnectionPool.check_connection,
-            name="ingress",
+            max_size=config.pool_max_size, open=False, name="ingress",
         )
         await pool.open()  # without waiting: /healthz reports a database that is not up yet
         app.state.db = pool
