@@ -68,6 +68,16 @@ def test_connect_sync_trigger_and_remove_end_to_end(stack, lifecycle, cipher):
     assert stack.ingress.post(f"{SITE_PATH}/status/products").status_code == 201
     syncs_before_removal = len(lifecycle.launched)
 
+    # a change in the store reaches the ingress as a signed webhook and is queued
+    advert = next(iter(stack.marketplacer.catalogue.adverts.values()))
+    stack.marketplacer.set_title(advert.legacy_id, "Renamed before removal")
+    stack.marketplacer.deliver_webhooks()
+    with connect(lifecycle.database_url) as conn:
+        stored = rows_left(conn, CONNECTION_ID)
+    for table in ("public.connection", "public.sync_state", "public.sync_run", "public.change_queue",
+                  "platform.platform_products", "platform.platform_variants"):
+        assert stored.get(table), (table, stored)
+
     # remove: the trigger still queued is dropped, not run
     assert stack.ingress.delete(SITE_PATH).status_code == 204
     settle(lifecycle)
