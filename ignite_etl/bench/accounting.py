@@ -53,6 +53,7 @@ class SparkLayerUsage:
     errors: int = 0
     first_write_at: float | None = None
     last_write_at: float | None = None
+    windows: dict[str, list[float]] = field(default_factory=dict)  # kind -> [first arrival, last arrival]
 
     @property
     def requests(self) -> int:
@@ -70,6 +71,7 @@ class SparkLayerUsage:
             "requests": self.requests, "write_requests": self.write_requests, "records_written": self.records_written,
             "rate_limited": self.rate_limited, "errors": self.errors, "write_seconds": round(self.write_seconds, 3),
             "by_kind": dict(sorted(self.by_kind.items())),
+            "seconds_by_kind": {k: round(last - first, 3) for k, (first, last) in sorted(self.windows.items())},
         }
 
 
@@ -78,6 +80,8 @@ def sparklayer_usage(entries: Iterable[JournalEntry]) -> SparkLayerUsage:
     for entry in entries:
         kind = kind_of(entry.method, entry.path)
         usage.by_kind[kind] += 1
+        window = usage.windows.setdefault(kind, [entry.arrived, entry.arrived])
+        window[1] = entry.arrived
         if entry.status == 429:
             usage.rate_limited += 1
             continue

@@ -4,11 +4,13 @@ measured for the real sync and for the naive baseline against the same store."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ignite_etl.bench.churn import apply_churn
 from ignite_etl.bench.stack import NAIVE, OURS, PLATFORM_PAGE_SIZE, SPARKLAYER_CONCURRENCY, BenchStack, Site
+from ignite_etl.bench.worker import cpu_seconds
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +23,10 @@ STEPS = {
 
 
 def run_full_sync_scenario(stack: BenchStack, scenario: str, *, baseline: bool = True,
-                           profile_dir: Path | None = None, churn_fraction: float = 0.01) -> list[dict[str, Any]]:
-    """Each step of `scenario` in order; a scenario's own step comes after the steps it needs."""
+                           profile_dir: Path | None = None, churn_fraction: float = 0.01,
+                           on_step: Callable[[list[dict[str, Any]]], None] | None = None) -> list[dict[str, Any]]:
+    """Each step of `scenario` in order; a scenario's own step comes after the steps it needs.
+    `on_step` sees the steps so far after each one (long runs save what they have)."""
     steps = []
     for step in STEPS[scenario]:
         extra: dict[str, Any] = {}
@@ -53,6 +57,8 @@ def run_full_sync_scenario(stack: BenchStack, scenario: str, *, baseline: bool =
             extra["ceiling_requests_per_s"] = round(ceiling, 1)
             extra["load_share_of_ceiling"] = _ratio(ours["load_requests_per_s"], ceiling)
         steps.append({"step": step, "ours": ours, "naive": naive, "ratios": ratios(ours, naive), **extra})
+        if on_step is not None:
+            on_step(steps)
     return steps
 
 
@@ -61,8 +67,9 @@ def measure(stack: BenchStack, site: Site, kind: str, params: dict[str, Any], *,
     """Run one worker and describe it with what the simulators saw of it."""
     if profile_dir is not None:
         params = {**params, "profile": str(profile_dir / f"{label}.prof")}
-    mark, graphql_mark = stack.journal_mark(), stack.graphql_mark()
+    mark, graphql_mark, simulators_cpu = stack.journal_mark(), stack.graphql_mark(), cpu_seconds()
     result = stack.run_worker(kind, params, label=label)
+    simulators_cpu = cpu_seconds() - simulators_cpu
     usage = stack.sparklayer_usage(site, mark)
     graphql = stack.graphql_since(graphql_mark)
     wall = result["wall_s"]
@@ -71,11 +78,13 @@ def measure(stack: BenchStack, site: Site, kind: str, params: dict[str, Any], *,
         "wall_s": wall,
         "peak_rss_mib": result["peak_rss_mib"],
         "rss_before_run_mib": result["rss_before_run_mib"],
+        "cpu_s": result["cpu_s"],
+        "simulators_cpu_s": round(simulators_cpu, 2),
         "records_written_per_s": round(usage.records_written / wall, 1) if wall else None,
         "load_requests_per_s": round(usage.write_requests / usage.write_seconds, 1) if usage.write_seconds else None,
         "sparklayer": usage.as_dict(),
         "marketplacer": {"requests": sum(graphql.values()), "by_operation": graphql},
-        "detail": {k: v for k, v in result.items() if k in ("assets", "sent", "run_id")},
+        "detail": {k: v for k, v in result.items() if k in ("assets", "sent", "run_id", "step_seconds", "step_peak_rss_mib")},
     }
 
 

@@ -39,6 +39,8 @@ SYNC_ROWS = [
     ("records written / s", lambda m: m["records_written_per_s"], None),
     ("write requests / s (load phase)", lambda m: m["load_requests_per_s"], None),
     ("peak RSS (MiB)", lambda m: m["peak_rss_mib"], "peak_rss"),
+    ("CPU of the run process (s)", lambda m: m["cpu_s"], None),
+    ("CPU of the simulators (s)", lambda m: m["simulators_cpu_s"], None),
     ("succeeded", lambda m: m["success"], None),
 ]
 

@@ -10,16 +10,51 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import resource
 import sys
+import threading
 import time
 from typing import Any
 
 RESULT_PREFIX = "BENCH-RESULT "
 
 
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def peak_rss_mib() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # Linux reports KiB
+
+
+class RssSampler:
+    """Samples this process's resident memory a few times a second, so a peak can be pinned to a step."""
+
+    def __init__(self, interval: float = 0.1):
+        self.samples: list[tuple[float, float]] = []  # (epoch seconds, MiB)
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        page_mib = os.sysconf("SC_PAGE_SIZE") / 2**20
+        while not self._stop.wait(self._interval):
+            with open("/proc/self/statm") as statm:
+                self.samples.append((time.time(), int(statm.read().split()[1]) * page_mib))
+
+    def __enter__(self) -> "RssSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def peak_between(self, start: float, end: float) -> float | None:
+        inside = [mib for at, mib in self.samples if start <= at <= end]
+        return round(max(inside), 1) if inside else None
 
 
 def run_sync(params: dict[str, Any]) -> dict[str, Any]:
@@ -31,10 +66,14 @@ def run_sync(params: dict[str, Any]) -> dict[str, Any]:
     with dg.DagsterInstance.get() as instance:
         before = peak_rss_mib()
         started = time.perf_counter()
-        summary = _profiled(params, lambda: run_full_sync(params["connection_id"], instance=instance))
+        with RssSampler() as sampler:
+            summary = _profiled(params, lambda: run_full_sync(params["connection_id"], instance=instance))
         wall = time.perf_counter() - started
+        stats = [s for s in instance.get_run_step_stats(summary.run_id) if s.start_time and s.end_time]
     return {"wall_s": round(wall, 3), "success": summary.success, "run_id": summary.run_id,
-            "assets": summary.assets, "rss_before_run_mib": before}
+            "assets": summary.assets, "rss_before_run_mib": before,
+            "step_seconds": {s.step_key: round(s.end_time - s.start_time, 3) for s in stats},
+            "step_peak_rss_mib": {s.step_key: sampler.peak_between(s.start_time, s.end_time) for s in stats}}
 
 
 def run_naive(params: dict[str, Any]) -> dict[str, Any]:
@@ -88,6 +127,7 @@ def main(argv: list[str]) -> int:
     params = json.loads(sys.stdin.read() or "{}")
     result = KINDS[kind](params)
     result["peak_rss_mib"] = peak_rss_mib()
+    result["cpu_s"] = round(cpu_seconds(), 2)  # the whole process, imports included
     print(RESULT_PREFIX + json.dumps(result, default=str), flush=True)
     return 0
 

@@ -14,6 +14,8 @@ from ignite_etl.bench.full_sync import run_full_sync_scenario
 from ignite_etl.bench.stack import BenchStack
 
 ADVERTS = 20
+# seven child processes each import Dagster; on a loaded 2-core machine that alone can take minutes
+pytestmark = pytest.mark.timeout(900)
 
 
 @pytest.fixture(scope="module")
