@@ -94,11 +94,20 @@ def test_schedule_timing_comes_from_the_environment():
         ReconcileTiming.from_env({"IGNITE_RECONCILE_TIMEZONE": "Mars/Olympus"})
 
 
-def test_reconcile_discontinues_unannounced_deletions_and_reports_drift(connected_store):
+def test_reconcile_removes_what_vanished_unannounced_and_reports_drift(connected_store):
     store = connected_store
     mp = store.marketplacer
     mp.generate(12, seed=21, broken_rate=0.0)
-    assert store.sync().success
+    place_b2b_order(mp, "stays@example.com")
+    leaving = place_b2b_order(mp, "leaves@example.com")
+    first = store.sync()
+    assert first.success
+    assert "unannounced" not in materialization_metadata(first)["product_changes"]  # nothing to compare with yet
+    with connect(store.database_url) as conn:
+        first_loads = load_stats.outcomes(conn, CONNECTION_ID, first.run_id)
+    assert first_loads and all(r["unannounced"] is None and r["kind"] == "full" for r in first_loads)
+    assert len(first_loads) == 4 and all(r["attempted"] == r["succeeded"] > 0 for r in first_loads)
+    assert {c["email"] for c in store.state()["customers"].values()} == {"stays@example.com", "leaves@example.com"}
     adverts = [a for a in mp.catalogue.adverts.values() if a.state == "online" and mp.catalogue.live_variants(a)]
     deleted, purged, announced_owner, silent_owner = adverts[:4]
     deleted_variants = mp.catalogue.live_variants(deleted)
@@ -113,6 +122,9 @@ def test_reconcile_discontinues_unannounced_deletions_and_reports_drift(connecte
     mp.set_price(announced.legacy_id, str(Decimal(announced.price) + 1))
     enqueue_webhook(store.database_url, "variant", gid("Variant", announced.legacy_id))
     mp.set_price(silent.legacy_id, str(Decimal(silent.price) + 2))
+    for invoice_id in leaving["invoice_ids"]:  # the store erased a buyer's orders (e.g. a privacy request)
+        del mp.catalogue.invoices[invoice_id]
+    del mp.catalogue.orders[leaving["order_id"]]
 
     (request,) = run_requests(store)
     result = run(store, request)
@@ -123,6 +135,7 @@ def test_reconcile_discontinues_unannounced_deletions_and_reports_drift(connecte
     for variant in deleted_variants + purged_variants:
         assert variants[gid("Variant", variant.legacy_id)]["status"] == "discontinued"
     assert variants[gid("Variant", silent.legacy_id)]["status"] == "live"
+    assert {c["email"] for c in store.state()["customers"].values()} == {"stays@example.com"}
 
     shown = materialization_metadata(result)
     zeroed_stock = sum(1 for v in deleted_variants if v.count_on_hand != 0)
@@ -132,46 +145,14 @@ def test_reconcile_discontinues_unannounced_deletions_and_reports_drift(connecte
     assert shown["price_changes"]["unannounced"].value == 1  # the announced price change is not drift
     assert shown["stock_changes"]["unannounced"].value == shown["stock_changes"]["writes"].value == zeroed_stock
     assert shown["sparklayer_products"]["unannounced"].value == len(deleted_variants) + len(purged_variants)
+    assert shown["sparklayer_customers"]["deleted"].value == 1
+    assert shown["customer_changes"]["unannounced"].value == 1  # no webhook tells of a customer leaving
     with connect(store.database_url) as conn:
         loads = load_stats.outcomes(conn, CONNECTION_ID, result.run_id)
         health = conn.execute("select * from reporting.sync_health where connection_id = %s", (CONNECTION_ID,)).fetchone()
     assert {r["kind"] for r in loads} == {"reconcile"}
-    drift = len(deleted_variants) + len(purged_variants) + 1 + zeroed_stock
+    drift = len(deleted_variants) + len(purged_variants) + 1 + zeroed_stock + 1
     assert sum(r["unannounced"] for r in loads) == drift
     assert health["last_reconcile_drift"] == drift
     assert store.sync_log("products")["last_full_sync_succeeded"] is True
 
-
-def test_first_sync_has_no_drift_to_report(connected_store):
-    store = connected_store
-    store.marketplacer.generate(5, seed=3, broken_rate=0.0)
-
-    result = store.sync()
-
-    assert result.success
-    assert "unannounced" not in materialization_metadata(result)["product_changes"]
-    with connect(store.database_url) as conn:
-        loads = load_stats.outcomes(conn, CONNECTION_ID)
-    assert loads and all(r["unannounced"] is None for r in loads)
-    assert all(r["kind"] == "full" and r["attempted"] == r["succeeded"] for r in loads)
-
-
-def test_reconcile_removes_a_customer_the_store_no_longer_has(connected_store):
-    store = connected_store
-    mp = store.marketplacer
-    mp.generate(4, seed=8, broken_rate=0.0)
-    place_b2b_order(mp, "stays@example.com")
-    leaving = place_b2b_order(mp, "leaves@example.com")
-    assert store.sync().success
-    emails = {c["email"] for c in store.state()["customers"].values()}
-    assert emails == {"stays@example.com", "leaves@example.com"}
-
-    for invoice_id in leaving["invoice_ids"]:  # the store erased the buyer's orders (e.g. a privacy request)
-        del mp.catalogue.invoices[invoice_id]
-    del mp.catalogue.orders[leaving["order_id"]]
-    (request,) = run_requests(store)
-    result = run(store, request)
-
-    assert result.success
-    assert {c["email"] for c in store.state()["customers"].values()} == {"stays@example.com"}
-    assert materialization_metadata(result)["sparklayer_customers"]["deleted"].value == 1
