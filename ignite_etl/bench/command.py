@@ -41,16 +41,15 @@ def run_scenario(server_url: str, args: argparse.Namespace) -> dict[str, Any]:
 
             result["steps"] = run_ingress_scenario(stack, deliveries=args.deliveries, connections=args.connections)
         else:
-            raise NotImplementedError(args.scenario)
+            from ignite_etl.bench.partial_latency import run_partial_latency_scenario
+
+            result["steps"] = run_partial_latency_scenario(stack)
     result["total_s"] = round(time.monotonic() - clock, 1)
     result["machine_after"] = report.machine()
     return result
 
 
 def run(args: argparse.Namespace, server_url: str) -> int:
-    if args.scenario == "partial-latency":
-        print("ignite-etl bench: partial-latency is not built yet; see BENCHMARKS.md", file=sys.stderr)
-        return 2
     result = run_scenario(server_url, args)
     print(report.text(result), flush=True)
     if args.json:

@@ -4,6 +4,7 @@ rows in the change queue."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -41,28 +43,36 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run_ingress_scenario(stack: BenchStack, *, deliveries: int, connections: int) -> list[dict[str, Any]]:
-    key = new_hmac_key()
-    with connect(stack.app_url) as conn:
-        set_webhook_secret(conn, CredentialCipher(stack.secret_key), OURS.connection_id, key)
+@contextlib.contextmanager
+def serving_ingress(stack: BenchStack, env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`ignite-etl ingress` on a free loopback port, healthy; yields its base URL and process."""
     port = free_port()
-    env = {**stack.worker_env(), "IGNITE_INGRESS_TOKEN": uuid.uuid4().hex}
     log_path = stack.workdir / "ingress.log"
     with open(log_path, "wb") as output:
         server = subprocess.Popen([sys.executable, "-m", "ignite_etl.cli", "ingress", "--host", HOST, "--port", str(port)],
                                   env=env, stdout=output, stderr=subprocess.STDOUT, cwd=stack.workdir)
         try:
             _wait_healthy(server, port, log_path)
-            cpu_before = process_cpu_seconds(server.pid)
-            params = {"host": HOST, "port": port, "path": f"/webhooks/marketplacer/{OURS.connection_id}", "key": key,
-                      "deliveries": deliveries, "connections": connections, "run_tag": uuid.uuid4().hex[:8]}
-            log.info("ingress: %d signed webhooks over %d connections", deliveries, connections)
-            load = subprocess.run([sys.executable, "-m", "ignite_etl.bench.webhook_load"], input=json.dumps(params).encode(),
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, check=False)
-            ingress_cpu = process_cpu_seconds(server.pid) - cpu_before
+            yield f"http://{HOST}:{port}", server
         finally:
             server.terminate()
             server.wait(timeout=30)
+
+
+def run_ingress_scenario(stack: BenchStack, *, deliveries: int, connections: int) -> list[dict[str, Any]]:
+    key = new_hmac_key()
+    with connect(stack.app_url) as conn:
+        set_webhook_secret(conn, CredentialCipher(stack.secret_key), OURS.connection_id, key)
+    env = {**stack.worker_env(), "IGNITE_INGRESS_TOKEN": uuid.uuid4().hex}
+    with serving_ingress(stack, env) as (url, server):
+        cpu_before = process_cpu_seconds(server.pid)
+        port = int(url.rpartition(":")[2])
+        params = {"host": HOST, "port": port, "path": f"/webhooks/marketplacer/{OURS.connection_id}", "key": key,
+                  "deliveries": deliveries, "connections": connections, "run_tag": uuid.uuid4().hex[:8]}
+        log.info("ingress: %d signed webhooks over %d connections", deliveries, connections)
+        load = subprocess.run([sys.executable, "-m", "ignite_etl.bench.webhook_load"], input=json.dumps(params).encode(),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, check=False)
+        ingress_cpu = process_cpu_seconds(server.pid) - cpu_before
     lines = [line for line in load.stdout.decode().splitlines() if line.startswith(RESULT_PREFIX)]
     if load.returncode != 0 or not lines:
         raise RuntimeError(f"the webhook load failed:\n{load.stderr.decode()[-3000:]}")
