@@ -2,14 +2,11 @@
 
 import dagster as dg
 
-from ignite_etl.defs.partitions import connections_partitions
-
 FULL_SYNC_GROUPS = ("platform", "diff", "sparklayer")
 
 full_sync = dg.define_asset_job(
     name="full_sync",
     selection=dg.AssetSelection.groups(*FULL_SYNC_GROUPS),
-    partitions_def=connections_partitions,
     executor_def=dg.in_process_executor,
     tags={"ignite/sync_kind": "full"},
     description="Extract the store, diff against what SparkLayer last accepted, write only the changes, "
