@@ -6,17 +6,17 @@ from datetime import datetime
 import dagster as dg
 
 from ignite_etl.defs.partial.resources import ChangeQueuePolicy
-from ignite_etl.defs.partitions import CONNECTION_TAG, connections_partitions
+from ignite_etl.defs.partitions import connections_partitions
 from ignite_etl.defs.resources import AppDatabase, SyncServices
+from ignite_etl.defs.sync.loading import SYNC_KIND_TAG
 from ignite_etl.store.connections import ConnectionNotFound
 from ignite_etl.sync.order_pass import run_order_pass
 from ignite_etl.sync.partial import PartialSync, replay_dead_letters
 
-SYNC_KIND_TAG = "ignite/sync_kind"
 PARTIAL = "partial"
 
 
-@dg.op(out=dg.Out(dg.Nothing), tags={SYNC_KIND_TAG: PARTIAL})
+@dg.op(out=dg.Out(dg.Nothing))
 def work_off_change_queue(
     context: dg.OpExecutionContext, sync_services: SyncServices, change_queue_policy: ChangeQueuePolicy
 ):
@@ -79,7 +79,7 @@ def replay_dead_letters_job():
     requeue_dead_letters()
 
 
-@dg.op(out=dg.Out(dg.Nothing), tags={SYNC_KIND_TAG: "orders"})
+@dg.op(out=dg.Out(dg.Nothing))
 def send_changed_orders(context: dg.OpExecutionContext, sync_services: SyncServices):
     """Orders changed since the last pass: catches invoice changes no webhook announced."""
     try:
@@ -107,5 +107,3 @@ def send_changed_orders(context: dg.OpExecutionContext, sync_services: SyncServi
 def orders_pass():
     send_changed_orders()
 
-
-__all__ = ["CONNECTION_TAG", "orders_pass", "partial_sync", "replay_dead_letters_job"]
