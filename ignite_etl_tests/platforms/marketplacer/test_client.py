@@ -56,7 +56,7 @@ def test_throttled_requests_wait_for_retry_after_and_do_not_count_as_failures(sa
 
 def test_throttling_without_retry_after_waits_sixty_seconds(sandbox, connect):
     sandbox.generate(3, seed=3, broken_rate=0)
-    sandbox.set_rate_limit(per_key=1, window_seconds=0.05, status=503, send_retry_after=False)
+    sandbox.set_rate_limit(per_key=1, window_seconds=0.5, status=503, send_retry_after=False)
     sleeps = []
 
     def sleep(seconds):
