@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 
 import psycopg
 
-ENTITY_TYPES = ("advert", "variant", "invoice")
 DEFAULT_MAX_ATTEMPTS = 8
 DEFAULT_BASE_DELAY = timedelta(seconds=30)
 DEFAULT_MAX_DELAY = timedelta(hours=1)
