@@ -7,7 +7,6 @@ import logging
 import sys
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 from ignite_etl.bench import report

@@ -9,7 +9,6 @@ empty (create) or not (update), which a stateless tool would have to guess: that
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass

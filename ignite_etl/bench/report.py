@@ -23,6 +23,8 @@ def machine() -> dict[str, Any]:
 def _fmt(value: Any) -> str:
     if value is None:
         return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
     if isinstance(value, int):
@@ -39,8 +41,8 @@ SYNC_ROWS = [
     ("records written / s", lambda m: m["records_written_per_s"], None),
     ("write requests / s (load phase)", lambda m: m["load_requests_per_s"], None),
     ("peak RSS (MiB)", lambda m: m["peak_rss_mib"], "peak_rss"),
-    ("CPU of the run process (s)", lambda m: m["cpu_s"], None),
-    ("CPU of the simulators (s)", lambda m: m["simulators_cpu_s"], None),
+    ("CPU of the run process (s)", lambda m: m.get("cpu_s"), None),
+    ("CPU of the simulators (s)", lambda m: m.get("simulators_cpu_s"), None),
     ("succeeded", lambda m: m["success"], None),
 ]
 
@@ -88,3 +90,30 @@ def text(result: dict[str, Any]) -> str:
 def write_json(result: dict[str, Any], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=2, default=str) + "\n")
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The same tables as Markdown, for BENCHMARKS.md (`python -m ignite_etl.bench.report RESULT.json`)."""
+    catalogue = result.get("catalogue", {})
+    lines = [f"`{result.get('command')}` — {catalogue.get('adverts'):,} adverts, {catalogue.get('variants'):,} variants, "
+             f"{catalogue.get('customers'):,} customers; load average {result['machine']['load_average_1m']} at the "
+             f"start, {result.get('machine_after', {}).get('load_average_1m')} at the end", ""]
+    for step in result.get("steps", []):
+        if "text" in step:
+            lines += ["```", step["text"], "```", ""]
+            continue
+        ours, naive, ratios = step["ours"], step.get("naive"), step.get("ratios") or {}
+        lines += [f"**{step['step']}**", "", "| | ignite-etl | naive | ours / naive |", "|---|--:|--:|--:|"]
+        for label, get, ratio_key in SYNC_ROWS:
+            lines.append(f"| {label} | {_fmt(get(ours))} | {_fmt(get(naive)) if naive else '-'} | "
+                         f"{_fmt(ratios.get(ratio_key)) if ratio_key else ''} |")
+        for key, label, get in EXTRAS:
+            if key in step:
+                lines.append(f"| {label} | {_fmt(get(step))} | | |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    for name in sys.argv[1:]:
+        print(markdown(json.loads(Path(name).read_text())))
