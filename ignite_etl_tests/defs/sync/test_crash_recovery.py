@@ -35,15 +35,32 @@ def _product_creates(store) -> list:
             if e.method == "POST" and e.path.endswith("/api/v1/products")]
 
 
-@pytest.mark.timeout(300)
-def test_a_killed_sync_started_again_converges_without_duplicates(connected_store, secret_key, tmp_path):
+@pytest.fixture
+def sync_processes():
+    """Start `ignite-etl sync` processes; whatever happens in the test, none outlives it."""
+    started: list[subprocess.Popen] = []
+
+    def start(*args) -> subprocess.Popen:
+        started.append(_sync_process(*args))
+        return started[-1]
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+
+
+@pytest.mark.timeout(420)
+def test_a_killed_sync_started_again_converges_without_duplicates(connected_store, secret_key, tmp_path,
+                                                                  sync_processes):
     store = connected_store
     store.marketplacer.generate(60, seed=21, broken_rate=0.0)
     expected = live_catalogue(store.marketplacer)
     store.sparklayer.set_faults(latency_seconds=0.15)  # slow enough to kill mid-load
 
-    first = _sync_process(store, secret_key, tmp_path / "dagster")
-    deadline = time.monotonic() + 120
+    first = sync_processes(store, secret_key, tmp_path / "dagster")
+    deadline = time.monotonic() + 180
     while len(_product_creates(store)) < 10:
         assert first.poll() is None, first.stdout.read()
         assert time.monotonic() < deadline, "the sync never started writing products"
@@ -57,7 +74,7 @@ def test_a_killed_sync_started_again_converges_without_duplicates(connected_stor
     assert store.sync_log("products").get("last_full_sync") is None  # not set by a sync that did not finish
 
     store.sparklayer.set_faults(latency_seconds=0.0)
-    second = _sync_process(store, secret_key, tmp_path / "dagster")
+    second = sync_processes(store, secret_key, tmp_path / "dagster")
     output, _ = second.communicate(timeout=240)
     assert second.returncode == 0, output
 
