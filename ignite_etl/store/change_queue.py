@@ -22,7 +22,7 @@ MAX_ERROR_LENGTH = 500
 ENQUEUE_SQL = """
 insert into change_queue (connection_id, entity_type, entity_id, event, sequence, idempotency_key)
 select %(connection_id)s, %(entity_type)s, %(entity_id)s, %(event)s, %(sequence)s, %(idempotency_key)s
-where exists (select 1 from connection where id = %(connection_id)s)
+where exists (select 1 from connection where id = %(connection_id)s and status <> 'removing')
 on conflict (connection_id, idempotency_key) do nothing
 returning id
 """
@@ -85,7 +85,8 @@ class RetryPolicy:
 
 
 async def enqueue_async(conn: psycopg.AsyncConnection, change: QueuedChange) -> int | None:
-    """Queue a change; the new row id, or None for a duplicate delivery or an unknown connection."""
+    """Queue a change; the new row id, or None for a duplicate delivery or an unknown connection or one
+    being removed (its rows are deleted by the removal, which may already have run)."""
     cursor = await conn.execute(ENQUEUE_SQL, change.params())
     row = await cursor.fetchone()
     return _id_of(row)
@@ -104,11 +105,11 @@ def _id_of(row) -> int | None:
 
 def pending_connections(conn: psycopg.Connection) -> list[PendingConnection]:
     """Connections with due pending rows, oldest work first, with the highest due row id of each.
-    Rows of removed connections are left out."""
+    Rows of removed connections and of connections being removed are left out."""
     rows = conn.execute(
         """
         select q.connection_id, max(q.id) as highest_id, count(*) as rows, max(q.not_before) as latest_not_before
-        from change_queue q join connection c on c.id = q.connection_id
+        from change_queue q join connection c on c.id = q.connection_id and c.status <> 'removing'
         where q.status = 'pending' and q.not_before <= now()
         group by q.connection_id
         order by min(q.id)

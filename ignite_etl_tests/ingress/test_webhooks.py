@@ -150,6 +150,16 @@ def test_removed_connection_queues_nothing(store, ingress, database_url):
     assert [r["idempotency_key"] for r in queue_rows(database_url)] == ["k1"]
 
 
+def test_a_connection_being_removed_queues_nothing(store, ingress, database_url):
+    _sandbox, key = store
+    url = f"{ingress.url}/webhooks/marketplacer/{CONNECTION_ID}"
+    with connect(database_url) as conn:  # what DELETE /v1/... commits before the removal job deletes rows
+        conn.execute("update connection set status = 'removing' where id = %s", (CONNECTION_ID,))
+    body, headers = signed_delivery(key, {"__typename": "Advert", "id": "QWR2ZXJ0LTE="}, idempotency_key="k1")
+    assert httpx.post(url, content=body, headers=headers).status_code in (200, 404)
+    assert queue_rows(database_url) == []
+
+
 def test_a_new_webhook_key_takes_effect_at_once(store, ingress, database_url, cipher):
     _sandbox, key = store
     url = f"{ingress.url}/webhooks/marketplacer/{CONNECTION_ID}"
