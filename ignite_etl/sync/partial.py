@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,7 +24,7 @@ from ignite_etl.platforms import InvalidConfiguration, InvalidCredentials, Platf
 from ignite_etl.sparklayer import models as sl
 from ignite_etl.sparklayer.client import SparkLayerClient
 from ignite_etl.sparklayer.errors import AuthenticationFailed, SparkLayerError, TransientError
-from ignite_etl.store import change_queue, sync_log, sync_state
+from ignite_etl.store import change_queue, load_stats, sync_log, sync_state
 from ignite_etl.store.change_queue import ChangeRow, RetryPolicy
 from ignite_etl.store.connections import Connection
 from ignite_etl.store.database import connect
@@ -32,7 +33,7 @@ from ignite_etl.sync import payloads
 from ignite_etl.sync.extract import CatalogueFrames
 from ignite_etl.sync.orders import DATA_TYPE as PURCHASES, PurchaseWriter
 from ignite_etl.sync.sync_log import SyncLogReporter, utc_now
-from ignite_etl.sync.writer import ChangeWriter
+from ignite_etl.sync.writer import ChangeWriter, LoadReport
 
 log = logging.getLogger(__name__)
 
@@ -200,6 +201,7 @@ class PartialSync:
             report = await writer.write(changes, settle_with=lambda conn: self._settled(conn, ids, outcome))
             outcome.writes += report.succeeded
             outcome.refused += report.failed
+            self._record_load(report)
             ok = {(o.entity, o.external_id, o.action) for o in report.outcomes if o.ok}
             accepted: dict[str, set[str]] = {}
             for change in changes:
@@ -210,6 +212,21 @@ class PartialSync:
                         accepted.setdefault(payloads.data_type_of(entity), set()).add(f"{entity}:{external_id}")
             for data_type in data_types:
                 await self._close_log(client, data_type, accepted.get(data_type, set()), outcome)
+
+    def _record_load(self, report: LoadReport) -> None:
+        """Writes tried and accepted per data type, for the success rate in `sync_health`."""
+        tried: Counter[str] = Counter()
+        accepted: Counter[str] = Counter()
+        for result in report.outcomes:
+            data_type = payloads.data_type_of(result.entity)
+            tried[data_type] += 1
+            accepted[data_type] += bool(result.ok)
+        with connect(self._database_url) as conn:
+            for data_type in tried:
+                load_stats.record(conn, load_stats.LoadOutcome(
+                    self.connection_id, self._sync_id, "partial", data_type, "partial_sync",
+                    attempted=tried[data_type], succeeded=accepted[data_type],
+                ))
 
     def _settled(self, conn: psycopg.Connection, ids: Sequence[int], outcome: PartialSyncOutcome) -> None:
         outcome.done += change_queue.mark_done(conn, ids)

@@ -246,3 +246,8 @@ def test_a_refused_record_becomes_a_sync_log_error_and_is_resolved_when_accepted
     store.partial_sync()
     assert store.store.sync_log_errors("products") == []
     assert prices_of(store.store.state())[variant.sku] == Decimal("5.56")
+    with connect(store.store.database_url) as conn:  # what sync_health's write success rate counts
+        loads = conn.execute(
+            "select kind, data_type, attempted, succeeded from load_outcome where kind = 'partial' order by id").fetchall()
+    assert loads == [{"kind": "partial", "data_type": "products", "attempted": 1, "succeeded": 0},
+                     {"kind": "partial", "data_type": "products", "attempted": 1, "succeeded": 1}]
