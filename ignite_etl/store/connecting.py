@@ -9,7 +9,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from ignite_etl.store.cipher import CredentialCipher
-from ignite_etl.store.connections import connection_id_for
+from ignite_etl.store.connections import UPSERT_CONNECTION, upsert_params
 
 
 async def lock(conn: psycopg.AsyncConnection, connection_id: str) -> dict | None:
@@ -20,42 +20,12 @@ async def lock(conn: psycopg.AsyncConnection, connection_id: str) -> dict | None
     return await cursor.fetchone()
 
 
-async def upsert(
-    conn: psycopg.AsyncConnection,
-    cipher: CredentialCipher,
-    *,
-    site_env: str,
-    site_id: str,
-    platform: str,
-    status: str,
-    store_id: str | None,
-    sparklayer_credentials: dict[str, str],
-    platform_config: dict[str, Any],
-    platform_secrets: dict[str, str] | None,
-) -> str:
-    """Insert or update; `platform_secrets` None keeps the stored ones, `store_id` None the stored one."""
-    connection_id = connection_id_for(site_env, site_id)
-    await conn.execute(
-        """
-        insert into connection (id, site_env, site_id, platform, status, store_id, platform_config,
-                                sparklayer_credentials, platform_credentials)
-        values (%s, %s, %s, %s, %s, %s, %s, %s, %s)
-        on conflict (id) do update set
-            platform = excluded.platform,
-            status = excluded.status,
-            store_id = coalesce(excluded.store_id, connection.store_id),
-            platform_config = excluded.platform_config,
-            sparklayer_credentials = excluded.sparklayer_credentials,
-            platform_credentials = coalesce(excluded.platform_credentials, connection.platform_credentials),
-            updated_at = now()
-        """,
-        (
-            connection_id, site_env, site_id, platform, status, store_id, Jsonb(platform_config),
-            cipher.encrypt_json(sparklayer_credentials),
-            cipher.encrypt_json(platform_secrets) if platform_secrets is not None else None,
-        ),
-    )
-    return connection_id
+async def upsert(conn: psycopg.AsyncConnection, cipher: CredentialCipher, **fields: Any) -> str:
+    """Insert or update (fields as `connections.upsert_params`); `platform_secrets` None keeps the
+    stored ones, `store_id` None the stored one."""
+    params = upsert_params(cipher, **fields)
+    await conn.execute(UPSERT_CONNECTION, params)
+    return params["id"]
 
 
 async def complete(

@@ -57,8 +57,24 @@ def get_connection(conn: psycopg.Connection, cipher: CredentialCipher, connectio
     )
 
 
-def save_connection(
-    conn: psycopg.Connection,
+UPSERT_CONNECTION = """
+insert into connection (id, site_env, site_id, platform, status, store_id, platform_config,
+                        sparklayer_credentials, platform_credentials)
+values (%(id)s, %(site_env)s, %(site_id)s, %(platform)s, %(status)s, %(store_id)s, %(platform_config)s,
+        %(sparklayer_credentials)s, %(platform_credentials)s)
+on conflict (id) do update set
+    platform = excluded.platform,
+    status = excluded.status,
+    store_id = coalesce(excluded.store_id, connection.store_id),
+    platform_config = excluded.platform_config,
+    sparklayer_credentials = excluded.sparklayer_credentials,
+    platform_credentials = coalesce(excluded.platform_credentials, connection.platform_credentials),
+    updated_at = now()
+"""
+"""Insert or update a connection: a null `store_id` or `platform_credentials` keeps the stored one."""
+
+
+def upsert_params(
     cipher: CredentialCipher,
     *,
     site_env: str,
@@ -69,38 +85,29 @@ def save_connection(
     platform_config: dict[str, Any],
     platform_secrets: dict[str, str] | None,
     store_id: str | None = None,
-) -> str:
-    """Insert or update a connection; platform secrets left None keep the stored ones."""
+) -> dict[str, Any]:
+    """UPSERT_CONNECTION's parameters, secrets encrypted; `id` is the connection id."""
     if site_env not in SITE_ENVS:
         raise ConfigurationError(f"site environment must be live or test, not {site_env!r}")
-    connection_id = connection_id_for(site_env, site_id)
-    conn.execute(
-        """
-        insert into connection (id, site_env, site_id, platform, status, store_id, platform_config,
-                                sparklayer_credentials, platform_credentials)
-        values (%s, %s, %s, %s, %s, %s, %s, %s, %s)
-        on conflict (id) do update set
-            platform = excluded.platform,
-            status = excluded.status,
-            store_id = coalesce(excluded.store_id, connection.store_id),
-            platform_config = excluded.platform_config,
-            sparklayer_credentials = excluded.sparklayer_credentials,
-            platform_credentials = coalesce(excluded.platform_credentials, connection.platform_credentials),
-            updated_at = now()
-        """,
-        (
-            connection_id,
-            site_env,
-            site_id,
-            platform,
-            status,
-            store_id,
-            Jsonb(platform_config),
-            cipher.encrypt_json(sparklayer_credentials),
-            cipher.encrypt_json(platform_secrets) if platform_secrets is not None else None,
-        ),
-    )
-    return connection_id
+    return {
+        "id": connection_id_for(site_env, site_id),
+        "site_env": site_env,
+        "site_id": site_id,
+        "platform": platform,
+        "status": status,
+        "store_id": store_id,
+        "platform_config": Jsonb(platform_config),
+        "sparklayer_credentials": cipher.encrypt_json(sparklayer_credentials),
+        "platform_credentials": cipher.encrypt_json(platform_secrets) if platform_secrets is not None else None,
+    }
+
+
+def save_connection(conn: psycopg.Connection, cipher: CredentialCipher, **fields: Any) -> str:
+    """Insert or update a connection (fields as `upsert_params`); platform secrets left None keep the
+    stored ones."""
+    params = upsert_params(cipher, **fields)
+    conn.execute(UPSERT_CONNECTION, params)
+    return params["id"]
 
 
 def set_webhook_secret(conn: psycopg.Connection, cipher: CredentialCipher, connection_id: str, secret: str) -> None:
