@@ -24,6 +24,7 @@ from ignite_etl.ingress.connect_page import connect_page_routes
 from ignite_etl.ingress.connections import connection_routes
 from ignite_etl.ingress.entities import entity_routes
 from ignite_etl.ingress.http import Problem, problem_handler
+from ignite_etl.ingress.queue_writer import ChangeQueueWriter
 from ignite_etl.ingress.webhooks import webhook_routes
 from ignite_etl.problem import problem
 from ignite_etl.store.cipher import CredentialCipher
@@ -63,6 +64,7 @@ def create_app(config: IngressConfig) -> Starlette:
         )
         await pool.open()  # without waiting: /healthz reports a database that is not up yet
         app.state.db = pool
+        app.state.queue_writer = ChangeQueueWriter(pool)
         app.state.cipher = cipher
         app.state.config = config
         try:

@@ -1,8 +1,9 @@
 """`POST /webhooks/marketplacer/{connection_id}`: verify the signature on the raw body, then queue one
-change row with a single insert. The partial sync does the work; this only has to be fast and never lose
-or double a delivery.
+change row, committed together with the deliveries that arrive alongside it (`queue_writer`). The
+partial sync does the work; this only has to be fast and never lose or double a delivery.
 
-Uses the ingress app's state: `db` (an AsyncConnectionPool with dict rows), `cipher` and `config`.
+Uses the ingress app's state: `db` (an AsyncConnectionPool with dict rows), `queue_writer`, `cipher`
+and `config`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from starlette.routing import Route
 from ignite_etl.ingress.http import read_body
 from ignite_etl.platforms import WebhookRejected, verify_webhook
 from ignite_etl.problem import problem
-from ignite_etl.store.change_queue import QueuedChange, enqueue_async
+from ignite_etl.store.change_queue import QueuedChange
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +114,7 @@ async def receive_marketplacer_webhook(request: Request) -> Response:
         sequence=event.sequence,
         idempotency_key=event.idempotency_key or hashlib.sha256(raw_body).hexdigest(),
     )
-    async with request.app.state.db.connection() as conn:
-        row_id = await enqueue_async(conn, change)
+    row_id = await request.app.state.queue_writer.enqueue(change)  # answered once committed
     return JSONResponse({"queued": row_id is not None}, status_code=202 if row_id is not None else 200)
 
 

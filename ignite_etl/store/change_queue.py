@@ -19,13 +19,19 @@ DEFAULT_BASE_DELAY = timedelta(seconds=30)
 DEFAULT_MAX_DELAY = timedelta(hours=1)
 MAX_ERROR_LENGTH = 500
 
+# One statement for one delivery or many (the ingress's group commit), in arrival order so ids follow
+# the order deliveries came in; it returns the rows inserted, so duplicates can be told apart.
 ENQUEUE_SQL = """
 insert into change_queue (connection_id, entity_type, entity_id, event, sequence, idempotency_key)
-select %(connection_id)s, %(entity_type)s, %(entity_id)s, %(event)s, %(sequence)s, %(idempotency_key)s
-where exists (select 1 from connection where id = %(connection_id)s and status <> 'removing')
+select d.connection_id, d.entity_type, d.entity_id, d.event, d.sequence, d.idempotency_key
+from unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::bigint[], %s::text[])
+     with ordinality as d(connection_id, entity_type, entity_id, event, sequence, idempotency_key, position)
+where exists (select 1 from connection c where c.id = d.connection_id and c.status <> 'removing')
+order by d.position
 on conflict (connection_id, idempotency_key) do nothing
-returning id
+returning id, connection_id, idempotency_key
 """
+_ENQUEUED = ("connection_id", "entity_type", "entity_id", "event", "sequence", "idempotency_key")
 
 
 @dataclass(frozen=True)
@@ -38,12 +44,6 @@ class QueuedChange:
     event: str
     idempotency_key: str
     sequence: int | None = None
-
-    def params(self) -> dict:
-        return {
-            "connection_id": self.connection_id, "entity_type": self.entity_type, "entity_id": self.entity_id,
-            "event": self.event, "sequence": self.sequence, "idempotency_key": self.idempotency_key,
-        }
 
 
 @dataclass(frozen=True)
@@ -87,20 +87,30 @@ class RetryPolicy:
 async def enqueue_async(conn: psycopg.AsyncConnection, change: QueuedChange) -> int | None:
     """Queue a change; the new row id, or None for a duplicate delivery or an unknown connection or one
     being removed (its rows are deleted by the removal, which may already have run)."""
-    cursor = await conn.execute(ENQUEUE_SQL, change.params())
-    row = await cursor.fetchone()
-    return _id_of(row)
+    return (await enqueue_many_async(conn, [change]))[0]
+
+
+async def enqueue_many_async(conn: psycopg.AsyncConnection, changes: Sequence[QueuedChange]) -> list[int | None]:
+    """Queue many changes in one statement; per change, as `enqueue_async` would answer (a repeat of an
+    earlier change in the same call is a duplicate)."""
+    cursor = await conn.execute(ENQUEUE_SQL, _enqueue_params(changes))
+    return _ids_for(changes, await cursor.fetchall())
 
 
 def enqueue(conn: psycopg.Connection, change: QueuedChange) -> int | None:
-    row = conn.execute(ENQUEUE_SQL, change.params()).fetchone()
-    return _id_of(row)
+    return _ids_for([change], conn.execute(ENQUEUE_SQL, _enqueue_params([change])).fetchall())[0]
 
 
-def _id_of(row) -> int | None:
-    if row is None:
-        return None
-    return row["id"] if isinstance(row, dict) else row[0]
+def _enqueue_params(changes: Sequence[QueuedChange]) -> list[list]:
+    return [[getattr(c, name) for c in changes] for name in _ENQUEUED]
+
+
+def _ids_for(changes: Sequence[QueuedChange], rows) -> list[int | None]:
+    inserted = {}
+    for row in rows:
+        row = row if isinstance(row, dict) else dict(zip(("id", "connection_id", "idempotency_key"), row))
+        inserted[(row["connection_id"], row["idempotency_key"])] = row["id"]
+    return [inserted.pop((c.connection_id, c.idempotency_key), None) for c in changes]  # pop: the first one wins
 
 
 def pending_connections(conn: psycopg.Connection) -> list[PendingConnection]:

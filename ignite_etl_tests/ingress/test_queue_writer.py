@@ -1,0 +1,107 @@
+"""The ingress's group commit on a real Postgres: concurrent deliveries share commits, every one is
+answered with its own outcome, and one bad row fails only its own delivery."""
+
+from __future__ import annotations
+
+import asyncio
+
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from ignite_etl.ingress.queue_writer import ChangeQueueWriter
+from ignite_etl.store.change_queue import QueuedChange, enqueue_many_async
+from ignite_etl.store.connections import save_connection
+from ignite_etl.store.database import connect
+
+CONNECTION_ID = "test-burst"
+
+
+@pytest.fixture
+def connected(database_url, cipher):
+    with connect(database_url, autocommit=True) as conn:
+        save_connection(conn, cipher, site_env="test", site_id="burst", platform="marketplacer", status="connected",
+                        sparklayer_credentials={}, platform_config={}, platform_secrets={})
+    return database_url
+
+
+def change(key: str, connection_id: str = CONNECTION_ID) -> QueuedChange:
+    return QueuedChange(connection_id, "variant", f"v-{key}", "update", key, sequence=1)
+
+
+def queued(database_url) -> list[dict]:
+    with connect(database_url) as conn:
+        return conn.execute("select id, idempotency_key from change_queue order by id").fetchall()
+
+
+async def with_pool(database_url, work):
+    async with AsyncConnectionPool(database_url, kwargs={"row_factory": dict_row}, min_size=1, max_size=2,
+                                   open=False) as pool:
+        return await work(pool)
+
+
+def test_one_statement_answers_each_change_and_the_first_of_a_duplicate_wins(connected):
+    batch = [change("a"), change("b"), change("a"), change("c", connection_id="test-nobody"), change("d")]
+
+    async def work(pool):
+        async with pool.connection() as conn:
+            return await enqueue_many_async(conn, batch)
+
+    ids = asyncio.run(with_pool(connected, work))
+    assert ids[2] is None and ids[3] is None  # a repeat in the same batch; a connection that does not exist
+    assert None not in (ids[0], ids[1], ids[4]) and ids[0] < ids[1] < ids[4]  # arrival order
+    assert [r["idempotency_key"] for r in queued(connected)] == ["a", "b", "d"]
+
+
+def test_a_burst_shares_commits_and_every_delivery_gets_its_own_answer(connected, monkeypatch):
+    import ignite_etl.ingress.queue_writer as queue_writer
+
+    batch_sizes = []
+    original = queue_writer.enqueue_many_async
+
+    async def counting(conn, changes):
+        batch_sizes.append(len(changes))
+        return await original(conn, changes)
+
+    monkeypatch.setattr(queue_writer, "enqueue_many_async", counting)
+    keys = [f"k{i}" for i in range(300)] + [f"k{i}" for i in range(0, 300, 10)]  # 30 redeliveries
+
+    async def work(pool):
+        writer = ChangeQueueWriter(pool, max_batch=100)
+        return await asyncio.gather(*(writer.enqueue(change(key)) for key in keys))
+
+    ids = asyncio.run(with_pool(connected, work))
+    assert sum(batch_sizes) == len(keys) and max(batch_sizes) == 100  # batched, never past the limit
+    assert len(batch_sizes) < len(keys) / 10
+    assert sum(i is not None for i in ids) == 300  # each key queued once, by its first delivery
+    assert all(i is None for i in ids[300:])
+    rows = queued(connected)
+    assert [r["id"] for r in rows] == sorted(i for i in ids if i is not None)
+    assert [r["idempotency_key"] for r in rows] == keys[:300]
+
+
+def test_one_bad_row_fails_only_its_own_delivery(connected):
+    bad = QueuedChange(CONNECTION_ID, "variant", "v-\x00", "update", "nul")  # Postgres text cannot hold NUL
+
+    async def work(pool):
+        writer = ChangeQueueWriter(pool)
+        return await asyncio.gather(*(writer.enqueue(c) for c in (change("x"), bad, change("y"))),
+                                    return_exceptions=True)
+
+    first, failed, last = asyncio.run(with_pool(connected, work))
+    assert isinstance(failed, psycopg.Error)
+    assert isinstance(first, int) and isinstance(last, int)
+    assert [r["idempotency_key"] for r in queued(connected)] == ["x", "y"]
+
+
+def test_a_lone_delivery_is_committed_before_it_is_answered(connected):
+    async def work(pool):
+        writer = ChangeQueueWriter(pool)
+        row_id = await writer.enqueue(change("alone"))
+        with connect(connected) as conn:  # another connection sees it at once
+            seen = conn.execute("select id from change_queue where idempotency_key = 'alone'").fetchone()
+        return row_id, seen
+
+    row_id, seen = asyncio.run(with_pool(connected, work))
+    assert seen is not None and seen["id"] == row_id
