@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ PRODUCT_ENTITIES = ("advert", "variant")
 ORDER_ENTITIES = ("invoice",)
 RATE_LIMITED = 429
 DEFAULT_BATCH_SIZE = 500
+DEFAULT_POLL_SECONDS = 0.5
 _LOCK_NAMESPACE = "ignite-partial-sync:"
 
 
@@ -63,13 +65,13 @@ class PartialSyncOutcome:
 
 
 @contextlib.contextmanager
-def connection_lock(database_url: str, connection_id: str) -> Iterator[None]:
+def connection_lock(database_url: str, connection_id: str) -> Iterator[psycopg.Connection]:
     """One partial sync per connection at a time: a second run waits for the first, then finds the
-    rows the first settled already done."""
+    rows the first settled already done. Yields the (autocommit) connection holding the lock."""
     with connect(database_url, autocommit=True) as conn:
         conn.execute("select pg_advisory_lock(hashtextextended(%s, 0))", (_LOCK_NAMESPACE + connection_id,))
         try:
-            yield
+            yield conn
         finally:
             conn.execute("select pg_advisory_unlock(hashtextextended(%s, 0))", (_LOCK_NAMESPACE + connection_id,))
 
@@ -86,6 +88,8 @@ class PartialSync:
         policy: RetryPolicy = RetryPolicy(),
         batch_size: int = DEFAULT_BATCH_SIZE,
         clock: Callable[[], datetime] = utc_now,
+        linger_seconds: float = 0.0,
+        poll_seconds: float = DEFAULT_POLL_SECONDS,
     ):
         self._database_url = database_url
         self._connection = connection
@@ -95,20 +99,29 @@ class PartialSync:
         self._policy = policy
         self._batch_size = batch_size
         self._clock = clock
+        self._linger_seconds = linger_seconds
+        self._poll_seconds = poll_seconds
 
     @property
     def connection_id(self) -> str:
         return self._connection.id
 
     def run(self) -> PartialSyncOutcome:
-        """Work off the due rows, batch by batch, until none are due (or a batch failed)."""
+        """Work off the due rows, batch by batch, until none have been due for `linger_seconds` (or a
+        batch failed). Lingering lets a steady stream of webhooks be served by the run already going
+        instead of each change waiting for the sensor and a new run to start."""
         outcome = PartialSyncOutcome(self.connection_id)
-        with connection_lock(self._database_url, self.connection_id):
-            while True:
-                with connect(self._database_url) as conn:
-                    rows = change_queue.due_rows(conn, self.connection_id, limit=self._batch_size)
+        with connection_lock(self._database_url, self.connection_id) as lock_conn:
+            idle_until = None
+            while True:  # polled on the lock's connection: no new connection per look while lingering
+                rows = change_queue.due_rows(lock_conn, self.connection_id, limit=self._batch_size)
                 if not rows:
-                    break
+                    idle_until = idle_until or time.monotonic() + self._linger_seconds
+                    if time.monotonic() >= idle_until:
+                        break
+                    time.sleep(min(self._poll_seconds, max(0.0, idle_until - time.monotonic())))
+                    continue
+                idle_until = None
                 outcome.rows += len(rows)
                 products = [r for r in rows if r.entity_type in PRODUCT_ENTITIES]
                 orders = [r for r in rows if r.entity_type in ORDER_ENTITIES]

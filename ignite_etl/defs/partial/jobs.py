@@ -34,6 +34,7 @@ def work_off_change_queue(
         sparklayer=lambda: sync_services.sparklayer(connection),
         sync_id=context.run.run_id,
         policy=change_queue_policy.policy(),
+        linger_seconds=change_queue_policy.linger_seconds,
     ).run()
     if outcome.failures:
         context.log.warning("%d change(s) rescheduled, %d dead-lettered: %s", outcome.rescheduled, outcome.dead,

@@ -1,4 +1,5 @@
-"""How the change queue retries: attempts before a dead letter and the backoff, from the environment."""
+"""How the change queue retries (attempts before a dead letter, the backoff) and how long a partial sync
+lingers for more changes, from the environment."""
 
 import os
 from datetime import timedelta
@@ -6,6 +7,8 @@ from datetime import timedelta
 import dagster as dg
 
 from ignite_etl.store.change_queue import DEFAULT_MAX_ATTEMPTS, RetryPolicy
+
+DEFAULT_LINGER_SECONDS = 10.0
 
 
 class ChangeQueuePolicy(dg.ConfigurableResource):
@@ -15,6 +18,10 @@ class ChangeQueuePolicy(dg.ConfigurableResource):
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     base_delay_seconds: float = 30.0
     max_delay_seconds: float = 3600.0
+    linger_seconds: float = DEFAULT_LINGER_SECONDS
+    """How long a partial sync keeps watching its connection's queue once it is empty, so changes that
+    keep coming are written by the run already going (at the cost of holding the connection's run
+    slot that long)."""
 
     def policy(self) -> RetryPolicy:
         return RetryPolicy(
@@ -31,6 +38,7 @@ def change_queue_resources() -> dg.Definitions:
             "change_queue_policy": ChangeQueuePolicy(
                 max_attempts=int(os.environ.get("IGNITE_QUEUE_MAX_ATTEMPTS") or DEFAULT_MAX_ATTEMPTS),
                 base_delay_seconds=float(os.environ.get("IGNITE_QUEUE_RETRY_SECONDS") or 30),
+                linger_seconds=float(os.environ.get("IGNITE_QUEUE_LINGER_SECONDS") or DEFAULT_LINGER_SECONDS),
             )
         }
     )

@@ -76,7 +76,9 @@ class WebhookStore:
 
 @contextlib.contextmanager
 def _webhooks_to_ingress(store: ConnectedStore, cipher, *, full_sync: bool):
-    store.resources["change_queue_policy"] = ChangeQueuePolicy(max_attempts=MAX_ATTEMPTS, base_delay_seconds=0)
+    # No lingering: a test's run ends as soon as the queue is empty (test_partial_sync has one that lingers).
+    store.resources["change_queue_policy"] = ChangeQueuePolicy(max_attempts=MAX_ATTEMPTS, base_delay_seconds=0,
+                                                                linger_seconds=0)
     fast = store.resources["sync_services"]
     store.resources["sync_services"] = ImpatientSyncServices(
         app_db=fast.app_db, sparklayer_api_url=fast.sparklayer_api_url, platform_page_size=fast.platform_page_size,

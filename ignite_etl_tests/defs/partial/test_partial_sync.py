@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import base64
+import time
 from collections import Counter
 from decimal import Decimal
+from types import SimpleNamespace
 
 import psycopg
 import pytest
 
+from ignite_etl.defs.partial.resources import ChangeQueuePolicy
 from ignite_etl.store.database import connect
+from ignite_etl.sync import partial
 
 from .conftest import CONNECTION_ID, MAX_ATTEMPTS
 
@@ -63,6 +67,28 @@ def test_a_signed_webhook_becomes_exactly_one_sparklayer_write(webhook_store):
     again = store.store.journal_mark()
     store.partial_sync()
     assert store.store.data_writes(again) == []
+
+
+def test_a_lingering_run_writes_the_changes_that_arrive_while_it_waits(webhook_store, monkeypatch):
+    store = webhook_store
+    store.store.resources["change_queue_policy"] = ChangeQueuePolicy(max_attempts=MAX_ATTEMPTS, base_delay_seconds=0,
+                                                                      linger_seconds=5)
+    (variant,) = live_variants(store.marketplacer, 1)
+    waits = []
+
+    def sleep(seconds):  # the run found its queue empty and waits: the store changes now
+        if not waits:
+            store.marketplacer.set_stock(variant.legacy_id, variant.count_on_hand + 9)
+            store.deliver()
+        waits.append(seconds)
+        time.sleep(seconds)
+
+    monkeypatch.setattr(partial, "time", SimpleNamespace(monotonic=time.monotonic, sleep=sleep))
+    result = store.partial_sync()
+
+    assert result.success and waits
+    assert stock_of(store.store.state())[variant.sku] == variant.count_on_hand
+    assert store.statuses() == ["done", "done"]  # written by this run, not left for the next one
 
 
 def test_duplicate_and_out_of_order_deliveries_converge_to_the_latest_state(webhook_store):
