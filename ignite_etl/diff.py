@@ -23,7 +23,7 @@ def record_hash(body: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StateRow:
     """What SparkLayer last accepted for one record."""
 
@@ -36,7 +36,7 @@ class StateRow:
 StateKey = tuple[str, str]  # (entity, external_id)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Accepted:
     """A state row to store once the write that carries it succeeds."""
 
@@ -46,8 +46,12 @@ class Accepted:
     parent_external_id: str | None = None
     status: str | None = None
 
+    def as_dict(self) -> dict[str, str | None]:
+        return {"entity": self.entity, "external_id": self.external_id, "hash": self.hash,
+                "parent_external_id": self.parent_external_id, "status": self.status}
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class Change:
     """One write to SparkLayer. `action` is one of create, update, add_variants, discontinue
     (products and variants), set (stock, prices), upsert, delete (customers)."""
@@ -87,7 +91,7 @@ _ACTION_COUNT = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DesiredProduct:
     """A product as we would send it: `fields` are external_id, title, slug; `variants` full variant bodies."""
 

@@ -158,6 +158,40 @@ class FrameStore:
         with connect(self._url) as conn:
             return _registered_tables(conn)
 
+    def iter_slice(self, schema: str, table: str, connection_id: str) -> Iterator[pd.DataFrame]:
+        """`connection_id`'s rows in written order, `chunk_rows` at a time (each chunk indexed from 0,
+        without the connection column), for a slice too big to hold at once. Each chunk is its own
+        statement (keyset on the row position) on an autocommit connection, so no transaction stays
+        open while the caller works on a chunk. Nothing when the table does not exist yet."""
+        _check_connection_id(connection_id)
+        _check_name(schema, "schema")
+        _check_name(table, "table")
+        with connect(self._url, autocommit=True) as conn:
+            stored = _stored_columns(conn, schema, table)
+            names = [n for n in stored if n not in RESERVED_COLUMNS]
+            if not names:
+                return
+            query = sql.SQL("select {}, {} from {} where {} = %s and {} > %s order by {} limit %s").format(
+                sql.Identifier(ROW_COLUMN),
+                sql.SQL(", ").join(map(sql.Identifier, names)),
+                sql.Identifier(schema, table),
+                sql.Identifier(CONNECTION_COLUMN),
+                sql.Identifier(ROW_COLUMN),
+                sql.Identifier(ROW_COLUMN),
+            )
+            after = -1
+            while True:
+                with conn.cursor(row_factory=tuple_row) as cur:
+                    rows = cur.execute(query, (connection_id, after, self._chunk_rows)).fetchall()
+                if not rows:
+                    return
+                after = rows[-1][0]
+                columns = [list(values) for values in zip(*rows)][1:]
+                del rows
+                yield _frame(names, stored, columns)
+                if len(columns[0]) < self._chunk_rows:
+                    return
+
     def _read(self, schema: str, table: str, connection_ids: list[str] | None) -> pd.DataFrame:
         _check_name(schema, "schema")
         _check_name(table, "table")
@@ -178,11 +212,16 @@ class FrameStore:
                 sql.Identifier(CONNECTION_COLUMN),
                 sql.Identifier(ROW_COLUMN),
             )
-            with conn.cursor(row_factory=tuple_row) as cur:
-                rows = cur.execute(query, params).fetchall()
-        values = list(zip(*rows)) if rows else [()] * len(names)
-        data = {name: _series(stored[name], list(col)) for name, col in zip(names, values)}
-        return pd.DataFrame(data, index=pd.RangeIndex(len(rows)))
+            # A server-side cursor, read a chunk at a time into one list per column: neither the
+            # whole result nor a tuple per row is held on top of the columns.
+            columns: list[list] = [[] for _ in names]
+            with conn.cursor(name=f"read_{schema}_{table}", row_factory=tuple_row) as cur:
+                cur.itersize = self._chunk_rows
+                cur.execute(query, params)
+                while chunk := cur.fetchmany(self._chunk_rows):
+                    for column, values in zip(columns, zip(*chunk)):
+                        column.extend(values)
+        return _frame(names, stored, columns)
 
     def _rows(
         self, connection_id: str, frame: pd.DataFrame, columns: list[_Column], stored: dict[str, str]
@@ -194,6 +233,11 @@ class FrameStore:
             rows = zip(*chunk) if chunk else (() for _ in range(start, stop))
             for position, values in zip(range(start, stop), rows):
                 yield (connection_id, position, *values)
+
+
+def _frame(names: list[str], stored: dict[str, str], columns: list[list]) -> pd.DataFrame:
+    data = {name: _series(stored[name], column) for name, column in zip(names, columns)}
+    return pd.DataFrame(data, index=pd.RangeIndex(len(columns[0]) if columns else 0))
 
 
 def _check_name(name: str, what: str) -> None:
@@ -375,10 +419,12 @@ def _apply_ddl(
                 sql.SQL("alter table {} add column if not exists {} {}").format(target, name, sql.SQL(column.type))
             )
         elif _retype(stored[column.name], column) and _only_nulls(conn, target, column.name):
-            # The column has only ever held NULLs, so its type was a guess: take the real one.
+            # The column has only ever held NULLs, so its type was a guess (an empty frame's columns
+            # are float64 in pandas 3): take the real one. Nothing to convert, and a cast from the
+            # guess (double precision to jsonb, say) may not exist.
             conn.execute(
-                sql.SQL("alter table {} alter column {} type {} using {}::{}").format(
-                    target, name, sql.SQL(column.type), name, sql.SQL(column.type)
+                sql.SQL("alter table {} alter column {} type {} using null::{}").format(
+                    target, name, sql.SQL(column.type), sql.SQL(column.type)
                 )
             )
     return _stored_columns(conn, schema, table)

@@ -31,11 +31,17 @@ def price_list_for(platform: str, currency: str) -> sl.PriceList:
     return sl.PriceList(slug=price_list_slug(platform), name=f"{platform.title()} Price", currency_code=currency)
 
 
+ROWS_CHUNK = 10_000
+
+
 def rows(frame: pd.DataFrame | None) -> Iterator[dict[str, Any]]:
-    """Frame rows as dicts with NaN/NaT turned into None."""
+    """Frame rows as dicts with NaN/NaT turned into None, made a chunk at a time: all of them at once
+    would be a dict per row of the whole catalogue on top of the frame."""
     if frame is None or frame.empty:
-        return iter(())
-    return ({k: _clean(v) for k, v in row.items()} for row in frame.to_dict("records"))
+        return
+    for start in range(0, len(frame), ROWS_CHUNK):
+        for row in frame.iloc[start:start + ROWS_CHUNK].to_dict("records"):
+            yield {k: _clean(v) for k, v in row.items()}
 
 
 def _clean(value: Any) -> Any:
@@ -47,16 +53,28 @@ def _clean(value: Any) -> Any:
 
 
 def desired_products(products: pd.DataFrame | None, variants: pd.DataFrame | None) -> list[DesiredProduct]:
+    return list(iter_desired_products(products, [variants]))
+
+
+def iter_desired_products(
+    products: pd.DataFrame | None, variant_chunks: Iterable[pd.DataFrame | None]
+) -> Iterator[DesiredProduct]:
+    """Products as we would send them, one at a time: the diff keeps the ones it writes, and the
+    unchanged ones (most of them, in a full sync) are dropped as it goes. Variants may come in
+    chunks (`FrameStore.iter_slice`), so their extract is never held whole beside the bodies."""
     by_product: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for variant in rows(variants):
-        by_product[variant["product_external_id"]].append(variant_body(variant))
-    out = []
+    for variants in variant_chunks:
+        for variant in rows(variants):
+            by_product[variant["product_external_id"]].append(variant_body(variant))
+    done: set[str] = set()
     for product in rows(products):
         pid = str(product["external_id"])
+        if pid in done:
+            continue  # a product listed twice is one product, with its variants
+        done.add(pid)
         fields = {"external_id": pid, "title": product.get("title"), "slug": product.get("slug")}
-        variant_bodies = sorted(by_product.get(pid, ()), key=lambda v: (v.get("position") or 0, v["external_id"]))
-        out.append(DesiredProduct(fields, tuple(variant_bodies)))
-    return out
+        variant_bodies = sorted(by_product.pop(pid, ()), key=lambda v: (v.get("position") or 0, v["external_id"]))
+        yield DesiredProduct(fields, tuple(variant_bodies))
 
 
 def variant_body(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -9,8 +9,9 @@ already has (409 duplicate) is retried as an update.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import groupby
 from typing import Any
 
 import pandas as pd
@@ -44,7 +45,15 @@ ACTION_ORDER = [
 ]
 
 
-@dataclass(frozen=True)
+_ORDER = {kind: position for position, kind in enumerate(ACTION_ORDER)}
+
+
+def sorted_changes(changes: Iterable[Change]) -> list[Change]:
+    """In the order the writer sends them (stable within a kind); unknown kinds last."""
+    return sorted(changes, key=lambda c: _ORDER.get((c.entity, c.action), len(ACTION_ORDER)))
+
+
+@dataclass(frozen=True, slots=True)
 class WriteOutcome:
     entity: str
     external_id: str
@@ -70,45 +79,44 @@ class LoadReport:
 
     def frame(self) -> pd.DataFrame:
         columns = ["entity", "external_id", "action", "ok", "status_code", "error", "sparklayer_id"]
-        return pd.DataFrame([o.__dict__ for o in self.outcomes], columns=columns).astype({"status_code": "Int64"})
+        data = {name: [getattr(o, name) for o in self.outcomes] for name in columns}
+        return pd.DataFrame(data, columns=columns).astype({"status_code": "Int64"})
+
+
+CHANGE_COLUMNS = ["entity", "external_id", "action", "parent_external_id", "body", "accepts"]
 
 
 def changes_frame(changes: Sequence[Change]) -> pd.DataFrame:
-    """A diff as a frame an analyst can read (and the writer can read back)."""
-    columns = ["entity", "external_id", "action", "parent_external_id", "body", "accepts"]
-    return pd.DataFrame(
-        [
-            {
-                "entity": c.entity,
-                "external_id": c.external_id,
-                "action": c.action,
-                "parent_external_id": c.parent_external_id,
-                "body": c.body,
-                "accepts": [a.__dict__ for a in c.accepts],
-            }
-            for c in changes
-        ],
-        columns=columns,
-    )
+    """A diff as a frame an analyst can read (and the writer can read back). Built a column at a time:
+    a dict per row would be one more copy of a 100,000-product first sync."""
+    data = {
+        "entity": [c.entity for c in changes],
+        "external_id": [c.external_id for c in changes],
+        "action": [c.action for c in changes],
+        "parent_external_id": [c.parent_external_id for c in changes],
+        "body": [c.body for c in changes],
+        "accepts": [[a.as_dict() for a in c.accepts] for c in changes],
+    }
+    return pd.DataFrame(data, columns=CHANGE_COLUMNS)
 
 
 def changes_from_frame(frame: pd.DataFrame | None) -> list[Change]:
     if frame is None or frame.empty:
         return []
-    out = []
-    for row in frame.to_dict("records"):
-        parent = row.get("parent_external_id")
-        out.append(
-            Change(
-                entity=row["entity"],
-                external_id=row["external_id"],
-                action=row["action"],
-                body=row["body"] if isinstance(row["body"], dict) else None,
-                accepts=tuple(Accepted(**a) for a in (row["accepts"] or [])),
-                parent_external_id=parent if isinstance(parent, str) else None,
-            )
+    parents = frame["parent_external_id"] if "parent_external_id" in frame.columns else [None] * len(frame)
+    return [
+        Change(
+            entity=entity,
+            external_id=external_id,
+            action=action,
+            body=body if isinstance(body, dict) else None,
+            accepts=tuple(Accepted(**a) for a in (accepts if isinstance(accepts, list) else ())),
+            parent_external_id=parent if isinstance(parent, str) else None,
         )
-    return out
+        for entity, external_id, action, body, accepts, parent in zip(
+            frame["entity"], frame["external_id"], frame["action"], frame["body"], frame["accepts"], parents
+        )
+    ]
 
 
 class ChangeWriter:
@@ -130,27 +138,47 @@ class ChangeWriter:
         self._chunk_size = chunk_size
 
     async def write(self, changes: Sequence[Change], *, settle_with: SettleWith | None = None) -> LoadReport:
-        """Write every change. `settle_with` runs inside the transaction of the last chunk (or alone
-        when there is nothing to write), so its work commits only once every change was attempted."""
-        report = LoadReport()
-        by_kind: dict[tuple[str, str], list[Change]] = {}
-        for change in changes:
-            by_kind.setdefault((change.entity, change.action), []).append(change)
-        unknown = set(by_kind) - set(ACTION_ORDER)
+        """Write every change, in ACTION_ORDER. `settle_with` runs inside the transaction of the last
+        chunk (or alone when there is nothing to write), so its work commits only once every change
+        was attempted."""
+        unknown = {(c.entity, c.action) for c in changes} - set(_ORDER)
         if unknown:
             raise ValueError(f"no writer for {sorted(unknown)}")
-        plan = []
-        for kind in ACTION_ORDER:
-            todo = by_kind.get(kind, [])
-            for start in range(0, len(todo), self._chunk_size):
-                plan.append((kind, todo[start : start + self._chunk_size]))
-        if not plan and settle_with is not None:
+        return await self.write_stream([sorted_changes(changes)], settle_with=settle_with)
+
+    async def write_stream(
+        self, changes: Iterable[Sequence[Change]], *, settle_with: SettleWith | None = None
+    ) -> LoadReport:
+        """`write` for a diff too big to hold: its changes arrive a few thousand at a time, already in
+        ACTION_ORDER (as `sorted_changes` puts them and the diff tables store them), and each chunk is
+        sent and settled as it comes."""
+        report = LoadReport()
+        chunks = self._chunks(changes)
+        current = next(chunks, None)
+        if current is None and settle_with is not None:
             with connect(self._database_url) as conn, conn.transaction():
                 settle_with(conn)
-        for index, (kind, chunk) in enumerate(plan):
-            results = await self._send(kind, chunk)
-            await self._settle(chunk, results, report, settle_with if index == len(plan) - 1 else None)
+        while current is not None:
+            following = next(chunks, None)  # one ahead, to know which chunk is the last
+            kind, chunk = current
+            await self._settle(chunk, await self._send(kind, chunk), report, None if following else settle_with)
+            current = following
         return report
+
+    def _chunks(self, changes: Iterable[Sequence[Change]]) -> Iterator[tuple[tuple[str, str], list[Change]]]:
+        """(kind, up to chunk_size changes of it), refusing a kind that comes after a later one."""
+        position = 0
+        for batch in changes:
+            for kind, run in groupby(batch, key=lambda c: (c.entity, c.action)):
+                if kind not in _ORDER:
+                    raise ValueError(f"no writer for {kind}")
+                if _ORDER[kind] < position:
+                    raise ValueError(f"{kind} comes after {ACTION_ORDER[position]}: the diff is not in write order "
+                                     "(it predates this version); materialize the diff again")
+                position = _ORDER[kind]
+                todo = list(run)
+                for start in range(0, len(todo), self._chunk_size):
+                    yield kind, todo[start : start + self._chunk_size]
 
     async def _send(self, kind: tuple[str, str], chunk: list[Change]) -> list[sl.WriteResult]:
         client = self._client

@@ -139,6 +139,16 @@ def test_a_column_that_only_held_nulls_takes_the_type_of_later_values(store):
     assert store.read_slice(SCHEMA, "late_typed", "test-b")["price"].tolist() == [Decimal("9.99")]
 
 
+def test_an_empty_frame_s_guessed_types_give_way_to_later_values_of_any_type(store):
+    empty = pd.DataFrame({"body": [], "ok": []})  # pandas 3: float64 columns
+    store.write_slice(SCHEMA, "guessed", "conn-a", empty)
+    later = pd.DataFrame({"body": [{"a": 1}], "ok": [True]})
+    store.write_slice(SCHEMA, "guessed", "conn-b", later)  # no cast from double precision to jsonb
+
+    back = store.read_slice(SCHEMA, "guessed", "conn-b")
+    assert back["body"].tolist() == [{"a": 1}] and back["ok"].tolist() == [True]
+
+
 def test_ints_with_gaps_fit_an_integer_column(store):
     store.write_slice(SCHEMA, "gappy", "test-a", pd.DataFrame({"stock": [1, 2]}))
     store.write_slice(SCHEMA, "gappy", "test-b", pd.DataFrame({"stock": [3.0, np.nan]}))
@@ -294,3 +304,19 @@ def test_a_large_frame_round_trips_through_many_chunks(database_url):
     store.write_slice(SCHEMA, "large", "test-a", frame)
     back = store.read_slice(SCHEMA, "large", "test-a")
     pd.testing.assert_frame_equal(back, frame)
+
+
+def test_a_slice_reads_back_a_chunk_at_a_time_in_written_order(store):
+    frame = pd.DataFrame({"sku": [f"S-{i}" for i in range(7)], "body": [{"n": i} for i in range(7)]})
+    store.write_slice(SCHEMA, "chunked", "conn-a", frame)
+    store.write_slice(SCHEMA, "chunked", "conn-b", frame.head(2))
+
+    chunks = list(store.iter_slice(SCHEMA, "chunked", "conn-a"))
+
+    assert [len(c) for c in chunks] == [3, 3, 1]  # chunk_rows=3
+    assert all(list(c.index) == list(range(len(c))) for c in chunks)
+    joined = pd.concat(chunks, ignore_index=True)
+    assert list(joined.columns) == ["sku", "body"]
+    assert joined["sku"].tolist() == frame["sku"].tolist() and joined["body"].tolist() == frame["body"].tolist()
+    assert list(store.iter_slice(SCHEMA, "no_such_table", "conn-a")) == []
+    assert list(store.iter_slice(SCHEMA, "chunked", "conn-none")) == []

@@ -15,7 +15,9 @@ from ignite_etl import diff
 from ignite_etl.defs.partitions import connections_partitions
 from ignite_etl.defs.resources import SyncServices
 from ignite_etl.defs.sync import loading
+from ignite_etl.defs.sync.loading import VARIANTS_EXTRACT
 from ignite_etl.store import sync_state
+from ignite_etl.store.frames import FrameStore
 from ignite_etl.sync import payloads
 from ignite_etl.sync.extract import CatalogueFrames, customers_frame
 
@@ -85,6 +87,7 @@ def platform_customers(context: dg.AssetExecutionContext, sync_services: SyncSer
     group_name=DIFF,
     partitions_def=connections_partitions,
     kinds={"pandas"},
+    deps=["platform_variants"],  # read a chunk at a time below: the largest extract, never held whole
     description="What SparkLayer must be told about products and variants: creates, updates and "
     "discontinues against what it last accepted, plus the records that cannot be sent.",
 )
@@ -92,15 +95,15 @@ def product_changes(
     context: dg.AssetExecutionContext,
     sync_services: SyncServices,
     platform_products: pd.DataFrame,
-    platform_variants: pd.DataFrame,
     platform_problems: pd.DataFrame,
 ) -> dg.Output[pd.DataFrame]:
     with sync_services.app_db.connect() as conn:
         state = sync_state.load_state(conn, context.partition_key, ["product", "variant"])
-    desired = payloads.desired_products(platform_products, platform_variants)
+    variant_chunks = FrameStore(sync_services.app_db.url).iter_slice(*VARIANTS_EXTRACT, context.partition_key)
+    desired = payloads.iter_desired_products(platform_products, variant_chunks)
     changes = diff.diff_products(desired, state, complete=True)
     problems = payloads.problem_errors(platform_problems).get("products", [])
-    drift = loading.drift(context, sync_services, changes, loading.related_ids(platform_variants))
+    drift = loading.drift(context, sync_services, changes)
     return loading.changes_output(changes, problems, drift)
 
 
@@ -108,6 +111,7 @@ def product_changes(
     group_name=DIFF,
     partitions_def=connections_partitions,
     kinds={"pandas"},
+    deps=["platform_variants"],  # read for drift by SQL, for the changed SKUs only
     description="Stock levels that differ from what SparkLayer last accepted.",
 )
 def stock_changes(
@@ -115,12 +119,11 @@ def stock_changes(
     sync_services: SyncServices,
     platform_stock: pd.DataFrame,
     platform_problems: pd.DataFrame,
-    platform_variants: pd.DataFrame,
 ) -> dg.Output[pd.DataFrame]:
     with sync_services.app_db.connect() as conn:
         state = sync_state.load_state(conn, context.partition_key, ["stock"])
     changes = diff.diff_records("stock", payloads.stock_bodies(platform_stock), state, complete=True, write_action="set")
-    drift = loading.drift(context, sync_services, changes, loading.related_ids(platform_variants))
+    drift = loading.drift(context, sync_services, changes)
     return loading.changes_output(changes, payloads.problem_errors(platform_problems).get("stock", []), drift)
 
 
@@ -128,13 +131,13 @@ def stock_changes(
     group_name=DIFF,
     partitions_def=connections_partitions,
     kinds={"pandas"},
+    deps=["platform_variants"],  # read for drift by SQL, for the changed SKUs only
     description="SKUs whose price on the store's price list differs from what SparkLayer last accepted.",
 )
 def price_changes(
     context: dg.AssetExecutionContext,
     sync_services: SyncServices,
     platform_prices: pd.DataFrame,
-    platform_variants: pd.DataFrame,
 ) -> dg.Output[pd.DataFrame]:
     connection = sync_services.app_db.connection(context.partition_key)
     with sync_services.app_db.connect() as conn:
@@ -142,7 +145,7 @@ def price_changes(
     slug = payloads.price_list_slug(connection.platform)
     changes = diff.diff_records("price", payloads.pricing_bodies(platform_prices, slug), state, complete=True,
                                 write_action="set")
-    drift = loading.drift(context, sync_services, changes, loading.related_ids(platform_variants))
+    drift = loading.drift(context, sync_services, changes)
     return loading.changes_output(changes, [], drift)
 
 
@@ -160,7 +163,7 @@ def customer_changes(
         state = sync_state.load_state(conn, context.partition_key, ["customer"])
     bodies, problems = payloads.customer_bodies(platform_customers)
     changes = diff.diff_records("customer", bodies, state, complete=True, write_action="upsert", delete_vanished=True)
-    return loading.changes_output(changes, problems, loading.drift(context, sync_services, changes, {}))
+    return loading.changes_output(changes, problems, loading.drift(context, sync_services, changes, catalogue=False))
 
 
 class LoadConfig(dg.Config):
@@ -179,11 +182,14 @@ def _load_asset(name: str, changes_asset: str, data_type: str, description: str,
         retry_policy=_RETRY,
         kinds={"sparklayer"},
         description=description,
-        ins={"changes": dg.AssetIn(changes_asset)},
+        # Not an input: the load reads the stored diff (`diff.<changes_asset>`, as the IO manager keeps it)
+        # a chunk at a time instead of as one DataFrame.
+        deps=[changes_asset, *kwargs.pop("deps", [])],
         **kwargs,
     )
-    def load(context: dg.AssetExecutionContext, config: LoadConfig, sync_services: SyncServices, changes: pd.DataFrame):
-        return loading.load_changes(context, sync_services, changes, data_type=data_type, dry_run=config.dry_run)
+    def load(context: dg.AssetExecutionContext, config: LoadConfig, sync_services: SyncServices):
+        return loading.load_changes(context, sync_services, (DIFF, changes_asset), data_type=data_type,
+                                    dry_run=config.dry_run)
 
     return load
 

@@ -9,6 +9,8 @@ import dagster as dg
 
 from ignite_etl.defs.partitions import CONNECTION_TAG
 
+PARTITION_TAG = "dagster/partition"
+
 # What `--entity` selects: the loads to run; their upstream extracts and diffs come along.
 ENTITY_LOADS = {
     "products": ["sparklayer_products"],
@@ -29,13 +31,20 @@ class SyncSummary:
     assets: dict[str, dict]  # asset -> the numbers its materialization recorded
 
 
+def full_sync_job() -> dg.JobDefinition:
+    """The full_sync job as the code location defines it (resources bound), for `dg.reconstructable`."""
+    from ignite_etl.definitions import defs
+
+    return defs().resolve_job_def("full_sync")
+
+
 def run_full_sync(
     connection_id: str, *, entities: Sequence[str] = (), dry_run: bool = False, instance: dg.DagsterInstance
 ) -> SyncSummary:
+    """Run it now in this process, on `instance` (which must be persistent, as DAGSTER_HOME's is)."""
     from ignite_etl.definitions import defs
 
     definitions = defs()
-    job = definitions.resolve_job_def("full_sync")
     if connection_id not in instance.get_dynamic_partitions("connections"):
         instance.add_dynamic_partitions("connections", [connection_id])
     selection = None
@@ -50,12 +59,14 @@ def run_full_sync(
             names |= set(CATALOGUE_OUTPUTS)  # one extraction pass feeds all five
         selection = [dg.AssetKey(name) for name in sorted(names)]
     ops = [op for op in LOAD_OPS if selection is None or dg.AssetKey(op) in selection]
-    result = job.execute_in_process(
-        partition_key=connection_id,
+    # execute_job, as a launched run's worker does: execute_in_process would keep every step's output
+    # (the whole catalogue, every diff) in memory until the run ends.
+    result = dg.execute_job(
+        dg.reconstructable(full_sync_job),
         instance=instance,
         asset_selection=selection,
         run_config={"ops": {op: {"config": {"dry_run": dry_run}} for op in ops}},
-        tags={CONNECTION_TAG: connection_id},
+        tags={PARTITION_TAG: connection_id, CONNECTION_TAG: connection_id},
         raise_on_error=False,
     )
     assets = {}
