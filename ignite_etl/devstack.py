@@ -163,6 +163,9 @@ def run(stack: DevStack, databases: Databases) -> int:
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, _terminate)
+    # Ctrl-C stops the stack even when we were started with SIGINT ignored (a shell's background job,
+    # `nohup`): and with a handler here, the processes we start get the default disposition again.
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     exit_code = 0
     try:
         for spec in stack.processes:
@@ -185,6 +188,7 @@ def run(stack: DevStack, databases: Databases) -> int:
         _stop_all(children)
         databases.release()
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
 
 
 def _stop_all(children: list[tuple[ProcessSpec, subprocess.Popen]], grace_seconds: float = 20.0) -> None:

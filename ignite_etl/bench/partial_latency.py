@@ -1,6 +1,8 @@
 """The `partial-latency` scenario: with the Dagster daemon, the ingress and the Marketplacer
-simulator's own signed webhooks, a steady stream of stock changes, each timed from the moment the
-store changed (and its webhook was sent) to the moment SparkLayer holds the new level.
+simulator's own signed webhooks, a steady stream of stock changes and then a few isolated ones, each
+timed from the moment the store changed (and its webhook was sent) to the moment SparkLayer holds the
+new level. The stream is served by a run that lingers for more; an isolated change waits for the
+sensor and a new run.
 
 The store is first fully synced, so each change is one stock write. The daemon runs the project's
 sensors at IGNITE_SENSOR_INTERVAL_SECONDS (5 s here) and launches each partial_sync run in its own
@@ -9,7 +11,9 @@ process, as in production.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import random
 import signal
 import subprocess
@@ -33,6 +37,7 @@ from ignite_etl.store.database import connect
 log = logging.getLogger(__name__)
 
 SENSOR_INTERVAL_SECONDS = 5
+LINGER_SECONDS = 10  # the partial sync's default (IGNITE_QUEUE_LINGER_SECONDS)
 
 
 @dataclass
@@ -44,48 +49,85 @@ class StockChange:
 
 
 def run_partial_latency_scenario(stack: BenchStack, *, changes: int = 60, interval_s: float = 1.0,
-                                 warmup_timeout_s: float = 240.0, settle_timeout_s: float = 120.0) -> list[dict[str, Any]]:
+                                 isolated: int = 10, warmup_timeout_s: float = 240.0,
+                                 settle_timeout_s: float = 120.0) -> list[dict[str, Any]]:
     log.info("partial-latency: first full sync")
     first = stack.run_worker("sync", {"connection_id": OURS.connection_id}, label="partial-first-sync")
     if not first["success"]:
         raise RuntimeError("the first full sync failed; see the bench worker log")
     env = {**stack.worker_env(), "IGNITE_INGRESS_TOKEN": uuid.uuid4().hex,
-           "IGNITE_SENSOR_INTERVAL_SECONDS": str(SENSOR_INTERVAL_SECONDS)}
+           "IGNITE_SENSOR_INTERVAL_SECONDS": str(SENSOR_INTERVAL_SECONDS),
+           "IGNITE_QUEUE_LINGER_SECONDS": str(LINGER_SECONDS)}
+    # Isolated changes come once the previous run has stopped lingering and ended, so each one waits
+    # for the sensor and a new run: the latency of a store that changes now and then.
     with serving_ingress(stack, env) as (ingress_url, _server):
         _register_webhooks(stack, f"{ingress_url}/webhooks/marketplacer/{OURS.connection_id}")
         with _daemon(stack, env):
             watcher = _Watcher(stack)
             rng = random.Random(stack.seed + 7)
-            variants = _stock_variants(stack, rng, changes + 1)
+            variants = _stock_variants(stack, rng, 1 + changes + isolated)
             log.info("partial-latency: waiting for the daemon's first partial sync")
             warmup = _change_stock(stack, variants[0])
             watcher.watch([warmup])
             if not watcher.wait([warmup], warmup_timeout_s):
                 raise TimeoutError(f"no partial sync wrote a change within {warmup_timeout_s}s; see the daemon log")
             log.info("partial-latency: %d stock changes, one every %ss", changes, interval_s)
-            started = time.monotonic()
-            stream: list[StockChange] = []
-            for index, variant in enumerate(variants[1:]):
-                time.sleep(max(0.0, started + index * interval_s - time.monotonic()))
-                change = _change_stock(stack, variant)
-                stream.append(change)
-                watcher.watch([change])
+            stream = _timed_changes(stack, watcher, variants[1:1 + changes], interval_s)
             watcher.wait(stream, settle_timeout_s)
+            log.info("partial-latency: %d isolated stock changes, each once no partial sync is running", isolated)
+            lone = []
+            for variant in variants[1 + changes:]:
+                _wait_for_partial_runs(stack, timeout_s=LINGER_SECONDS + 60)
+                time.sleep(1.0)
+                lone += _timed_changes(stack, watcher, [variant], 0)
+                watcher.wait(lone[-1:], settle_timeout_s)
             watcher.stop()
-    delays = sorted(c.written_at - c.changed_at for c in stream if c.written_at is not None)
+            _wait_for_partial_runs(stack, timeout_s=LINGER_SECONDS + 60)
     step = {
         "step": "partial-latency",
         "changes": len(stream),
-        "written": len(delays),
+        "written": sum(c.written_at is not None for c in stream),
         "interval_s": interval_s,
         "sensor_interval_s": SENSOR_INTERVAL_SECONDS,
+        "linger_s": LINGER_SECONDS,
         "warmup_delay_s": round(warmup.written_at - warmup.changed_at, 2) if warmup.written_at else None,
-        "delay_s": {name: round(percentile(delays, q), 2) for name, q in
-                    (("p50", 0.5), ("p95", 0.95), ("max", 1.0))} if delays else {},
+        "delay_s": _delays(stream),
+        "isolated": {"changes": len(lone), "written": sum(c.written_at is not None for c in lone),
+                     "delay_s": _delays(lone)},
         "partial_runs": _partial_runs(stack),
     }
     step["text"] = partial_text(step)
     return [step]
+
+
+def _timed_changes(stack: BenchStack, watcher: "_Watcher", variants: list, interval_s: float) -> list[StockChange]:
+    started = time.monotonic()
+    out: list[StockChange] = []
+    for index, variant in enumerate(variants):
+        time.sleep(max(0.0, started + index * interval_s - time.monotonic()))
+        change = _change_stock(stack, variant)
+        out.append(change)
+        watcher.watch([change])
+    return out
+
+
+def _delays(changes: list[StockChange]) -> dict[str, float]:
+    delays = sorted(c.written_at - c.changed_at for c in changes if c.written_at is not None)
+    if not delays:
+        return {}
+    return {name: round(percentile(delays, q), 2) for name, q in (("p50", 0.5), ("p95", 0.95), ("max", 1.0))}
+
+
+def _wait_for_partial_runs(stack: BenchStack, timeout_s: float) -> None:
+    """Let the last run stop lingering and finish, so its times are counted."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with connect(stack.dagster_url) as conn:
+            busy = conn.execute("select count(*) as n from runs where pipeline_name = 'partial_sync' "
+                                "and status in ('QUEUED', 'NOT_STARTED', 'STARTING', 'STARTED')").fetchone()["n"]
+        if not busy:
+            return
+        time.sleep(0.5)
 
 
 def _register_webhooks(stack: BenchStack, url: str) -> None:
@@ -119,6 +161,8 @@ class _daemon:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
+        with contextlib.suppress(ProcessLookupError):  # its code server (which ignores SIGTERM) and any run left
+            os.killpg(self._process.pid, signal.SIGKILL)
         self._log.close()
 
 
@@ -195,14 +239,19 @@ def _partial_runs(stack: BenchStack) -> dict[str, Any]:
 
 
 def partial_text(step: dict[str, Any]) -> str:
-    delay = step["delay_s"]
+    delay, lone = step["delay_s"], step["isolated"]
     return "\n".join([
         "== partial-latency ==",
         f"stock changes (signed webhooks)  {step['changes']}, one every {step['interval_s']} s; "
-        f"sensor interval {step['sensor_interval_s']} s",
+        f"sensor interval {step['sensor_interval_s']} s, runs linger {step['linger_s']} s",
         f"written to SparkLayer            {step['written']}",
         f"webhook -> SparkLayer delay      p50 {delay.get('p50')} s, p95 {delay.get('p95')} s, max {delay.get('max')} s",
+        f"isolated changes                 {lone['changes']}, each once no partial sync was running; "
+        f"{lone['written']} written",
+        f"webhook -> SparkLayer delay      p50 {lone['delay_s'].get('p50')} s, p95 {lone['delay_s'].get('p95')} s, "
+        f"max {lone['delay_s'].get('max')} s",
         f"partial_sync runs                {step['partial_runs'].get('runs')}: median "
         f"{step['partial_runs'].get('queued_s_p50')} s from request to process start, "
         f"{step['partial_runs'].get('running_s_p50')} s running",
+        f"first change after the daemon started: {step['warmup_delay_s']} s",
     ])
