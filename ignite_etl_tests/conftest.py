@@ -14,6 +14,7 @@ import pytest
 
 from ignite_etl.store import migrations
 from ignite_etl.store.cipher import CredentialCipher
+from ignite_etl.store.connections import save_connection
 from ignite_etl.store.database import connect, database_name, ensure_database, with_database
 from ignite_etl.store.embedded import EmbeddedPostgres
 
@@ -83,3 +84,15 @@ def cipher(secret_key) -> CredentialCipher:
     return CredentialCipher(secret_key)
 
 
+@pytest.fixture
+def add_connection(database_url, cipher):
+    """Saves a Marketplacer connection `test-{site_id}` with no credentials, for tests of the stores
+    and queues that only need the row to exist; returns its id."""
+
+    def add(site_id: str, status: str = "connected") -> str:
+        with connect(database_url, autocommit=True) as conn:
+            save_connection(conn, cipher, site_env="test", site_id=site_id, platform="marketplacer", status=status,
+                            sparklayer_credentials={}, platform_config={}, platform_secrets={})
+        return f"test-{site_id}"
+
+    return add

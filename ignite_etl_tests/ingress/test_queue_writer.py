@@ -12,17 +12,14 @@ from psycopg_pool import AsyncConnectionPool
 
 from ignite_etl.ingress.queue_writer import ChangeQueueWriter
 from ignite_etl.store.change_queue import QueuedChange, enqueue_many_async
-from ignite_etl.store.connections import save_connection
 from ignite_etl.store.database import connect
 
 CONNECTION_ID = "test-burst"
 
 
 @pytest.fixture
-def connected(database_url, cipher):
-    with connect(database_url, autocommit=True) as conn:
-        save_connection(conn, cipher, site_env="test", site_id="burst", platform="marketplacer", status="connected",
-                        sparklayer_credentials={}, platform_config={}, platform_secrets={})
+def connected(database_url, add_connection):
+    add_connection("burst")
     return database_url
 
 

@@ -8,17 +8,15 @@ import pytest
 
 from ignite_etl.store import change_queue
 from ignite_etl.store.change_queue import QueuedChange, RetryPolicy
-from ignite_etl.store.connections import save_connection
 from ignite_etl.store.database import connect
 
 CONNECTION_ID = "test-queue"
 
 
 @pytest.fixture
-def conn(database_url, cipher):
+def conn(database_url, add_connection):
+    add_connection("queue")
     with connect(database_url, autocommit=True) as conn:
-        save_connection(conn, cipher, site_env="test", site_id="queue", platform="marketplacer", status="connected",
-                        sparklayer_credentials={}, platform_config={}, platform_secrets={})
         yield conn
 
 

@@ -9,19 +9,17 @@ import pytest
 from ignite_etl import cli
 from ignite_etl.store import change_queue
 from ignite_etl.store.change_queue import QueuedChange, RetryPolicy
-from ignite_etl.store.connections import save_connection
 from ignite_etl.store.database import connect
 
 CONNECTION_ID = "test-replay"
 
 
 @pytest.fixture
-def dead_letters(database_url, cipher, monkeypatch, tmp_path):
+def dead_letters(database_url, add_connection, monkeypatch, tmp_path):
     monkeypatch.setenv("IGNITE_DATABASE_URL", database_url)
     monkeypatch.setenv("IGNITE_HOME", str(tmp_path))
+    add_connection("replay")
     with connect(database_url) as conn:
-        save_connection(conn, cipher, site_env="test", site_id="replay", platform="marketplacer", status="connected",
-                        sparklayer_credentials={}, platform_config={}, platform_secrets={})
         ids = [change_queue.enqueue(conn, QueuedChange(CONNECTION_ID, "advert", f"a{i}", "update", f"k{i}"))
                for i in range(3)]
         conn.execute("update change_queue set received_at = now() - interval '2 days' where id = %s", (ids[0],))
