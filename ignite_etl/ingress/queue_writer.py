@@ -15,7 +15,7 @@ import logging
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from ignite_etl.store.change_queue import QueuedChange, enqueue_async, enqueue_many_async
+from ignite_etl.store.change_queue import QueuedChange, enqueue_many_async
 
 log = logging.getLogger(__name__)
 
@@ -59,23 +59,18 @@ class ChangeQueueWriter:
                 return
             log.warning("ingress: a batch of %d deliveries failed (%s); queueing them one by one",
                         len(batch), type(exc).__name__)
-            for change, future in batch:
-                await self._commit_one(change, future)
+            for one in batch:
+                await self._commit([one])
             return
-        except BaseException as exc:  # cancelled, pool closed: nobody may wait forever
+        except Exception as exc:  # not the database's answer: each delivery fails with it, the next go on
             for _, future in batch:
-                _settle(future, exception=exc if isinstance(exc, Exception) else RuntimeError("ingress stopping"))
+                _settle(future, exception=exc)
+            return
+        except BaseException:  # cancelled, the ingress stopping: nobody may wait forever
+            for _, future in batch:
+                _settle(future, exception=RuntimeError("ingress stopping"))
             raise
         for (_, future), row_id in zip(batch, ids):
-            _settle(future, result=row_id)
-
-    async def _commit_one(self, change: QueuedChange, future: asyncio.Future) -> None:
-        try:
-            async with self._pool.connection() as conn:
-                row_id = await enqueue_async(conn, change)
-        except Exception as exc:
-            _settle(future, exception=exc)
-        else:
             _settle(future, result=row_id)
 
 

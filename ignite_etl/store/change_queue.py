@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import psycopg
+from psycopg.rows import dict_row
 
 DEFAULT_MAX_ATTEMPTS = 8
 DEFAULT_BASE_DELAY = timedelta(seconds=30)
@@ -84,32 +85,27 @@ class RetryPolicy:
         return min(self.max_delay, self.base_delay * (2 ** max(0, attempts - 1)))
 
 
-async def enqueue_async(conn: psycopg.AsyncConnection, change: QueuedChange) -> int | None:
-    """Queue a change; the new row id, or None for a duplicate delivery or an unknown connection or one
-    being removed (its rows are deleted by the removal, which may already have run)."""
-    return (await enqueue_many_async(conn, [change]))[0]
-
-
 async def enqueue_many_async(conn: psycopg.AsyncConnection, changes: Sequence[QueuedChange]) -> list[int | None]:
-    """Queue many changes in one statement; per change, as `enqueue_async` would answer (a repeat of an
-    earlier change in the same call is a duplicate)."""
-    cursor = await conn.execute(ENQUEUE_SQL, _enqueue_params(changes))
-    return _ids_for(changes, await cursor.fetchall())
+    """Queue many changes in one statement; per change, as `enqueue` answers (a repeat of an earlier
+    change in the same call is a duplicate)."""
+    async with conn.cursor(row_factory=dict_row) as cursor:
+        await cursor.execute(ENQUEUE_SQL, _enqueue_params(changes))
+        return _ids_for(changes, await cursor.fetchall())
 
 
 def enqueue(conn: psycopg.Connection, change: QueuedChange) -> int | None:
-    return _ids_for([change], conn.execute(ENQUEUE_SQL, _enqueue_params([change])).fetchall())[0]
+    """Queue a change; the new row id, or None for a duplicate delivery or an unknown connection or one
+    being removed (its rows are deleted by the removal, which may already have run)."""
+    with conn.cursor(row_factory=dict_row) as cursor:
+        return _ids_for([change], cursor.execute(ENQUEUE_SQL, _enqueue_params([change])).fetchall())[0]
 
 
 def _enqueue_params(changes: Sequence[QueuedChange]) -> list[list]:
     return [[getattr(c, name) for c in changes] for name in _ENQUEUED]
 
 
-def _ids_for(changes: Sequence[QueuedChange], rows) -> list[int | None]:
-    inserted = {}
-    for row in rows:
-        row = row if isinstance(row, dict) else dict(zip(("id", "connection_id", "idempotency_key"), row))
-        inserted[(row["connection_id"], row["idempotency_key"])] = row["id"]
+def _ids_for(changes: Sequence[QueuedChange], rows: Sequence[dict]) -> list[int | None]:
+    inserted = {(row["connection_id"], row["idempotency_key"]): row["id"] for row in rows}
     return [inserted.pop((c.connection_id, c.idempotency_key), None) for c in changes]  # pop: the first one wins
 
 

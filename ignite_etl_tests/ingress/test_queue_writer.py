@@ -102,3 +102,27 @@ def test_a_lone_delivery_is_committed_before_it_is_answered(connected):
 
     row_id, seen = asyncio.run(with_pool(connected, work))
     assert seen is not None and seen["id"] == row_id
+
+
+def test_a_batch_that_fails_outside_the_database_fails_alone_and_the_next_are_queued(connected, monkeypatch):
+    import ignite_etl.ingress.queue_writer as queue_writer
+
+    original, calls = queue_writer.enqueue_many_async, []
+
+    async def broken_once(conn, changes):
+        calls.append(len(changes))
+        if len(calls) == 1:
+            raise RuntimeError("not the database")
+        return await original(conn, changes)
+
+    monkeypatch.setattr(queue_writer, "enqueue_many_async", broken_once)
+
+    async def work(pool):
+        writer = ChangeQueueWriter(pool, max_batch=2)
+        deliveries = asyncio.gather(*(writer.enqueue(change(key)) for key in "abcd"), return_exceptions=True)
+        return await asyncio.wait_for(deliveries, timeout=30)  # none may be left waiting
+
+    a, b, c, d = asyncio.run(with_pool(connected, work))
+    assert isinstance(a, RuntimeError) and isinstance(b, RuntimeError)
+    assert isinstance(c, int) and isinstance(d, int)
+    assert [r["idempotency_key"] for r in queued(connected)] == ["c", "d"]
