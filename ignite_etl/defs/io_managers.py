@@ -67,14 +67,19 @@ class PostgresFrameIOManager(dg.ConfigurableIOManager):
         return self.store.read_slices(schema, table, keys)
 
 
+def stored_table(group_name: str | None, asset_name: str) -> tuple[str, str]:
+    """(schema, table) where this IO manager keeps an asset: its group, and the last part of its key.
+    For steps that read a stored asset a chunk at a time instead of as an input."""
+    return group_name or DEFAULT_GROUP, asset_name
+
+
 def _table_of(context: dg.OutputContext) -> tuple[str, str]:
     """(schema, table) for the asset this output context describes."""
     if not context.has_asset_key:
         raise dg.DagsterInvariantViolationError(
             f"output {context.name!r} is not an asset; the Postgres frame IO manager stores asset outputs only"
         )
-    group = context.asset_spec.group_name or DEFAULT_GROUP
-    return group, context.asset_key.path[-1]
+    return stored_table(context.asset_spec.group_name, context.asset_key.path[-1])
 
 
 def _output_connection_id(context: dg.OutputContext) -> str:

@@ -5,3 +5,10 @@ import dagster as dg
 connections_partitions = dg.DynamicPartitionsDefinition(name="connections")
 
 CONNECTION_TAG = "ignite/connection"
+PARTITION_TAG = "dagster/partition"
+"""Dagster's tag on every run of a partition, UI launches and backfills included."""
+
+
+def connection_of(run: dg.DagsterRun) -> str | None:
+    """The connection a run works for: our tag, else its partition (every partition key is a connection id)."""
+    return run.tags.get(CONNECTION_TAG) or run.tags.get(PARTITION_TAG)

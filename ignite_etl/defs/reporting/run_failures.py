@@ -11,7 +11,7 @@ import asyncio
 
 import dagster as dg
 
-from ignite_etl.defs.partitions import CONNECTION_TAG
+from ignite_etl.defs.partitions import connection_of
 from ignite_etl.defs.resources import SyncServices
 from ignite_etl.defs.sync.loading import SYNC_KIND_TAG
 from ignite_etl.sparklayer.models import PartialSyncLog
@@ -20,7 +20,6 @@ from ignite_etl.store.connections import ConnectionNotFound
 
 FULL_SYNC_KINDS = ("full", "reconcile")
 WILL_RETRY_TAG = "dagster/will_retry"
-PARTITION_TAG = "dagster/partition"
 LOAD_DATA_TYPES = {
     "sparklayer_products": "products",
     "sparklayer_prices": "products",
@@ -43,7 +42,7 @@ def steps_of(instance: dg.DagsterInstance, run: dg.DagsterRun) -> set[str]:
 
 def failed_sync(run: dg.DagsterRun, steps: set[str]) -> tuple[str, list[str]] | None:
     """(connection id, data types it was syncing) when `run` is a full sync of one connection."""
-    connection_id = run.tags.get(CONNECTION_TAG) or run.tags.get(PARTITION_TAG)
+    connection_id = connection_of(run)
     if not connection_id:
         return None
     loads = steps & set(LOAD_DATA_TYPES)
@@ -95,6 +94,6 @@ def sync_run_failure(context: dg.RunFailureSensorContext, sync_services: SyncSer
     marked = mark_sync_failed(sync_services, context.instance, run, context.failure_event.message)
     if not marked:
         return dg.SkipReason(f"run {run.run_id} is not a full sync still open")
-    context.log.warning("full sync of %s failed (run %s): marked %s as failed", run.tags.get(CONNECTION_TAG)
-                        or run.tags.get(PARTITION_TAG), run.run_id, ", ".join(marked))
+    context.log.warning("full sync of %s failed (run %s): marked %s as failed", connection_of(run), run.run_id,
+                        ", ".join(marked))
     return None

@@ -12,10 +12,10 @@ import dagster as dg
 import pandas as pd
 
 from ignite_etl import diff
+from ignite_etl.defs.io_managers import stored_table
 from ignite_etl.defs.partitions import connections_partitions
 from ignite_etl.defs.resources import SyncServices
 from ignite_etl.defs.sync import loading
-from ignite_etl.defs.sync.loading import VARIANTS_EXTRACT
 from ignite_etl.store import sync_state
 from ignite_etl.store.frames import FrameStore
 from ignite_etl.sync import payloads
@@ -25,6 +25,7 @@ PLATFORM = "platform"
 DIFF = "diff"
 SPARKLAYER = "sparklayer"
 SPARKLAYER_POOL = "sparklayer"
+VARIANTS_TABLE = stored_table(PLATFORM, "platform_variants")  # read in chunks and by SQL, not as an input
 
 _EXTRACT_KINDS = {"marketplacer", "pandas"}
 _RETRY = dg.RetryPolicy(max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
@@ -99,11 +100,11 @@ def product_changes(
 ) -> dg.Output[pd.DataFrame]:
     with sync_services.app_db.connect() as conn:
         state = sync_state.load_state(conn, context.partition_key, ["product", "variant"])
-    variant_chunks = FrameStore(sync_services.app_db.url).iter_slice(*VARIANTS_EXTRACT, context.partition_key)
+    variant_chunks = FrameStore(sync_services.app_db.url).iter_slice(*VARIANTS_TABLE, context.partition_key)
     desired = payloads.iter_desired_products(platform_products, variant_chunks)
     changes = diff.diff_products(desired, state, complete=True)
     problems = payloads.problem_errors(platform_problems).get("products", [])
-    drift = loading.drift(context, sync_services, changes)
+    drift = loading.drift(context, sync_services, changes, variants_table=VARIANTS_TABLE)
     return loading.changes_output(changes, problems, drift)
 
 
@@ -123,7 +124,7 @@ def stock_changes(
     with sync_services.app_db.connect() as conn:
         state = sync_state.load_state(conn, context.partition_key, ["stock"])
     changes = diff.diff_records("stock", payloads.stock_bodies(platform_stock), state, complete=True, write_action="set")
-    drift = loading.drift(context, sync_services, changes)
+    drift = loading.drift(context, sync_services, changes, variants_table=VARIANTS_TABLE)
     return loading.changes_output(changes, payloads.problem_errors(platform_problems).get("stock", []), drift)
 
 
@@ -145,7 +146,7 @@ def price_changes(
     slug = payloads.price_list_slug(connection.platform)
     changes = diff.diff_records("price", payloads.pricing_bodies(platform_prices, slug), state, complete=True,
                                 write_action="set")
-    drift = loading.drift(context, sync_services, changes)
+    drift = loading.drift(context, sync_services, changes, variants_table=VARIANTS_TABLE)
     return loading.changes_output(changes, [], drift)
 
 
@@ -163,7 +164,7 @@ def customer_changes(
         state = sync_state.load_state(conn, context.partition_key, ["customer"])
     bodies, problems = payloads.customer_bodies(platform_customers)
     changes = diff.diff_records("customer", bodies, state, complete=True, write_action="upsert", delete_vanished=True)
-    return loading.changes_output(changes, problems, loading.drift(context, sync_services, changes, catalogue=False))
+    return loading.changes_output(changes, problems, loading.drift(context, sync_services, changes))
 
 
 class LoadConfig(dg.Config):
@@ -182,13 +183,12 @@ def _load_asset(name: str, changes_asset: str, data_type: str, description: str,
         retry_policy=_RETRY,
         kinds={"sparklayer"},
         description=description,
-        # Not an input: the load reads the stored diff (`diff.<changes_asset>`, as the IO manager keeps it)
-        # a chunk at a time instead of as one DataFrame.
+        # Not an input: the load reads the stored diff a chunk at a time instead of as one DataFrame.
         deps=[changes_asset, *kwargs.pop("deps", [])],
         **kwargs,
     )
     def load(context: dg.AssetExecutionContext, config: LoadConfig, sync_services: SyncServices):
-        return loading.load_changes(context, sync_services, (DIFF, changes_asset), data_type=data_type,
+        return loading.load_changes(context, sync_services, stored_table(DIFF, changes_asset), data_type=data_type,
                                     dry_run=config.dry_run)
 
     return load

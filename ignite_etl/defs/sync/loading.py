@@ -29,7 +29,6 @@ PREVIEW_ROWS = 10
 PROBLEM = "problem"
 ANNOUNCED = "announced"
 SYNC_KIND_TAG = "ignite/sync_kind"
-VARIANTS_EXTRACT = ("platform", "platform_variants")  # (schema, table) the IO manager stores the extract in
 
 
 def preview(frame: pd.DataFrame, rows: int = PREVIEW_ROWS) -> dg.MetadataValue:
@@ -71,18 +70,20 @@ def changes_output(
     return dg.Output(frame, metadata=metadata)
 
 
-def related_ids(conn: psycopg.Connection, connection_id: str, changes: Sequence[Change]) -> dict[str, list[str]]:
+def related_ids(
+    conn: psycopg.Connection, connection_id: str, changes: Sequence[Change], variants_table: tuple[str, str]
+) -> dict[str, list[str]]:
     """Which platform records each change belongs to: a variant's product, a SKU's variant and product.
-    Looked up in the variants extract (`platform.platform_variants`, this run's) for just the ids and
-    SKUs these changes carry: loading the whole extract into every diff step cost ~200 MiB at 100,000
-    products, and an unchanged sync needs none of it."""
+    Looked up in the stored variants extract (this run's) for just the ids and SKUs these changes carry:
+    loading the whole extract into every diff step cost ~200 MiB at 100,000 products, and an unchanged
+    sync needs none of it."""
     wanted = {c.external_id for c in changes} | {(c.body or {}).get("sku") for c in changes}
     wanted.discard(None)
     if not wanted:
         return {}
     rows = conn.execute(
         sql.SQL("select external_id, product_external_id, sku from {} where connection_id = %s "
-                "and (external_id = any(%s) or sku = any(%s))").format(sql.Identifier(*VARIANTS_EXTRACT)),
+                "and (external_id = any(%s) or sku = any(%s))").format(sql.Identifier(*variants_table)),
         (connection_id, list(wanted), list(wanted)),
     )
     related: dict[str, list[str]] = {}
@@ -95,16 +96,19 @@ def related_ids(conn: psycopg.Connection, connection_id: str, changes: Sequence[
 
 
 def drift(
-    context: dg.AssetExecutionContext, services: SyncServices, changes: ChangeSet, *, catalogue: bool = True
+    context: dg.AssetExecutionContext, services: SyncServices, changes: ChangeSet, *,
+    variants_table: tuple[str, str] | None = None,
 ) -> list[Change] | None:
     """The changes no webhook announced since the previous full sync; None without one to compare with.
-    With `catalogue`, a change also counts as announced through the product or variant it belongs to."""
+    With the stored variants extract, a change also counts as announced through the product or variant
+    it belongs to."""
     with services.app_db.connect() as conn:
         announced = load_stats.announced_since_last_full_sync(conn, context.partition_key,
                                                               excluding_sync=sync_id_of(context))
         if announced is None:
             return None
-        related = related_ids(conn, context.partition_key, changes.changes) if catalogue and changes.changes else {}
+        related = (related_ids(conn, context.partition_key, changes.changes, variants_table)
+                   if variants_table and changes.changes else {})
     return unannounced(changes.changes, set(announced.entity_ids), related)
 
 

@@ -7,9 +7,7 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from ignite_etl.defs.partitions import CONNECTION_TAG
-
-PARTITION_TAG = "dagster/partition"
+from ignite_etl.defs.partitions import CONNECTION_TAG, PARTITION_TAG
 
 # What `--entity` selects: the loads to run; their upstream extracts and diffs come along.
 ENTITY_LOADS = {
@@ -31,33 +29,40 @@ class SyncSummary:
     assets: dict[str, dict]  # asset -> the numbers its materialization recorded
 
 
+def _definitions() -> dg.Definitions:
+    from ignite_etl.definitions import defs  # the code location imports this module
+
+    return defs()
+
+
 def full_sync_job() -> dg.JobDefinition:
     """The full_sync job as the code location defines it (resources bound), for `dg.reconstructable`."""
-    from ignite_etl.definitions import defs
+    return _definitions().resolve_job_def("full_sync")
 
-    return defs().resolve_job_def("full_sync")
+
+def selection_for(entities: Sequence[str]) -> list[dg.AssetKey] | None:
+    """The assets `--entity` runs: the chosen loads, everything upstream of them and the sync log;
+    None (the whole job) without entities."""
+    if not entities:
+        return None
+    unknown = sorted(set(entities) - set(ENTITY_LOADS))
+    if unknown:
+        raise ValueError(f"unknown entity {', '.join(unknown)}: choose from {', '.join(ENTITY_LOADS)}")
+    loads = {load for entity in entities for load in ENTITY_LOADS[entity]}
+    chosen = dg.AssetSelection.assets(*loads).upstream() | dg.AssetSelection.assets("sparklayer_sync_log")
+    names = {key.to_user_string() for key in chosen.resolve(_definitions().resolve_asset_graph())}
+    if names & set(CATALOGUE_OUTPUTS):
+        names |= set(CATALOGUE_OUTPUTS)  # one extraction pass feeds all five
+    return [dg.AssetKey(name) for name in sorted(names)]
 
 
 def run_full_sync(
     connection_id: str, *, entities: Sequence[str] = (), dry_run: bool = False, instance: dg.DagsterInstance
 ) -> SyncSummary:
     """Run it now in this process, on `instance` (which must be persistent, as DAGSTER_HOME's is)."""
-    from ignite_etl.definitions import defs
-
-    definitions = defs()
+    selection = selection_for(entities)
     if connection_id not in instance.get_dynamic_partitions("connections"):
         instance.add_dynamic_partitions("connections", [connection_id])
-    selection = None
-    if entities:
-        unknown = sorted(set(entities) - set(ENTITY_LOADS))
-        if unknown:
-            raise ValueError(f"unknown entity {', '.join(unknown)}: choose from {', '.join(ENTITY_LOADS)}")
-        loads = {load for entity in entities for load in ENTITY_LOADS[entity]}
-        chosen = dg.AssetSelection.assets(*loads).upstream() | dg.AssetSelection.assets("sparklayer_sync_log")
-        names = {key.to_user_string() for key in chosen.resolve(definitions.resolve_asset_graph())}
-        if names & set(CATALOGUE_OUTPUTS):
-            names |= set(CATALOGUE_OUTPUTS)  # one extraction pass feeds all five
-        selection = [dg.AssetKey(name) for name in sorted(names)]
     ops = [op for op in LOAD_OPS if selection is None or dg.AssetKey(op) in selection]
     # execute_job, as a launched run's worker does: execute_in_process would keep every step's output
     # (the whole catalogue, every diff) in memory until the run ends.
