@@ -121,13 +121,13 @@ def _delays(changes: list[StockChange]) -> dict[str, float]:
 def _wait_for_partial_runs(stack: BenchStack, timeout_s: float) -> None:
     """Let the last run stop lingering and finish, so its times are counted."""
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        with connect(stack.dagster_url) as conn:
+    with connect(stack.dagster_url, autocommit=True) as conn:
+        while time.monotonic() < deadline:
             busy = conn.execute("select count(*) as n from runs where pipeline_name = 'partial_sync' "
                                 "and status in ('QUEUED', 'NOT_STARTED', 'STARTING', 'STARTED')").fetchone()["n"]
-        if not busy:
-            return
-        time.sleep(0.5)
+            if not busy:
+                return
+            time.sleep(0.5)
 
 
 def _register_webhooks(stack: BenchStack, url: str) -> None:

@@ -33,9 +33,10 @@ def peak_rss_mib() -> float:
             for line in status:
                 if line.startswith("VmHWM:"):
                     return round(int(line.split()[1]) / 1024, 1)  # kB
-    except OSError:
+    except OSError:  # no /proc (macOS): ru_maxrss, which counts bytes there
         pass
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # Linux reports KiB
+    unit = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB elsewhere
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * unit / 2**20, 1)
 
 
 class RssSampler:
