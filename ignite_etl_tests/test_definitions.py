@@ -1,4 +1,3 @@
-import contextvars
 import os
 import subprocess
 import sys
@@ -13,9 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_definitions_load_with_the_connections_partitions_and_app_database():
-    # In a fresh context, as a code server loads them: an earlier test's Dagster instance may leave
-    # its (since disposed) defs-state storage in a context variable that definition loading reads.
-    definitions = contextvars.Context().run(defs)
+    definitions = defs()
     assert "app_db" in definitions.resources
     assert isinstance(connections_partitions, dg.DynamicPartitionsDefinition)
     assert connections_partitions.name == "connections"

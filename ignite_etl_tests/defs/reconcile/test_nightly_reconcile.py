@@ -46,10 +46,13 @@ def enqueue_webhook(database_url: str, entity_type: str, entity_id: str) -> None
 
 
 def run_requests(store) -> list[dg.RunRequest]:
-    context = dg.build_schedule_context(
+    # As a context manager: the context enters an instance of its own (it sets Dagster's current
+    # defs-state storage), and only leaving the block puts the previous one back. Left open, every
+    # later test in this process would load definitions against a disposed instance's storage.
+    with dg.build_schedule_context(
         instance=store.instance, resources={"app_db": store.resources["app_db"]}, scheduled_execution_time=NIGHT
-    )
-    result = nightly_reconcile(context)
+    ) as context:
+        result = nightly_reconcile(context)
     return list(result) if isinstance(result, list) else []
 
 

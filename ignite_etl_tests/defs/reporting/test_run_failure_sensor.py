@@ -105,11 +105,9 @@ def test_a_run_dagster_will_retry_and_a_run_that_is_no_sync_are_left_alone(conne
 
 
 def _sync_in_child(instance_ref, resources, tags) -> None:
-    """The run worker: a real full sync that the test kills half way.
-
-    Entered as a run worker enters its instance: definition loading reads the defs-state storage of the
-    instance last entered, and what the fork inherited may be an earlier test's, since disposed.
-    """
+    """The run worker: a real full sync that the test kills half way. It enters its instance as Dagster's
+    run worker does, so definition loading reads this instance's defs-state storage, not whatever the
+    fork inherited."""
     with dg.DagsterInstance.from_ref(instance_ref) as instance:
         dg.materialize(FULL_SYNC_ASSETS, partition_key=CONNECTION_ID, instance=instance, resources=resources,
                        tags=tags, run_config={"ops": {op: {"config": {"dry_run": False}} for op in LOAD_OPS}})
