@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -204,9 +204,11 @@ def diff_records(
     complete: bool,
     write_action: str,
     delete_vanished: bool = False,
+    vanished: Callable[[str], dict[str, Any]] | None = None,
 ) -> ChangeSet:
     """Stock levels, prices and customers: a write for each new or changed record; with `complete`
-    and `delete_vanished`, a delete for each accepted record the platform no longer has."""
+    and `delete_vanished`, a delete for each accepted record the platform no longer has, or with
+    `vanished` (key -> body), that body written in its place once (e.g. a stock level of 0)."""
     result = ChangeSet()
     seen: set[str] = set()
     for key, body in desired:
@@ -219,10 +221,17 @@ def diff_records(
             result.unchanged[entity] += 1
             continue
         result.changes.append(Change(entity, key, write_action, body, (Accepted(entity, key, body_hash),)))
-    if complete and delete_vanished:
-        for (row_entity, key) in state:
-            if row_entity == entity and key not in seen:
+    if complete and (delete_vanished or vanished is not None):
+        for (row_entity, key), row in state.items():
+            if row_entity != entity or key in seen:
+                continue
+            if delete_vanished:
                 result.changes.append(Change(entity, key, "delete", None, ()))
+                continue
+            body = vanished(key)
+            body_hash = record_hash(body)
+            if row.hash != body_hash:
+                result.changes.append(Change(entity, key, write_action, body, (Accepted(entity, key, body_hash),)))
     return result
 
 

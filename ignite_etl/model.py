@@ -26,6 +26,20 @@ class VariantOption(Record):
     value: str
 
 
+class Money(Record):
+    currency: str = Field(pattern="^[A-Z]{3}$")
+    amount: Decimal
+
+
+class VariantSetting(Record):
+    """SparkLayer's per-customer-group ordering rules of a variant."""
+
+    customer_group: str = Field(min_length=1)
+    minimum_order_quantity: int | None = Field(default=None, ge=1)
+    maximum_order_quantity: int | None = Field(default=None, ge=1)
+    order_increment: int | None = Field(default=None, ge=1)
+
+
 class Variant(Record):
     external_id: str
     product_external_id: str
@@ -36,6 +50,8 @@ class Variant(Record):
     options: tuple[VariantOption, ...] = ()
     status: RecordStatus = "live"
     cart_image_url: str | None = None
+    rrp: tuple[Money, ...] = ()
+    settings: tuple[VariantSetting, ...] = ()
 
     def options_dict(self) -> dict[str, str]:
         return {option.name: option.value for option in self.options}
@@ -59,6 +75,14 @@ class StockLevel(Record):
     location_external_id: str
     stock_level: int
     restock_date: date | None = None
+    min_stock_level: int | None = None
+
+
+class StockLocation(Record):
+    """Where a platform keeps stock; SparkLayer holds a location of the same external id."""
+
+    external_id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
 
 
 class Price(Record):
@@ -114,6 +138,12 @@ class PackageItem(Record):
     quantity: int = Field(ge=1)
 
 
+class RefundItem(PackageItem):
+    """`dispatched`: the refunded units had shipped (they leave their shipment for the refund)."""
+
+    dispatched: bool = False
+
+
 class Shipment(Record):
     external_id: str
     items: tuple[PackageItem, ...]
@@ -125,7 +155,7 @@ class Shipment(Record):
 
 class Refund(Record):
     external_id: str
-    items: tuple[PackageItem, ...]
+    items: tuple[RefundItem, ...]
     refunded_at: datetime | None = None
     amount: Decimal | None = None
 
@@ -154,10 +184,29 @@ class Order(Record):
     refunds: tuple[Refund, ...] = ()
     cancellations: tuple[Cancellation, ...] = ()
 
+    def net_shipments(self) -> tuple[Shipment, ...]:
+        """Shipments without the units later refunded (a dispatched refund takes them from the latest
+        shipments of their line first), so that every unit sits in exactly one package."""
+        taken: dict[str, int] = {}
+        for refund in self.refunds:
+            for item in refund.items:
+                if item.dispatched:
+                    taken[item.line_external_id] = taken.get(item.line_external_id, 0) + item.quantity
+        net = []
+        for shipment in reversed(self.shipments):
+            items = []
+            for item in shipment.items:
+                take = min(item.quantity, taken.get(item.line_external_id, 0))
+                taken[item.line_external_id] = taken.get(item.line_external_id, 0) - take
+                if item.quantity - take > 0:
+                    items.append(item.model_copy(update={"quantity": item.quantity - take}))
+            net.append(shipment.model_copy(update={"items": tuple(items)}))
+        return tuple(reversed(net))
+
     def processing_quantities(self) -> dict[str, int]:
-        """Per line, the quantity not yet in any shipment, refund or cancellation."""
+        """Per line, the quantity not yet in any (net) shipment, refund or cancellation."""
         left = {line.external_id: line.quantity for line in self.lines}
-        for package in (*self.shipments, *self.refunds, *self.cancellations):
+        for package in (*self.net_shipments(), *self.refunds, *self.cancellations):
             for item in package.items:
                 if item.line_external_id in left:
                     left[item.line_external_id] = max(0, left[item.line_external_id] - item.quantity)

@@ -11,6 +11,7 @@ from ignite_etl.model import (
     Price,
     Product,
     Refund,
+    RefundItem,
     Shipment,
     StoreSettings,
     Variant,
@@ -36,10 +37,23 @@ def test_processing_quantity_is_what_no_package_holds_yet():
         external_id="o1",
         lines=[OrderLine(external_id="l1", quantity=5), OrderLine(external_id="l2", quantity=1)],
         shipments=[Shipment(external_id="s1", items=[PackageItem(line_external_id="l1", quantity=2)])],
-        refunds=[Refund(external_id="r1", items=[PackageItem(line_external_id="l2", quantity=1)])],
+        refunds=[Refund(external_id="r1", items=[RefundItem(line_external_id="l2", quantity=1)])],
     )
 
     assert order.processing_quantities() == {"l1": 3, "l2": 0}
+
+
+def test_units_refunded_after_they_shipped_leave_their_shipment_not_processing():
+    order = Order(
+        external_id="o1",
+        lines=[OrderLine(external_id="l1", quantity=5)],
+        shipments=[Shipment(external_id="s1", items=[PackageItem(line_external_id="l1", quantity=2)]),
+                   Shipment(external_id="s2", items=[PackageItem(line_external_id="l1", quantity=1)])],
+        refunds=[Refund(external_id="r1", items=[RefundItem(line_external_id="l1", quantity=2, dispatched=True)])],
+    )
+
+    assert [[i.quantity for i in s.items] for s in order.net_shipments()] == [[1], []]
+    assert order.processing_quantities() == {"l1": 2}
 
 
 def test_catalogue_page_knows_its_newest_update():

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from ignite_etl.sandbox.sparklayer.controls import JournalEntry
 from ignite_etl.sparklayer import endpoints as ep
 
-# Requests that change a site's data; the sync log, tokens and reads are not writes.
+# Requests that change a site's data; the sync log, tokens, reads and the stock-location check each full
+# sync makes (a 409 once the location exists) are not writes.
 WRITE_KINDS = frozenset({
     "create_product", "update_product", "update_variant", "batch_update_stock", "update_pricing",
     "upsert_customer", "delete_customer", "patch_settings", "create_price_list", "put_purchase",

@@ -22,7 +22,7 @@ from ignite_etl.bench.stack import OURS, BenchStack
 from ignite_etl.bench.webhook_load import RESULT_PREFIX
 from ignite_etl.platforms.marketplacer.webhooks import new_hmac_key
 from ignite_etl.store.cipher import CredentialCipher
-from ignite_etl.store.connections import set_webhook_secret
+from ignite_etl.store.connections import save_webhook_registration
 from ignite_etl.store.database import connect
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,8 @@ def serving_ingress(stack: BenchStack, env: dict[str, str]) -> Iterator[tuple[st
 def run_ingress_scenario(stack: BenchStack, *, deliveries: int, connections: int) -> list[dict[str, Any]]:
     key = new_hmac_key()
     with connect(stack.app_url) as conn:
-        set_webhook_secret(conn, CredentialCipher(stack.secret_key), OURS.connection_id, key)
+        save_webhook_registration(conn, CredentialCipher(stack.secret_key), OURS.connection_id,
+                                  url=f"/webhooks/marketplacer/{OURS.connection_id}", key=key, state={})
     env = {**stack.worker_env(), "IGNITE_INGRESS_TOKEN": uuid.uuid4().hex}
     with serving_ingress(stack, env) as (url, server):
         cpu_before = process_cpu_seconds(server.pid)

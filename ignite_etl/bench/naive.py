@@ -49,6 +49,7 @@ def push_everything(target: NaiveTarget, mode: Mode) -> dict[str, int]:
             frames.add(page)
         customers = customers_frame(platform.iter_customers())
         currency = platform.store_settings().base_currency
+        locations = platform.stock_locations()
     products = payloads.desired_products(frames.frame("products"), frames.frame("variants"))
     stock = [sl.StockLevel(**body) for _, body in payloads.stock_bodies(frames.frame("stock"))]
     slug = payloads.price_list_slug(target.platform)
@@ -70,6 +71,8 @@ def push_everything(target: NaiveTarget, mode: Mode) -> dict[str, int]:
 
         await c.set_base_currency(currency)
         tally("price_list", [await c.create_price_list(payloads.price_list_for(target.platform, currency))])
+        tally("stock_locations", [await c.create_stock_location(sl.StockLocation(name=loc.name, external_id=loc.external_id))
+                                  for loc in locations])
         sendable = [p for p in products if p.fields.get("title") is not None
                     and any(v.get("status") != DISCONTINUED for v in p.variants)]
         if mode == "create":

@@ -31,7 +31,7 @@ from ignite_etl.bench.webhook_load import percentile
 from ignite_etl.devstack import PROJECT_ROOT
 from ignite_etl.platforms import platform_for
 from ignite_etl.store.cipher import CredentialCipher
-from ignite_etl.store.connections import set_webhook_secret
+from ignite_etl.store.connections import save_webhook_registration
 from ignite_etl.store.database import connect
 
 log = logging.getLogger(__name__)
@@ -133,9 +133,10 @@ def _wait_for_partial_runs(stack: BenchStack, timeout_s: float) -> None:
 def _register_webhooks(stack: BenchStack, url: str) -> None:
     """What connecting a store does: webhooks registered with the platform, their key stored encrypted."""
     with platform_for("marketplacer", stack.platform_config, stack.platform_secrets) as platform:
-        key = platform.register_webhooks(url)
+        registration = platform.register_webhooks(url)
     with connect(stack.app_url) as conn:
-        set_webhook_secret(conn, CredentialCipher(stack.secret_key), OURS.connection_id, key)
+        save_webhook_registration(conn, CredentialCipher(stack.secret_key), OURS.connection_id, url=url,
+                                  key=registration.key, state=registration.state)
 
 
 class _daemon:

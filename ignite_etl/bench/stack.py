@@ -115,8 +115,7 @@ class BenchStack:
 
         self.sparklayer = SparkLayerSandbox()
         for site in (OURS, NAIVE):
-            self.sparklayer.add_site(SITE_ENV, site.site_id, site.client_id, site.client_secret,
-                                     stock_locations=[STOCK_LOCATION])
+            self.sparklayer.add_site(SITE_ENV, site.site_id, site.client_id, site.client_secret)
         if self.latency_ms:
             self.sparklayer.set_faults(latency_seconds=self.latency_ms / 1000)
         self.marketplacer = MarketplacerSandbox(auto_deliver=False)

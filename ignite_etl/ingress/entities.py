@@ -12,10 +12,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ignite_etl.ingress.http import Problem, choice, field_error, read_json_object, require_bearer, site_connection_id
+from ignite_etl.store import purchases
 
 ENTITY_SYNC_DATA_TYPES = ("customers", "products", "purchases", "stock")
 EXTRACT_SCHEMA = "platform"
-# data type -> (asset table, key column an entity id names); purchases are not extracted by the full sync
+# data type -> (asset table, key column an entity id names); purchases are the ones we built (purchase_state)
 TABLES = {"products": ("platform_products", "external_id"), "customers": ("platform_customers", "external_id"),
           "stock": ("platform_stock", "sku")}
 VARIANTS = "platform_variants"
@@ -81,6 +82,8 @@ async def _table_exists(conn, table: str) -> bool:
 
 async def _rows(conn, data_type: str, connection_id: str, *, key: str | None = None, offset: int = 0,
                 limit: int | None = None) -> list[dict[str, Any]]:
+    if data_type == "purchases":
+        return await purchases.accepted(conn, connection_id, order_id=key, offset=offset, limit=limit)
     if data_type not in TABLES:
         return []
     table, key_column = TABLES[data_type]

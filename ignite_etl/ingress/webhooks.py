@@ -30,7 +30,7 @@ KEY_CACHE_SECONDS = 5.0
 ENTITY_TYPES = {
     "Advert": "advert", "UnpublishedAdvert": "advert", "DeletedAdvert": "advert",
     "Variant": "variant",
-    "Invoice": "invoice", "Order": "invoice",
+    "Invoice": "invoice", "Order": "invoice", "Shipment": "invoice", "RefundRequest": "invoice",
 }
 
 

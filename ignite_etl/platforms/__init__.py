@@ -11,6 +11,7 @@ from ignite_etl.platforms.base import (
     Platform,
     PlatformError,
     PlatformUnavailable,
+    WebhookRegistration,
     WebhookRejected,
 )
 
@@ -50,6 +51,7 @@ __all__ = [
     "Platform",
     "PlatformError",
     "PlatformUnavailable",
+    "WebhookRegistration",
     "WebhookRejected",
     "platform_for",
     "verify_webhook",

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from ignite_etl.model import CataloguePage, Customer, Order, StoreSettings, WebhookEvent
+from ignite_etl.model import CataloguePage, Customer, Order, StockLocation, StoreSettings, WebhookEvent
 
 
 class PlatformError(Exception):
@@ -27,6 +29,16 @@ class InvalidConfiguration(PlatformError):
 
 class WebhookRejected(PlatformError):
     """A webhook delivery failed verification (missing or wrong signature, unreadable body)."""
+
+
+@dataclass(frozen=True)
+class WebhookRegistration:
+    """The webhooks a platform sends us: the signing key (stored encrypted) and the platform's own
+    bookkeeping (`state`, plain JSON without secrets: ids, where they were registered), handed back to
+    `register_webhooks` next time so it can tell whether they still stand and retire the old ones."""
+
+    key: str = field(repr=False)
+    state: dict[str, Any] = field(default_factory=dict)
 
 
 class Platform(ABC):
@@ -66,8 +78,15 @@ class Platform(ABC):
         """The store settings SparkLayer mirrors (base currency)."""
 
     @abstractmethod
-    def register_webhooks(self, url: str) -> str:
-        """Ask the platform to send change webhooks to `url`; return the signing key to store encrypted."""
+    def stock_locations(self) -> list[StockLocation]:
+        """The locations the catalogue's stock levels name; each must exist in SparkLayer before stock is
+        written to it."""
+
+    @abstractmethod
+    def register_webhooks(self, url: str, previous: WebhookRegistration | None = None) -> WebhookRegistration:
+        """Make sure the platform sends change webhooks to `url`, and only through the registration
+        returned: `previous` is returned unchanged when it still stands; otherwise new webhooks are
+        registered and the ones `previous` (or any other registration for `url`) made are retired."""
 
     @staticmethod
     @abstractmethod

@@ -15,7 +15,6 @@ from ignite_etl.sandbox.sparklayer.sandbox import SparkLayerSandbox
 
 DEMO_SITE_ENV, DEMO_SITE_ID = "test", "demo-store"
 DEMO_CLIENT_ID, DEMO_CLIENT_SECRET = "demo-client", "demo-secret"
-DEMO_STOCK_LOCATION = "marketplacer"
 
 
 @dataclass
@@ -45,8 +44,7 @@ def start_sandbox(
     marketplacer_port: int = MARKETPLACER_PORT, latency_ms: float = 0.0,
 ) -> Sandbox:
     sparklayer = SparkLayerSandbox()
-    sparklayer.add_site(DEMO_SITE_ENV, DEMO_SITE_ID, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET,
-                        stock_locations=[DEMO_STOCK_LOCATION])
+    sparklayer.add_site(DEMO_SITE_ENV, DEMO_SITE_ID, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)
     if latency_ms:
         sparklayer.set_faults(latency_seconds=latency_ms / 1000)
     marketplacer = MarketplacerSandbox()
@@ -61,7 +59,7 @@ def describe(sandbox: Sandbox, adverts: int) -> str:
         [
             f"SparkLayer sandbox   {sandbox.sparklayer_server.url}  (state and journal under /_sandbox/)",
             f"  demo site: env={DEMO_SITE_ENV} site_id={DEMO_SITE_ID} client_id={DEMO_CLIENT_ID} "
-            f"client_secret={DEMO_CLIENT_SECRET} stock location={DEMO_STOCK_LOCATION}",
+            f"client_secret={DEMO_CLIENT_SECRET}",
             f"  point ignite-etl at it with SPARKLAYER_API_URL={sandbox.sparklayer_api_url}",
             f"Marketplacer sandbox {sandbox.marketplacer_api_url}  ({adverts} generated adverts; changes under /_sandbox/)",
             f"  extra_config: marketplacer_api_url={sandbox.marketplacer_api_url} "

@@ -28,11 +28,13 @@ from ignite_etl.sparklayer.models import (
     Setting,
     SkuPricing,
     StockLevel,
+    StockLocation,
     SyncDataType,
     SyncLogStatus,
     VariantChanges,
     WriteResult,
     check_sync_log_errors,
+    merge_customer,
 )
 from ignite_etl.sparklayer.retry import RetryPolicy
 from ignite_etl.sparklayer.token_store import InMemoryTokenStore, TokenStore
@@ -144,6 +146,13 @@ class SparkLayerClient:
         results are keyed `sku@location`."""
         return await self._write_batches(ep.BATCH_UPDATE_STOCK, {}, levels)
 
+    async def create_stock_location(self, location: StockLocation) -> WriteResult:
+        """Create the location; one with this external id that already exists (409) counts as success."""
+        result = await self._write(location.external_id, ep.CREATE_STOCK_LOCATION, {}, location.to_body())
+        if not result.ok and result.status_code == 409:
+            return WriteResult(location.external_id, True, None, 409, None)
+        return result
+
     async def create_price_list(self, price_list: PriceList) -> WriteResult:
         """Create the list; a list with this slug that already exists counts as success."""
         result = await self._write(price_list.slug, ep.CREATE_PRICE_LIST, {}, price_list.to_body())
@@ -171,11 +180,43 @@ class SparkLayerClient:
 
     # --- customers ------------------------------------------------------------------------
 
+    async def get_customer(self, lookup_by: str, identifier: str) -> dict[str, Any] | None:
+        """The stored customer, or None when SparkLayer has none (404)."""
+        try:
+            response = await self._transport.call(
+                ep.GET_CUSTOMER, path_params={"lookup_by": lookup_by, "identifier": identifier}, external_id=identifier
+            )
+        except RecordRejected as exc:
+            if exc.status_code == 404:
+                return None
+            raise
+        payload = response.json() if response.content else None
+        if isinstance(payload, dict) and isinstance(payload.get("data"), dict):
+            payload = payload["data"]
+        return payload if isinstance(payload, dict) else None
+
     async def upsert_customer(self, customer: Customer) -> WriteResult:
-        """Create or replace the whole customer (SparkLayer clears every field left out)."""
-        return await self._write(
-            customer.external_id, ep.UPSERT_CUSTOMER, {"external_id": customer.external_id}, customer.to_body()
-        )
+        """Create or update a customer, changing only what `customer` states (its None fields stay as the
+        merchant set them in SparkLayer; `merge_customer`). The v2 PUT replaces the whole customer, so the
+        stored one is read first: by our external id, else by email, so a customer the merchant created
+        in SparkLayer with the same email is updated rather than refused as a duplicate (409)."""
+        try:
+            for attempt in range(2):  # a 409 means someone created it between our read and our write
+                ours = customer.to_body()
+                lookup_by, identifier = "platform", customer.external_id
+                stored = await self.get_customer(lookup_by, identifier)
+                if stored is None:
+                    stored = await self.get_customer("email", customer.email)
+                    if stored is not None and stored.get("id"):
+                        lookup_by, identifier = "sparklayer", stored["id"]
+                        ours = {**ours, "id": stored["id"], "external_id": stored.get("external_id") or customer.external_id}
+                result = await self._write(customer.external_id, ep.UPSERT_CUSTOMER,
+                                           {"lookup_by": lookup_by, "identifier": identifier}, merge_customer(ours, stored))
+                if result.ok or result.status_code != 409 or attempt:
+                    return result
+        except RecordRejected as exc:
+            return WriteResult(customer.external_id, False, None, exc.status_code, exc.message)
+        return result
 
     async def upsert_customers(self, customers: Sequence[Customer]) -> list[WriteResult]:
         return await self._for_each(customers, self.upsert_customer)

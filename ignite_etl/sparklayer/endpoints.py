@@ -1,8 +1,7 @@
 """Every SparkLayer path this project calls, in one table, so a confirmed contract changes one line.
 
-Paths are relative to an environment's base URL (`live` or `test`, see `base_url_for`). Status
-notes live in /work/shared/reference/contract-decisions.md; the product paths are inferred from
-the legacy docs.
+Paths are relative to an environment's base URL (`live` or `test`, see `base_url_for`). What is
+confirmed about each, and what we decided, is in CONTRACTS.md ("SparkLayer API").
 """
 
 from __future__ import annotations
@@ -39,10 +38,12 @@ CREATE_PRODUCT = Endpoint("create_product", "POST", "/api/v1/products", retry_co
 UPDATE_PRODUCT = Endpoint("update_product", "PATCH", "/api/v1/products/{id}")
 UPDATE_VARIANT = Endpoint("update_variant", "PATCH", "/api/v1/product-variants/{id}")
 BATCH_UPDATE_STOCK = Endpoint("batch_update_stock", "POST", "/api/v1/batch-update-stock")
+CREATE_STOCK_LOCATION = Endpoint("create_stock_location", "POST", "/api/v1/stock-locations", retry_conflict=False)
 CREATE_PRICE_LIST = Endpoint("create_price_list", "POST", "/api/v1/price-lists")
 LIST_PRICE_LISTS = Endpoint("list_price_lists", "GET", "/api/v2/price-lists")
 UPDATE_PRICING = Endpoint("update_pricing", "PATCH", "/api/v1/price-lists/{slug}/pricing")
-UPSERT_CUSTOMER = Endpoint("upsert_customer", "PUT", "/api/v2/customers/platform/{external_id}", retry_conflict=False)
+GET_CUSTOMER = Endpoint("get_customer", "GET", "/api/v2/customers/{lookup_by}/{identifier}")
+UPSERT_CUSTOMER = Endpoint("upsert_customer", "PUT", "/api/v2/customers/{lookup_by}/{identifier}", retry_conflict=False)
 DELETE_CUSTOMER = Endpoint("delete_customer", "DELETE", "/api/v2/customers/platform/{external_id}")
 LIST_SETTINGS = Endpoint("list_settings", "GET", "/api/v1/settings")
 PATCH_SETTINGS = Endpoint("patch_settings", "PATCH", "/api/v1/settings")

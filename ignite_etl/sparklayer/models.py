@@ -123,6 +123,11 @@ class StockLevel(RequestModel):
         return f"{self.sku}@{self.stock_location_external_id}"
 
 
+class StockLocation(RequestModel):
+    name: str = Field(min_length=1)
+    external_id: str = Field(min_length=1)
+
+
 class PriceList(RequestModel):
     slug: str
     name: str
@@ -150,18 +155,22 @@ class SkuPricing(RequestModel):
 # --- customers ------------------------------------------------------------------------------
 
 
-class CustomerAddress(RequestModel):
+class Address(RequestModel):
+    """A customer's or a purchase's address, with the field names of SparkLayer's own platform mapping
+    (`address_line1`, `region_code`, ...; CONTRACTS.md)."""
+
     external_id: str | None = None
     first_name: str | None = None
     last_name: str | None = None
-    company_name: str | None = None
-    line_1: str
-    line_2: str | None = None
+    company: str | None = None
+    address_line1: str = Field(min_length=1)
+    address_line2: str | None = None
     city: str | None = None
-    region: str | None = None
+    region_code: str | None = None
     postcode: str | None = None
     country_code: str = Field(pattern=r"^[A-Z]{2}$")
     phone: str | None = None
+
 
 
 class PaymentOnAccount(RequestModel):
@@ -173,23 +182,52 @@ class PaymentOnAccount(RequestModel):
 
 
 class Customer(RequestModel):
-    """The whole customer: SparkLayer replaces the stored one, clearing every field left out."""
+    """A customer as the v2 PUT takes it. SparkLayer replaces the stored customer with the body, clearing
+    every field left out, so the client sends this merged into the stored customer (`merge_customer`):
+    fields left None here are the merchant's, kept as SparkLayer has them."""
 
+    id: str | None = None
     external_id: str
     email: str
     first_name: str
     last_name: str
+    title: str | None = None
     company_name: str | None = None
+    status: Literal["active", "inactive"] | None = None
     group: str | None = None
     role: CustomerRole | None = None
     accounting_id: str | None = None
-    sales_agent_groups: list[str] = Field(default_factory=list)
-    price_lists: list[str] = Field(default_factory=list)
+    currency_code: str | None = None
+    sales_agent_groups: list[str] | None = None
+    price_lists: list[str] | None = None
     discount_percentage: Amount | None = None
     tax_exempt: bool | None = None
     payment_on_account: PaymentOnAccount | None = None
     parent_customer_id: str | None = None
-    addresses: list[CustomerAddress] = Field(default_factory=list)
+    addresses: list[Address] | None = None
+
+
+def merge_customer(ours: dict[str, Any], stored: dict[str, Any] | None) -> dict[str, Any]:
+    """The PUT body that changes what the platform owns (`ours`: only the fields the platform gives) and
+    keeps the rest of the `stored` customer. Addresses with an external id are the platform's (ours
+    replace them); addresses without one were added in SparkLayer and are kept."""
+    if not stored:
+        return dict(ours)
+    writable = set(Customer.model_fields)
+    merged = {k: v for k, v in stored.items() if k in writable and v is not None}
+    merged.pop("addresses", None)
+    merged.update(ours)
+    if "addresses" in ours:
+        theirs = [_address_body(a) for a in stored.get("addresses") or [] if isinstance(a, dict) and not a.get("external_id")]
+        merged["addresses"] = list(ours["addresses"]) + [a for a in theirs if a]
+    elif stored.get("addresses"):
+        merged["addresses"] = [a for a in (_address_body(a) for a in stored["addresses"]) if a]
+    return merged
+
+
+def _address_body(stored: dict[str, Any]) -> dict[str, Any] | None:
+    fields = {k: v for k, v in stored.items() if k in Address.model_fields and v is not None}
+    return fields if fields.get("address_line1") and fields.get("country_code") else None
 
 
 # --- settings -------------------------------------------------------------------------------
@@ -227,6 +265,7 @@ class Package(RequestModel):
     shipped_at: datetime | None = None
     tracking_number: str | None = None
     shipping_method: str | None = None
+    shipping_address: Address | None = None
 
 
 class PurchaseCustomer(RequestModel):
@@ -242,6 +281,7 @@ class Purchase(RequestModel):
     currency_code: str = Field(pattern=r"^[A-Z]{3}$")
     customer: PurchaseCustomer | None = None
     created_at: datetime | None = None
+    billing_address: Address | None = None
     packages: list[Package] = Field(min_length=1)
 
     def identifier(self, lookup_by: PurchaseLookup) -> str | None:

@@ -35,6 +35,7 @@ class Connection:
     sparklayer_credentials: dict[str, str] = field(repr=False, default_factory=dict)
     platform_secrets: dict[str, str] = field(repr=False, default_factory=dict)
     webhook_secret: str | None = field(repr=False, default=None)
+    webhook_state: dict[str, Any] = field(default_factory=dict)
 
 
 def get_connection(conn: psycopg.Connection, cipher: CredentialCipher, connection_id: str) -> Connection:
@@ -54,6 +55,7 @@ def get_connection(conn: psycopg.Connection, cipher: CredentialCipher, connectio
         sparklayer_credentials=cipher.decrypt_json(row["sparklayer_credentials"]) if row["sparklayer_credentials"] else {},
         platform_secrets=cipher.decrypt_json(row["platform_credentials"]) if row["platform_credentials"] else {},
         webhook_secret=cipher.decrypt(row["webhook_secret"]) if row["webhook_secret"] else None,
+        webhook_state=dict(row["webhook_state"] or {}),
     )
 
 
@@ -110,21 +112,16 @@ def save_connection(conn: psycopg.Connection, cipher: CredentialCipher, **fields
     return params["id"]
 
 
-def set_webhook_secret(conn: psycopg.Connection, cipher: CredentialCipher, connection_id: str, secret: str) -> None:
+def save_webhook_registration(
+    conn: psycopg.Connection, cipher: CredentialCipher, connection_id: str, *, url: str, key: str, state: dict[str, Any]
+) -> None:
+    """The webhooks now registered for the connection: their URL, signing key (encrypted) and the
+    platform's bookkeeping."""
     conn.execute(
-        "update connection set webhook_secret = %s, updated_at = now() where id = %s",
-        (cipher.encrypt(secret), connection_id),
+        "update connection set webhook_url = %s, webhook_secret = %s, webhook_state = %s, updated_at = now()"
+        " where id = %s",
+        (url, cipher.encrypt(key), Jsonb(state), connection_id),
     )
-
-
-def webhook_url(conn: psycopg.Connection, connection_id: str) -> str | None:
-    """The URL the platform's webhooks were last registered for (None: never registered)."""
-    row = conn.execute("select webhook_url from connection where id = %s", (connection_id,)).fetchone()
-    return row["webhook_url"] if row else None
-
-
-def set_webhook_url(conn: psycopg.Connection, connection_id: str, url: str) -> None:
-    conn.execute("update connection set webhook_url = %s, updated_at = now() where id = %s", (url, connection_id))
 
 
 def connection_status(conn: psycopg.Connection, connection_id: str) -> str | None:

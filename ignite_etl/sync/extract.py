@@ -13,9 +13,9 @@ from ignite_etl.sync.payloads import data_type_of
 PRODUCT_COLUMNS = ["external_id", "title", "slug", "status", "visible_id", "updated_at"]
 VARIANT_COLUMNS = [
     "external_id", "product_external_id", "sku", "barcode", "weight_in_grams", "position", "options", "status",
-    "cart_image_url",
+    "cart_image_url", "rrp", "settings",
 ]
-STOCK_COLUMNS = ["sku", "location_external_id", "stock_level", "restock_date"]
+STOCK_COLUMNS = ["sku", "location_external_id", "stock_level", "restock_date", "min_stock_level"]
 PRICE_COLUMNS = ["sku", "price_list_slug", "quantity", "price", "currency"]
 CUSTOMER_COLUMNS = [
     "external_id", "email", "first_name", "last_name", "company_name", "phone", "group", "accounting_id",
@@ -63,11 +63,14 @@ class CatalogueFrames:
                     {"external_id": v.external_id, "product_external_id": v.product_external_id, "sku": v.sku,
                      "barcode": v.barcode, "weight_in_grams": v.weight_in_grams, "position": v.position,
                      "options": [{"name": o.name, "value": o.value} for o in v.options], "status": v.status,
-                     "cart_image_url": v.cart_image_url}
+                     "cart_image_url": v.cart_image_url,
+                     "rrp": [{"currency": m.currency, "amount": str(m.amount)} for m in v.rrp] or None,
+                     "settings": [s.model_dump(exclude_none=True) for s in v.settings] or None}
                 )
         for s in page.stock_levels:
             self.stock.append({"sku": s.sku, "location_external_id": s.location_external_id,
-                               "stock_level": s.stock_level, "restock_date": s.restock_date})
+                               "stock_level": s.stock_level, "restock_date": s.restock_date,
+                               "min_stock_level": s.min_stock_level})
         for p in page.prices:
             self.prices.append({"sku": p.sku, "price_list_slug": p.price_list_slug, "quantity": p.quantity,
                                 "price": p.price, "currency": p.currency})
@@ -81,6 +84,8 @@ class CatalogueFrames:
             frame["updated_at"] = pd.to_datetime(frame["updated_at"], utc=True)
         if name == "variants":
             frame = frame.astype({"position": "Int64", "weight_in_grams": "Int64"})
+        if name == "stock":
+            frame = frame.astype({"min_stock_level": "Int64"})
         return frame
 
 

@@ -12,16 +12,16 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import psycopg
-from psycopg.rows import dict_row
 from pydantic import ValidationError
 
 from ignite_etl.diff import record_hash
-from ignite_etl.model import Order, PackageItem
+from ignite_etl.model import Address, Order, PackageItem
 from ignite_etl.sparklayer import models as sl
 from ignite_etl.sparklayer.client import SparkLayerClient
-from ignite_etl.store import sync_log
+from ignite_etl.store import purchases as purchase_state, sync_log
 from ignite_etl.store.database import connect
 from ignite_etl.store.sync_log import SyncError
+from ignite_etl.sync.payloads import address_body
 
 log = logging.getLogger(__name__)
 
@@ -56,16 +56,19 @@ def purchase_for(order: Order) -> sl.Purchase:
     def package_items(package_items: Sequence[PackageItem]) -> list[sl.LineItem]:
         return items((i.line_external_id, i.quantity) for i in package_items)
 
+    shipping_address = _address(order.shipping_address, "shipping")
     packages: list[sl.Package] = []
     processing = items(order.processing_quantities().items())
     if processing:
-        packages.append(sl.Package(type="processing", line_items=processing, created_at=order.created_at))
-    for shipment in order.shipments:
+        packages.append(sl.Package(type="processing", line_items=processing, created_at=order.created_at,
+                                   shipping_address=shipping_address))
+    for shipment in order.net_shipments():
         line_items = package_items(shipment.items)
         if line_items:
             packages.append(sl.Package(
                 type="shipment", line_items=line_items, created_at=shipment.shipped_at, shipped_at=shipment.shipped_at,
                 tracking_number=shipment.tracking_number, shipping_method=shipment.carrier,
+                shipping_address=shipping_address,
             ))
     for refund in order.refunds:
         line_items = package_items(refund.items)
@@ -93,12 +96,25 @@ def purchase_for(order: Order) -> sl.Purchase:
             currency_code=order.currency or "",
             customer=customer,
             created_at=order.created_at,
+            billing_address=_address(order.billing_address, "billing"),
             packages=packages,
         )
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        raise PurchaseNotSendable(f"{where}: {first.get('msg')}") from None
+        raise PurchaseNotSendable(_first_problem(exc)) from None
+
+
+def _address(address: Address | None, which: str) -> sl.Address | None:
+    if address is None:
+        return None
+    try:
+        return address_body(address.model_dump(exclude_none=True))
+    except ValidationError as exc:
+        raise PurchaseNotSendable(f"its {which} address cannot be sent ({_first_problem(exc)})") from None
+
+
+def _first_problem(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    return f"{'.'.join(str(p) for p in first.get('loc', ()))}: {first.get('msg')}"
 
 
 def order_error(order: Order, reason: str) -> SyncError:
@@ -143,7 +159,7 @@ class PurchaseWriter:
                 continue
             planned.append((order, purchase, record_hash(purchase.to_body())))
         with connect(self._database_url) as conn:
-            known = _hashes(conn, self._connection_id, [o.external_id for o, _, _ in planned])
+            known = purchase_state.hashes(conn, self._connection_id, [o.external_id for o, _, _ in planned])
         todo = []
         for order, purchase, hash_ in planned:
             if known.get(order.external_id) == hash_:
@@ -155,7 +171,8 @@ class PurchaseWriter:
             result = await self._client.put_purchase(purchase, LOOKUP_BY)
             with connect(self._database_url) as conn, conn.transaction():
                 if result.ok:
-                    _advance(conn, self._connection_id, order, hash_)
+                    purchase_state.advance(conn, self._connection_id, order.external_id, order.sparklayer_id, hash_,
+                                           purchase.to_body())
                     report.written.append(order.external_id)
                 else:
                     report.errors.append(order_error(order, result.error_message or f"HTTP {result.status_code}"))
@@ -169,25 +186,3 @@ class PurchaseWriter:
         failed = {e.external_id for e in report.errors}
         report.resolved = [f"order:{oid}" for oid in report.written + report.unchanged if f"order:{oid}" not in failed]
         return report
-
-
-def _hashes(conn: psycopg.Connection, connection_id: str, order_ids: Sequence[str]) -> dict[str, str]:
-    if not order_ids:
-        return {}
-    with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(
-            "select order_id, hash from purchase_state where connection_id = %s and order_id = any(%s)",
-            (connection_id, list(order_ids)),
-        )
-        return {r["order_id"]: r["hash"] for r in cur}
-
-
-def _advance(conn: psycopg.Connection, connection_id: str, order: Order, hash_: str) -> None:
-    conn.execute(
-        """
-        insert into purchase_state (connection_id, order_id, cart_id, hash) values (%s, %s, %s, %s)
-        on conflict (connection_id, order_id) do update set
-            cart_id = excluded.cart_id, hash = excluded.hash, written_at = now()
-        """,
-        (connection_id, order.external_id, order.sparklayer_id, hash_),
-    )

@@ -33,6 +33,7 @@ from ignite_etl.store.sync_log import SyncError
 from ignite_etl.sync import payloads
 from ignite_etl.sync.extract import CatalogueFrames
 from ignite_etl.sync.orders import DATA_TYPE as PURCHASES, PurchaseWriter
+from ignite_etl.sync.setup import SiteSetupFailed, ensure_stock_locations
 from ignite_etl.sync.sync_log import SyncLogReporter, utc_now
 from ignite_etl.sync.writer import ChangeWriter, LoadReport
 
@@ -146,7 +147,8 @@ class PartialSync:
         except (TransientError, PlatformUnavailable) as exc:
             rate_limited = isinstance(exc, TransientError) and exc.status_code == RATE_LIMITED
             self._fail(ids, str(exc), outcome, counts=not rate_limited)
-        except (AuthenticationFailed, InvalidCredentials, InvalidConfiguration, PlatformError, SparkLayerError) as exc:
+        except (AuthenticationFailed, InvalidCredentials, InvalidConfiguration, PlatformError, SparkLayerError,
+                SiteSetupFailed) as exc:
             self._fail(ids, str(exc), outcome, counts=True)
         except Exception as exc:
             self._fail(ids, f"{type(exc).__name__}: {exc}", outcome, counts=True)
@@ -175,6 +177,7 @@ class PartialSync:
         parents = [row.parent_external_id for row in known_variants.values() if row.parent_external_id]
         with self._platform() as platform:
             page = platform.fetch_products(list(dict.fromkeys(named + parents)))
+            locations = platform.stock_locations()
         frames = CatalogueFrames()
         frames.add(page)
         desired = payloads.desired_products(frames.frame("products"), frames.frame("variants"))
@@ -209,6 +212,8 @@ class PartialSync:
             for data_type, found in problems.items():
                 await reporter.record_and_report(data_type, found)
                 outcome.problems += len(found)
+            if stock_changes.changes:
+                await ensure_stock_locations(client, locations)  # a merchant may have deleted one in SparkLayer
             writer = ChangeWriter(client, self._database_url, cid, price_list_slug=slug,
                                   report_errors=reporter.report)
             report = await writer.write(changes, settle_with=lambda conn: self._settled(conn, ids, outcome))

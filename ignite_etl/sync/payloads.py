@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from datetime import datetime
 from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -80,6 +81,8 @@ def iter_desired_products(
 def variant_body(row: Mapping[str, Any]) -> dict[str, Any]:
     options = [sl.VariantOption(group=o["name"], value=o["value"]) for o in (row.get("options") or [])]
     weight = row.get("weight_in_grams")
+    rrp = [sl.Money(currency_code=m["currency"], price=_decimal(m["amount"])) for m in row.get("rrp") or []]
+    settings = [sl.VariantSetting(**s) for s in row.get("settings") or []]
     return sl.Variant(
         external_id=str(row["external_id"]),
         sku=row.get("sku"),
@@ -88,18 +91,30 @@ def variant_body(row: Mapping[str, Any]) -> dict[str, Any]:
         cart_image_url=row.get("cart_image_url"),
         options=options or None,
         status=row.get("status") or "live",
+        rrp=rrp or None,
+        settings=settings or None,
     ).to_body()
 
 
 def stock_bodies(stock: pd.DataFrame | None) -> Iterator[tuple[str, dict[str, Any]]]:
     for row in rows(stock):
+        restock = row.get("restock_date")
+        minimum = row.get("min_stock_level")
         body = sl.StockLevel(
             sku=row["sku"],
             stock_location_external_id=str(row["location_external_id"]),
             stock_level=int(row["stock_level"]),
-            restock_date=row.get("restock_date"),
+            restock_date=restock.date() if isinstance(restock, datetime) else restock,
+            min_stock_level=int(minimum) if minimum is not None else None,
         )
         yield body.key, body.to_body()
+
+
+def zero_stock_body(key: str) -> dict[str, Any]:
+    """The stock level of a SKU the platform no longer reports (its product was deleted): none left.
+    `key` is the stock body's key, `sku@location`."""
+    sku, _, location = key.rpartition("@")
+    return sl.StockLevel(sku=sku, stock_location_external_id=location, stock_level=0).to_body()
 
 
 def pricing_bodies(prices: pd.DataFrame | None, price_list_slug: str) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -121,8 +136,21 @@ def _decimal(value: Any) -> Decimal:
         raise ValueError(f"price {value!r} is not a number") from None
 
 
+# canonical address field -> SparkLayer's
+ADDRESS_FIELDS = {"external_id": "external_id", "first_name": "first_name", "last_name": "last_name",
+                  "company_name": "company", "line_1": "address_line1", "line_2": "address_line2", "city": "city",
+                  "region": "region_code", "postcode": "postcode", "country_code": "country_code", "phone": "phone"}
+
+
+def address_body(address: Mapping[str, Any]) -> sl.Address:
+    """A canonical address (model.Address fields) as SparkLayer takes it; ValidationError when SparkLayer
+    would refuse it (no line 1, no country)."""
+    return sl.Address(**{ADDRESS_FIELDS[k]: v for k, v in address.items() if k in ADDRESS_FIELDS and v not in (None, "")})
+
+
 def customer_bodies(customers: pd.DataFrame | None) -> tuple[list[tuple[str, dict[str, Any]]], list[SyncError]]:
-    """The whole customer for each valid one (SparkLayer clears what we leave out), errors for the rest."""
+    """For each valid customer, the fields the platform owns (the client keeps the rest as the merchant set
+    them in SparkLayer); errors for the rest."""
     bodies, errors = [], []
     for row in rows(customers):
         external_id = str(row["external_id"])
@@ -132,9 +160,8 @@ def customer_bodies(customers: pd.DataFrame | None) -> tuple[list[tuple[str, dic
             continue
         addresses = []
         for index, address in enumerate(row.get("addresses") or []):
-            fields = {k: v for k, v in address.items() if v not in (None, "")}
             try:
-                addresses.append(sl.CustomerAddress(**fields))
+                addresses.append(address_body(address))
             except ValidationError:
                 errors.append(_address_error(external_id, index, address, row.get("email")))
         try:
@@ -151,7 +178,7 @@ def customer_bodies(customers: pd.DataFrame | None) -> tuple[list[tuple[str, dic
         except ValidationError as exc:
             errors.append(
                 SyncError(f"customer:{external_id}", "customer", f"Customer {row.get('email')} cannot be sent: {_first_error(exc)}.",
-                          "Correct the customer's details in Marketplacer; the next sync sends it again.", visible_id=row.get("email"))
+                          "Correct the customer's details in the store; the next sync sends it again.", visible_id=row.get("email"))
             )
             continue
         bodies.append((external_id, body))
@@ -161,21 +188,21 @@ def customer_bodies(customers: pd.DataFrame | None) -> tuple[list[tuple[str, dic
 def _customer_problem(row: Mapping[str, Any]) -> tuple[str, str] | None:
     who = row.get("email") or row["external_id"]
     if not row.get("email"):
-        return (f"Customer {who} has no email address.", "Add an email address to the buyer in Marketplacer.")
+        return (f"Customer {who} has no email address.", "Add an email address to the customer in the store.")
     missing = [label for key, label in (("first_name", "first name"), ("last_name", "last name")) if not row.get(key)]
     if missing:
-        return (f"Customer {who} has no {' or '.join(missing)}.", f"Add the buyer's {' and '.join(missing)} in Marketplacer.")
+        return (f"Customer {who} has no {' or '.join(missing)}.", f"Add the customer's {' and '.join(missing)} in the store.")
     return None
 
 
 def _address_error(customer_id: str, index: int, address: Mapping[str, Any], email: str | None) -> SyncError:
     key = address.get("external_id") or str(index + 1)
     if not address.get("line_1"):
-        message, resolution = f"Address {key} of customer {email} has an empty line 1.", "Fill in line 1 of the address in Marketplacer."
+        message, resolution = f"Address {key} of customer {email} has an empty line 1.", "Fill in line 1 of the address in the store."
     elif not address.get("country_code"):
-        message, resolution = f"Address {key} of customer {email} has no country.", "Set the country of the address in Marketplacer."
+        message, resolution = f"Address {key} of customer {email} has no country.", "Set the country of the address in the store."
     else:
-        message, resolution = f"Address {key} of customer {email} is incomplete.", "Check the address in Marketplacer."
+        message, resolution = f"Address {key} of customer {email} is incomplete.", "Check the address in the store."
     return SyncError(f"customer:{customer_id}:address:{key}", "customer_address", message, resolution, visible_id=email)
 
 

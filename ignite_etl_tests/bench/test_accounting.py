@@ -24,11 +24,12 @@ def test_every_path_the_simulator_sees_gets_our_endpoint_name():
 
 def test_batch_writes_count_their_items_and_single_writes_count_one():
     sandbox = SparkLayerSandbox()
-    sandbox.add_site("test", "s1", "id", "secret", stock_locations=["loc"])
+    sandbox.add_site("test", "s1", "id", "secret")
     with BackgroundServer(sandbox.app) as server:
         client = SparkLayerClient(base_url=server.url + "/test", site_id="s1", client_id="id", client_secret="secret")
 
         async def write(c: SparkLayerClient):
+            await c.create_stock_location(sl.StockLocation(name="Loc", external_id="loc"))
             await c.batch_update_stock([sl.StockLevel(sku=f"S{i}", stock_location_external_id="loc", stock_level=i)
                                         for i in range(5)])
             await c.create_product(sl.Product(external_id="p1", title="P", slug="p",
@@ -36,8 +37,8 @@ def test_batch_writes_count_their_items_and_single_writes_count_one():
 
         client.run(write)
     usage = sparklayer_usage(sandbox.journal(env="test", site_id="s1"))
-    assert usage.by_kind == {"token": 1, "batch_update_stock": 1, "create_product": 1}
-    assert (usage.write_requests, usage.records_written) == (2, 6)
+    assert usage.by_kind == {"token": 1, "create_stock_location": 1, "batch_update_stock": 1, "create_product": 1}
+    assert (usage.write_requests, usage.records_written) == (2, 6)  # creating a location changes no data
 
 
 def test_graphql_requests_are_counted_by_operation_and_still_answered():

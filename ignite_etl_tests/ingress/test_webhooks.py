@@ -14,7 +14,7 @@ from ignite_etl.platforms.marketplacer.webhooks import signature
 from ignite_etl.sandbox.marketplacer.sandbox import DEFAULT_API_KEY, MarketplacerSandbox
 from ignite_etl.sandbox.server import BackgroundServer
 from ignite_etl.store import change_queue
-from ignite_etl.store.connections import save_connection, set_webhook_secret
+from ignite_etl.store.connections import save_connection, save_webhook_registration
 from ignite_etl.store.database import connect
 
 from .conftest import CONNECTION_ID, ingress_config
@@ -43,9 +43,12 @@ def store(database_url, cipher, ingress):
                 {"marketplacer_api_url": f"{mp_server.url}/graphql", "currency": "AUD"},
                 {"marketplacer_api_key": DEFAULT_API_KEY},
             )
+            url = f"{ingress.url}/webhooks/marketplacer/{CONNECTION_ID}"
             with platform:
-                key = platform.register_webhooks(f"{ingress.url}/webhooks/marketplacer/{CONNECTION_ID}")
-            set_webhook_secret(conn, cipher, CONNECTION_ID, key)
+                registration = platform.register_webhooks(url)
+            save_webhook_registration(conn, cipher, CONNECTION_ID, url=url, key=registration.key,
+                                      state=registration.state)
+            key = registration.key
         sandbox.generate(3, seed=7, broken_rate=0)
         sandbox.webhooks.events.clear()
         yield sandbox, key
@@ -167,7 +170,7 @@ def test_a_new_webhook_key_takes_effect_at_once(store, ingress, database_url, ci
     body, headers = signed_delivery(key, {"__typename": "Variant", "id": "VmFyaWFudC0x"}, idempotency_key="a")
     assert httpx.post(url, content=body, headers=headers).status_code == 202  # old key cached
     with connect(database_url) as conn:
-        set_webhook_secret(conn, cipher, CONNECTION_ID, "the-new-key")
+        save_webhook_registration(conn, cipher, CONNECTION_ID, url="elsewhere", key="the-new-key", state={})
     body, headers = signed_delivery("the-new-key", {"__typename": "Variant", "id": "VmFyaWFudC0x"}, idempotency_key="b")
     assert httpx.post(url, content=body, headers=headers).status_code == 202
     assert [r["idempotency_key"] for r in queue_rows(database_url)] == ["a", "b"]

@@ -37,7 +37,7 @@ def clock() -> ManualClock:
 @pytest.fixture
 def sandbox(clock) -> SparkLayerSandbox:
     sandbox = SparkLayerSandbox(clock=clock)
-    sandbox.add_site("test", SITE, CLIENT_ID, CLIENT_SECRET, stock_locations=["default", "warehouse"], customer_groups=["trade"])
+    sandbox.add_site("test", SITE, CLIENT_ID, CLIENT_SECRET, customer_groups=["trade"])
     return sandbox
 
 
@@ -68,3 +68,15 @@ def make_client(server, clock, token_store):
         return SparkLayerClient(**options)
 
     return make
+
+
+@pytest.fixture
+def locations(make_client):
+    """The stock locations the stock tests write to (a new site has none until they are created)."""
+    from ignite_etl.sparklayer.models import StockLocation
+
+    async def create(client):
+        for external_id in ("default", "warehouse"):
+            await client.create_stock_location(StockLocation(name=external_id.title(), external_id=external_id))
+
+    make_client().run(create)

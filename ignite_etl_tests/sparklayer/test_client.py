@@ -16,9 +16,10 @@ from ignite_etl.sparklayer import (
     StoredToken,
     TransientError,
 )
+from ignite_etl.sparklayer import endpoints as ep
 from ignite_etl.sparklayer.models import (
+    Address,
     Customer,
-    CustomerAddress,
     FullSyncLog,
     LineItem,
     Package,
@@ -31,6 +32,7 @@ from ignite_etl.sparklayer.models import (
     PurchaseIdentifiers,
     SkuPricing,
     StockLevel,
+    StockLocation,
     SyncLogError,
     Variant,
 )
@@ -47,26 +49,31 @@ def customer(n: int, **changes) -> Customer:
     return Customer(**fields)
 
 
-def statuses(sandbox, path_contains: str) -> list[int]:
-    return [e.status for e in sandbox.journal(path_contains=path_contains)]
+def statuses(sandbox, path_contains: str, method: str | None = None) -> list[int]:
+    return [e.status for e in sandbox.journal(path_contains=path_contains) if method in (None, e.method)]
+
+
+def location(n: int):
+    """A simple single-request write, for the tests of auth, retries and limits."""
+    return lambda c: c.create_stock_location(StockLocation(name=f"Location {n}", external_id=f"loc-{n}"))
 
 
 # --- auth ---------------------------------------------------------------------------------------
 
 
 def test_token_is_fetched_once_and_reused_across_runs(make_client, sandbox):
-    run(make_client(), lambda c: c.upsert_customer(customer(1)))
-    run(make_client(), lambda c: c.upsert_customer(customer(2)))
+    run(make_client(), location(1))
+    run(make_client(), location(2))
 
     assert len(sandbox.journal(path_contains="/api/auth/token")) == 1
-    assert statuses(sandbox, "/customers/") == [201, 201]
+    assert statuses(sandbox, "/stock-locations") == [201, 201]
 
 
 def test_token_is_replaced_a_minute_before_it_expires(make_client, sandbox, clock):
     client = make_client()
-    run(client, lambda c: c.upsert_customer(customer(1)))
+    run(client, location(1))
     clock.advance(3600 - 59)
-    run(client, lambda c: c.upsert_customer(customer(2)))
+    run(client, location(2))
 
     assert len(sandbox.journal(path_contains="/api/auth/token")) == 2
     assert 401 not in statuses(sandbox, "/api/")
@@ -75,24 +82,25 @@ def test_token_is_replaced_a_minute_before_it_expires(make_client, sandbox, cloc
 def test_refused_token_is_replaced_once_and_the_call_retried(make_client, sandbox, clock, token_store):
     token_store.save(StoredToken(SecretStr("revoked-token"), clock() + timedelta(hours=1)))
 
-    result = run(make_client(), lambda c: c.upsert_customer(customer(1)))
+    result = run(make_client(), location(1))
 
     assert result.ok
-    assert [(e.path.rsplit("/", 1)[-1], e.status) for e in sandbox.journal()] == [("c1", 401), ("token", 200), ("c1", 201)]
+    assert [(e.path.rsplit("/", 1)[-1], e.status) for e in sandbox.journal()] == [
+        ("stock-locations", 401), ("token", 200), ("stock-locations", 201)]
     assert token_store.load().access_token.get_secret_value() != "revoked-token"
 
 
 def test_a_second_401_raises_authentication_failed(make_client, sandbox):
-    sandbox.fail_next(2, 401, path_contains="/customers/")
+    sandbox.fail_next(2, 401, path_contains="/stock-locations")
 
     with pytest.raises(AuthenticationFailed):
-        run(make_client(), lambda c: c.upsert_customer(customer(1)))
-    assert statuses(sandbox, "/customers/") == [401, 401]
+        run(make_client(), location(1))
+    assert statuses(sandbox, "/stock-locations") == [401, 401]
 
 
 def test_wrong_secret_raises_authentication_failed_without_the_secret(make_client):
     with pytest.raises(AuthenticationFailed) as raised:
-        run(make_client(client_secret="wrong-secret-value"), lambda c: c.upsert_customer(customer(1)))
+        run(make_client(client_secret="wrong-secret-value"), location(1))
     assert "wrong-secret-value" not in str(raised.value)
     assert "Settings > API" in str(raised.value)
 
@@ -113,12 +121,12 @@ def test_secrets_stay_out_of_reprs_logs_errors_and_the_journal(make_client, sand
 
 
 def test_server_errors_are_retried_then_succeed(make_client, sandbox):
-    sandbox.fail_next(2, 503, path_contains="/customers/")
+    sandbox.fail_next(2, 503, path_contains="/stock-locations")
 
-    result = run(make_client(), lambda c: c.upsert_customer(customer(1)))
+    result = run(make_client(), location(1))
 
     assert result.ok and result.status_code == 201
-    assert statuses(sandbox, "/customers/") == [503, 503, 201]
+    assert statuses(sandbox, "/stock-locations") == [503, 503, 201]
 
 
 def test_server_errors_past_the_retry_budget_raise_transient_error(make_client, sandbox):
@@ -130,12 +138,12 @@ def test_server_errors_past_the_retry_budget_raise_transient_error(make_client, 
 
 
 def test_retry_after_is_honoured_and_does_not_count_as_a_failure(make_client, sandbox):
-    sandbox.fail_next(1, 429, path_contains="/customers/")
+    sandbox.fail_next(1, 429, path_contains="/stock-locations")
     client = make_client(retry=RetryPolicy(max_attempts=1, base_delay=0.001))
 
-    result = run(client, lambda c: c.upsert_customer(customer(1)))
+    result = run(client, location(1))
 
-    limited, written = sandbox.journal(path_contains="/customers/")
+    limited, written = sandbox.journal(path_contains="/stock-locations")
     assert result.ok
     assert (limited.status, written.status) == (429, 201)
     assert written.arrived - limited.arrived >= 0.95  # the sandbox asked for Retry-After: 1
@@ -175,18 +183,21 @@ def test_rejected_customer_becomes_a_record_error_and_the_others_are_written(mak
     assert [(r.external_id, r.ok, r.status_code) for r in results] == [("c1", True, 201), ("c2", False, 400), ("c3", True, 201)]
     assert "line 1 is empty" in results[1].error_message
     assert sorted(sandbox.state("test", SITE)["customers"]) == ["c1", "c3"]
-    assert statuses(sandbox, "/platform/c2") == [400]  # a permanent 4xx is not retried
+    assert statuses(sandbox, "/platform/c2", "PUT") == [400]  # a permanent 4xx is not retried
 
 
-def test_duplicate_email_conflict_is_a_record_error_not_a_retry(make_client, sandbox):
-    results = run(make_client(), lambda c: c.upsert_customers([customer(1), customer(2, email="c1@example.com")]))
+def test_a_conflict_sparklayer_keeps_refusing_is_a_record_error_after_one_fresh_look(make_client, sandbox):
+    shared = Address(external_id="addr-1", address_line1="1 Main St", country_code="AU")
+
+    results = run(make_client(), lambda c: c.upsert_customers([customer(1, addresses=[shared]),
+                                                                 customer(2, addresses=[shared])]))
 
     assert [r.ok for r in results] == [True, False]
     assert results[1].status_code == 409
-    assert statuses(sandbox, "/platform/c2") == [409]
+    assert statuses(sandbox, "/platform/c2", "PUT") == [409, 409]
 
 
-def test_stock_goes_in_batches_of_500_and_a_bad_item_fails_alone(make_client, sandbox):
+def test_stock_goes_in_batches_of_500_and_a_bad_item_fails_alone(make_client, sandbox, locations):
     levels = [StockLevel(sku=f"SKU-{n}", stock_location_external_id="default", stock_level=n) for n in range(1200)]
     levels[700] = StockLevel(sku="SKU-700", stock_location_external_id="nowhere", stock_level=1)
 
@@ -198,7 +209,7 @@ def test_stock_goes_in_batches_of_500_and_a_bad_item_fails_alone(make_client, sa
     assert max(e.item_count for e in sandbox.journal(path_contains="batch-update-stock")) == 500
 
 
-def test_a_repeated_sku_and_location_never_share_a_batch_and_the_last_value_wins(make_client, sandbox):
+def test_a_repeated_sku_and_location_never_share_a_batch_and_the_last_value_wins(make_client, sandbox, locations):
     levels = [
         StockLevel(sku="A", stock_location_external_id="default", stock_level=1),
         StockLevel(sku="B", stock_location_external_id="default", stock_level=2),
@@ -282,20 +293,44 @@ def test_products_are_created_updated_and_discontinued(make_client, sandbox):
     assert [(r.ok, r.status_code) for r in discontinued] == [(True, 200), (False, 404)]
 
 
-def test_customer_upsert_replaces_the_whole_customer(make_client, sandbox):
-    address = CustomerAddress(external_id="a1", line_1="1 Main St", country_code="AU")
+def test_customer_upsert_changes_what_it_states_and_keeps_what_the_merchant_set(make_client, sandbox):
+    ours = Address(external_id="a1", address_line1="1 Main St", country_code="AU")
+    moved = Address(external_id="a1", address_line1="2 New St", country_code="AU")
 
-    async def create_then_replace(c):
-        created = await c.upsert_customer(customer(1, company_name="Ada Co", group="trade", addresses=[address]))
-        replaced = await c.upsert_customer(customer(1))
-        return created, replaced
+    async def scenario(c):
+        created = await c.upsert_customer(customer(1, company_name="Ada Co", addresses=[ours]))
+        # the merchant, in the SparkLayer dashboard: a group, price lists, credit, an address of their own
+        stored = await c.get_customer("platform", "c1")
+        await c._transport.call(ep.UPSERT_CUSTOMER, path_params={"lookup_by": "platform", "identifier": "c1"}, body={
+            **{k: v for k, v in stored.items() if k not in ("id", "created_at", "updated_at")},
+            "group": "trade", "price_lists": ["vip"], "payment_on_account": {"credit_limit": 500},
+            "addresses": stored["addresses"] + [{"address_line1": "Warehouse 9", "country_code": "AU"}]})
+        updated = await c.upsert_customer(customer(1, last_name="Lovelace", addresses=[moved]))
+        return created, updated
 
-    created, replaced = run(make_client(), create_then_replace)
+    created, updated = run(make_client(), scenario)
 
     stored = sandbox.state("test", SITE)["customers"]["c1"]
-    assert (created.status_code, replaced.status_code) == (201, 200)
-    assert created.sparklayer_id == replaced.sparklayer_id
-    assert "company_name" not in stored and "group" not in stored and stored["addresses"] == []
+    assert (created.status_code, updated.status_code) == (201, 200)
+    assert created.sparklayer_id == updated.sparklayer_id
+    assert (stored["last_name"], stored["company_name"], stored["group"], stored["price_lists"]) == (
+        "Lovelace", "Ada Co", "trade", ["vip"])
+    assert stored["payment_on_account"] == {"credit_limit": 500.0}
+    assert [a["address_line1"] for a in stored["addresses"]] == ["2 New St", "Warehouse 9"]
+
+
+def test_a_customer_the_merchant_created_with_the_same_email_is_updated_not_duplicated(make_client, sandbox):
+    async def scenario(c):
+        await c._transport.call(ep.UPSERT_CUSTOMER, path_params={"lookup_by": "email", "identifier": "Ada@Example.com"},
+                                body={"email": "Ada@Example.com", "first_name": "Ada", "last_name": "L", "price_lists": ["vip"]})
+        return await c.upsert_customer(customer(1, email="ada@example.com", first_name="Augusta"))
+
+    result = run(make_client(), scenario)
+
+    (stored,) = sandbox.state("test", SITE)["customers"].values()
+    assert result.ok and result.status_code == 200
+    assert (stored["external_id"], stored["first_name"], stored["price_lists"]) == ("c1", "Augusta", ["vip"])
+    assert statuses(sandbox, "/customers/", "PUT")[-1] == 200
 
 
 def test_deleting_a_customer_that_is_gone_counts_as_deleted(make_client, sandbox):

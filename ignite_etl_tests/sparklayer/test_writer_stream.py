@@ -48,7 +48,7 @@ def state_keys(database_url) -> set[tuple[str, str]]:
         return {(r["entity"], r["external_id"]) for r in rows}
 
 
-def test_a_diff_streamed_in_batches_is_written_whole_in_order(make_client, sandbox, database_url):
+def test_a_diff_streamed_in_batches_is_written_whole_in_order(make_client, sandbox, database_url, locations):
     diff = sorted_changes([stock("P1", 4), create("P1"), create("P2"), stock("P2", 0), create("P3")])
     assert [(c.entity, c.external_id) for c in diff][:3] == [("product", "P1"), ("product", "P2"), ("product", "P3")]
 

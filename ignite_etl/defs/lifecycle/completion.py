@@ -1,9 +1,10 @@
 """`complete_connection`: what a connection needs once both sides' credentials are known.
 
-Register the platform's change webhooks (their signing key stored encrypted), write the store
-settings and create the platform's price list in SparkLayer. Every step is safe to repeat: webhooks
-are registered again only when the URL changed or no key is stored, and settings are written only
-when they differ from what SparkLayer last accepted. The lifecycle sensor starts the full sync after.
+Set the SparkLayer site up (the platform's price list and stock location first, then the base currency,
+whose refusal does not stop completion) and register the platform's change webhooks (their signing key
+stored encrypted). Every step is safe to repeat: the platform keeps a registration that still stands and
+retires one made with another key or URL, and settings are written only when they differ from what
+SparkLayer last accepted. The lifecycle sensor starts the full sync after.
 """
 
 import dagster as dg
@@ -12,46 +13,49 @@ from ignite_etl.defs.lifecycle.resources import LifecycleSettings
 from ignite_etl.defs.partitions import connections_partitions
 from ignite_etl.defs.resources import SyncServices
 from ignite_etl.defs.sync import loading
+from ignite_etl.platforms import WebhookRegistration
 from ignite_etl.store import connections
 
 _RETRY = dg.RetryPolicy(max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 
 
 @dg.op(out=dg.Out(dg.Nothing), retry_policy=_RETRY)
-def register_platform_webhooks(
-    context: dg.OpExecutionContext, sync_services: SyncServices, lifecycle_settings: LifecycleSettings
-) -> None:
-    """Ask the platform to send change webhooks to the ingress; keep the signing key encrypted."""
-    app_db = sync_services.app_db
-    connection = app_db.connection(context.partition_key)
-    url = lifecycle_settings.webhook_url(connection.platform, connection.id)
-    with app_db.connect() as conn:
-        registered_url = connections.webhook_url(conn, connection.id)
-    if connection.webhook_secret and registered_url == url:
-        context.log.info("webhooks already registered for %s", url)
-        return
-    with sync_services.platform(connection) as platform:
-        key = platform.register_webhooks(url)
-    with app_db.connect() as conn, conn.transaction():
-        connections.set_webhook_secret(conn, app_db.cipher, connection.id, key)
-        connections.set_webhook_url(conn, connection.id, url)
-    context.log.info("registered %s webhooks for %s", connection.platform, url)
+def set_up_site(context: dg.OpExecutionContext, sync_services: SyncServices) -> None:
+    """The platform's price list and stock locations, then the base currency, through the same step the
+    full sync starts with; a refused base currency is reported to the sync log and completion goes on."""
+    result = loading.load_settings(context, sync_services, dry_run=False, log_kind="partial")
+    context.add_output_metadata({k: v for k, v in result.metadata.items()})
 
 
 @dg.op(ins={"after": dg.In(dg.Nothing)}, out=dg.Out(dg.Nothing), retry_policy=_RETRY)
-def sync_store_settings(context: dg.OpExecutionContext, sync_services: SyncServices) -> None:
-    """Base currency and the platform price list, through the same step the full sync uses, so the
-    full sync that follows finds them up to date."""
-    result = loading.load_settings(context, sync_services, dry_run=False)
-    context.log.info("store settings: %s", {k: v for k, v in result.metadata.items()})
+def register_platform_webhooks(
+    context: dg.OpExecutionContext, sync_services: SyncServices, lifecycle_settings: LifecycleSettings
+) -> None:
+    """Ask the platform to send change webhooks to the ingress (the signing key kept encrypted); webhooks of
+    an earlier registration, for another key or URL, are retired by the platform."""
+    app_db = sync_services.app_db
+    connection = app_db.connection(context.partition_key)
+    url = lifecycle_settings.webhook_url(connection.platform, connection.id)
+    previous = WebhookRegistration(connection.webhook_secret, connection.webhook_state) if connection.webhook_secret else None
+    with sync_services.platform(connection) as platform:
+        registration = platform.register_webhooks(url, previous)
+    if registration == previous:
+        context.log.info("webhooks already registered for %s", url)
+        return
+    with app_db.connect() as conn, conn.transaction():
+        connections.save_webhook_registration(conn, app_db.cipher, connection.id, url=url, key=registration.key,
+                                              state=registration.state)
+    context.log.info("registered %s webhooks for %s", connection.platform, url)
+    context.add_output_metadata({"webhooks": len(registration.state.get("ids", [])),
+                                 "retired": len(registration.state.get("retired", []))})
 
 
 @dg.job(
     partitions_def=connections_partitions,
     executor_def=dg.in_process_executor,
     tags={"ignite/lifecycle": "complete"},
-    description="Complete a connection: register the platform's webhooks, write store settings and the "
-    "platform price list to SparkLayer. The lifecycle sensor then starts its full sync.",
+    description="Complete a connection: set the SparkLayer site up (price list, stock location, base currency) "
+    "and register the platform's webhooks. The lifecycle sensor then starts its full sync.",
 )
 def complete_connection():
-    sync_store_settings(after=register_platform_webhooks())
+    register_platform_webhooks(after=set_up_site())

@@ -20,6 +20,7 @@ import dagster as dg
 
 from ignite_etl.defs import partitions
 from ignite_etl.defs.lifecycle import completion, removal
+from ignite_etl.defs.partial.jobs import orders_pass
 from ignite_etl.defs.resources import AppDatabase
 from ignite_etl.defs.sync import jobs as sync_jobs
 from ignite_etl.settings import Settings
@@ -63,7 +64,7 @@ class InboxTick:
         self.deleted.append(connection_id)
 
     def request(self, request: InboxRequest, step: str, job_name: str, *, partitioned: bool = True,
-                run_config: dict | None = None) -> None:
+                run_config: dict | None = None, assets: tuple[str, ...] | None = None) -> None:
         connection_id = request.connection_id
         tags = {INBOX_TAG: str(request.id)}
         if partitioned:
@@ -73,6 +74,7 @@ class InboxTick:
         self.run_requests.append(dg.RunRequest(
             run_key=run_key(request, step), job_name=job_name, partition_key=connection_id if partitioned else None,
             run_config=run_config or {}, tags=tags,
+            asset_selection=[dg.AssetKey(name) for name in assets] if assets is not None else None,
         ))
 
     def cancel_runs_of(self, connection_id: str) -> None:
@@ -122,15 +124,25 @@ def step_connect(tick: InboxTick, conn, request: InboxRequest) -> None:
 
 
 def step_trigger(tick: InboxTick, conn, request: InboxRequest) -> None:
+    """The sync SparkLayer asked for: `products` (with stock and prices), `customers`, `merchant` (the store
+    settings) as parts of the full sync, `purchases` as the orders pass; `customer_groups` has nothing to run."""
     if connection_status(conn, request.connection_id) != "connected":
         inbox.mark_processed(conn, request.id, "skipped: the connection is not connected", finished=True)
+        return
+    data_type = request.sync_data_type or "products"
+    if data_type not in sync_jobs.TRIGGERED_ASSETS and data_type != "purchases":
+        inbox.mark_processed(conn, request.id, f"nothing to sync: the platform keeps no {data_type.replace('_', ' ')}",
+                             finished=True)
         return
     sync = tick.run_for(run_key(request))
     if sync is None:
         tick.ensure_partition(request.connection_id)
-        tick.request(request, "", sync_jobs.full_sync.name)
+        if data_type == "purchases":
+            tick.request(request, "", orders_pass.name)
+        else:
+            tick.request(request, "", sync_jobs.full_sync.name, assets=sync_jobs.TRIGGERED_ASSETS[data_type])
     else:
-        inbox.mark_processed(conn, request.id, f"full sync {sync.run_id}")
+        inbox.mark_processed(conn, request.id, f"{data_type} sync {sync.run_id}")
 
 
 def step_remove(tick: InboxTick, conn, request: InboxRequest) -> None:
@@ -183,7 +195,7 @@ def evaluate_inbox(instance: dg.DagsterInstance, app_db: AppDatabase) -> InboxTi
 @dg.sensor(
     name="connection_lifecycle",
     minimum_interval_seconds=Settings.from_env().sensor_interval_seconds,
-    jobs=[completion.complete_connection, removal.remove_connection, sync_jobs.full_sync],
+    jobs=[completion.complete_connection, removal.remove_connection, sync_jobs.full_sync, orders_pass],
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Turns SparkLayer's connect, trigger and remove calls (the ingress's inbox) into "
     "partitions and runs, each call once.",

@@ -113,7 +113,8 @@ def product_changes(
     partitions_def=connections_partitions,
     kinds={"pandas"},
     deps=["platform_variants"],  # read for drift by SQL, for the changed SKUs only
-    description="Stock levels that differ from what SparkLayer last accepted.",
+    description="Stock levels that differ from what SparkLayer last accepted; a SKU the store no longer reports "
+    "(its product was deleted) drops to 0.",
 )
 def stock_changes(
     context: dg.AssetExecutionContext,
@@ -123,7 +124,8 @@ def stock_changes(
 ) -> dg.Output[pd.DataFrame]:
     with sync_services.app_db.connect() as conn:
         state = sync_state.load_state(conn, context.partition_key, ["stock"])
-    changes = diff.diff_records("stock", payloads.stock_bodies(platform_stock), state, complete=True, write_action="set")
+    changes = diff.diff_records("stock", payloads.stock_bodies(platform_stock), state, complete=True, write_action="set",
+                                vanished=payloads.zero_stock_body)
     drift = loading.drift(context, sync_services, changes, variants_table=VARIANTS_TABLE)
     return loading.changes_output(changes, payloads.problem_errors(platform_problems).get("stock", []), drift)
 
@@ -194,33 +196,36 @@ def _load_asset(name: str, changes_asset: str, data_type: str, description: str,
     return load
 
 
-sparklayer_products = _load_asset(
-    "sparklayer_products", "product_changes", "products",
-    "Products and variants written to SparkLayer by this sync: one row per write with its outcome.",
-)
-sparklayer_stock = _load_asset(
-    "sparklayer_stock", "stock_changes", "stock", "Stock levels written to SparkLayer in batches, with each SKU's outcome."
-)
-sparklayer_customers = _load_asset(
-    "sparklayer_customers", "customer_changes", "customers", "Customers created, replaced or removed in SparkLayer, with outcomes."
-)
-
-
 @dg.asset(
     group_name=SPARKLAYER,
     partitions_def=connections_partitions,
     pool=SPARKLAYER_POOL,
     retry_policy=_RETRY,
     kinds={"sparklayer"},
-    description="The store's base currency and its own price list (\"Marketplacer Price\") in SparkLayer, "
-    "written when missing or changed.",
+    description="The site set up for the store, before any data is written: its own price list "
+    "(\"Marketplacer Price\") and stock location created when missing, and its base currency. A refused "
+    "base currency is a sync-log error; the sync goes on.",
 )
 def sparklayer_settings(
     context: dg.AssetExecutionContext, config: LoadConfig, sync_services: SyncServices
 ) -> dg.Output[pd.DataFrame]:
-    return loading.load_settings(context, sync_services, dry_run=config.dry_run)
+    return loading.load_settings(context, sync_services, dry_run=config.dry_run,
+                                 log_kind=loading.setup_log_kind(context))
 
 
+sparklayer_products = _load_asset(
+    "sparklayer_products", "product_changes", "products",
+    "Products and variants written to SparkLayer by this sync: one row per write with its outcome.",
+    deps=[sparklayer_settings],
+)
+sparklayer_stock = _load_asset(
+    "sparklayer_stock", "stock_changes", "stock", "Stock levels written to SparkLayer in batches, with each SKU's outcome.",
+    deps=[sparklayer_settings],
+)
+sparklayer_customers = _load_asset(
+    "sparklayer_customers", "customer_changes", "customers", "Customers created, replaced or removed in SparkLayer, with outcomes.",
+    deps=[sparklayer_settings],
+)
 sparklayer_prices = _load_asset(
     "sparklayer_prices", "price_changes", "products",
     "Prices written to the store's price list in SparkLayer, in batches, with each SKU's outcome.",

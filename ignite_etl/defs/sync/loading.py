@@ -16,12 +16,13 @@ import psycopg
 from psycopg import sql
 
 from ignite_etl.defs.resources import SyncServices
-from ignite_etl.diff import Accepted, Change, ChangeSet, record_hash, unannounced
-from ignite_etl.sparklayer.client import SparkLayerClient
-from ignite_etl.store import load_stats, sync_failures, sync_log, sync_state
+from ignite_etl.diff import Change, ChangeSet, unannounced
+from ignite_etl.sparklayer.models import PartialSyncLog
+from ignite_etl.store import load_stats, sync_failures, sync_log
 from ignite_etl.store.frames import FrameStore
 from ignite_etl.store.sync_log import SyncError
 from ignite_etl.sync.payloads import price_list_for, price_list_slug
+from ignite_etl.sync.setup import SiteSetup, set_up_site
 from ignite_etl.sync.sync_log import SyncLogReporter
 from ignite_etl.sync.writer import ChangeWriter, LoadReport, changes_frame, changes_from_frame, sorted_changes
 
@@ -223,42 +224,48 @@ def load_changes(
     return dg.Output(report.frame(), metadata=metadata)
 
 
-def load_settings(context: dg.AssetExecutionContext, services: SyncServices, *, dry_run: bool) -> dg.Output[pd.DataFrame]:
-    """Base currency and the platform's price list: written when missing or changed."""
+def load_settings(context, services: SyncServices, *, dry_run: bool, log_kind: str = "full") -> dg.Output[pd.DataFrame]:
+    """The site's setup (price list, stock locations, base currency): `sync.setup` does the work. A refusal
+    of the base currency goes to the sync log, a full sync's (`log_kind`) once it has started."""
     connection_id = context.partition_key
     connection = services.app_db.connection(connection_id)
     with services.platform(connection) as platform:
         currency = platform.store_settings().base_currency
+        locations = platform.stock_locations()
     price_list = price_list_for(connection.platform, currency)
-    wanted = {
-        ("setting", "baseCurrency"): record_hash({"key": "baseCurrency", "value": currency}),
-        ("price_list", price_list.slug): record_hash(price_list.to_body()),
-    }
-    with services.app_db.connect() as conn:
-        state = sync_state.load_rows(conn, connection_id, wanted)
-    stale = [key for key, hash_ in wanted.items() if key not in state or state[key].hash != hash_]
-    rows = [{"entity": e, "external_id": k, "value": currency, "action": "write" if (e, k) in stale else "unchanged"}
-            for e, k in wanted]
-    if dry_run or not stale:
-        return dg.Output(pd.DataFrame(rows), metadata={"dry_run": dry_run, "written": 0})
 
-    async def run(client: SparkLayerClient) -> None:
-        if ("setting", "baseCurrency") in stale:
-            await client.set_base_currency(currency)
-        if ("price_list", price_list.slug) in stale:
-            result = await client.create_price_list(price_list)  # an existing slug counts as success
-            if not result.ok:
-                raise RuntimeError(f"SparkLayer refused the price list {price_list.slug}: {result.error_message}")
-
-    async def main() -> None:
+    async def main() -> SiteSetup:
         async with services.sparklayer(connection) as client:
-            await run(client)
+            reporter = SyncLogReporter(client, services.app_db.url, connection_id, sync_id_of(context),
+                                       integration=connection.platform, kind=log_kind)
 
-    asyncio.run(main())
-    with services.app_db.connect() as conn, conn.transaction():
-        sync_state.advance(conn, connection_id, [(Accepted(e, k, wanted[(e, k)]), None) for e, k in stale])
-    return dg.Output(pd.DataFrame(rows), metadata={"base_currency": currency, "price_list": price_list.slug,
-                                                   "written": len(stale)})
+            async def report(data_type: str, errors: list[SyncError]) -> None:
+                await reporter.start(data_type)
+                await reporter.report(data_type, errors)
+
+            async def resolve(data_type: str, external_ids: list[str]) -> None:
+                await client.patch_sync_log(connection.platform, data_type,
+                                            PartialSyncLog(resolved_external_ids=external_ids))
+
+            return await set_up_site(client, services.app_db.url, connection_id, price_list=price_list,
+                                     locations=locations, report=report, resolve=resolve, dry_run=dry_run)
+
+    setup = asyncio.run(main())
+    if setup.failure_reason:
+        context.log.warning("%s; it is in the sync log, and the sync goes on", setup.failure_reason)
+    frame = pd.DataFrame({"written": setup.written})
+    metadata = {"dry_run": dry_run, "base_currency": currency, "price_list": price_list.slug,
+                "stock_locations": ", ".join(setup.stock_locations), "written": len(setup.written)}
+    if setup.failure_reason:
+        metadata["refused"] = setup.failure_reason
+    return dg.Output(frame, metadata=metadata)
+
+
+def setup_log_kind(context: dg.AssetExecutionContext) -> str:
+    """A run that also loads products reports a setup problem in its full sync's products log (opened here,
+    before any load starts it); any other run adds it to the log as a partial sync does."""
+    selection = context.run.asset_selection
+    return "full" if selection is None or dg.AssetKey("sparklayer_products") in selection else "partial"
 
 
 def close_sync_log(context: dg.AssetExecutionContext, services: SyncServices, *, dry_run: bool) -> dg.Output[pd.DataFrame]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -91,6 +92,10 @@ class MarketplacerClient:
     def __repr__(self) -> str:
         return f"MarketplacerClient(api_url={self.api_url!r})"
 
+    def fingerprint(self) -> str:
+        """Names this instance and key without revealing the key (a truncated SHA-256 of both)."""
+        return hashlib.sha256(f"{self.api_url}\n{self._api_key}".encode()).hexdigest()[:16]
+
     def close(self) -> None:
         if self._owns_http:
             self._http.close()
@@ -149,8 +154,10 @@ class MarketplacerClient:
             page = data[connection]
             yield page["nodes"]
             info = page["pageInfo"]
-            if not info["hasNextPage"] or not info.get("endCursor"):
+            if not info["hasNextPage"]:
                 return
+            if not info.get("endCursor"):
+                raise PlatformError(f"Marketplacer said {connection} has more pages but gave no cursor to read them")
             after = info["endCursor"]
 
     def mutate(self, query: str, variables: dict[str, Any], mutation: str) -> dict[str, Any]:

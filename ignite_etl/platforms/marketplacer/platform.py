@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from ignite_etl.model import CataloguePage, Customer, Order, StoreSettings, WebhookEvent
-from ignite_etl.platforms.base import InvalidConfiguration, InvalidCredentials, Platform
+from ignite_etl.model import CataloguePage, Customer, Order, StockLocation, StoreSettings, WebhookEvent
+from ignite_etl.platforms.base import (
+    InvalidConfiguration,
+    InvalidCredentials,
+    Platform,
+    PlatformError,
+    PlatformUnavailable,
+    WebhookRegistration,
+)
 from ignite_etl.platforms.marketplacer import queries
-from ignite_etl.platforms.marketplacer.client import MarketplacerClient
-from ignite_etl.platforms.marketplacer.mapping import MappedAdverts, is_sparklayer_order, map_advert, map_order
+from ignite_etl.platforms.marketplacer.client import MarketplacerClient, MarketplacerMutationError
+from ignite_etl.platforms.marketplacer.mapping import (
+    STOCK_LOCATION,
+    MappedAdverts,
+    advert_fields,
+    is_sparklayer_order,
+    map_advert,
+    map_order,
+)
 from ignite_etl.platforms.marketplacer.webhooks import new_hmac_key, verify_webhook
+
+log = logging.getLogger(__name__)
 
 NODES_PER_REQUEST = 100
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -73,7 +90,7 @@ class MarketplacerPlatform(Platform):
             queries.ALL_ADVERTS, {"updatedSince": _iso(updated_since)}, "allAdverts", page_size or self.page_size
         )
         for nodes in pages:
-            yield self._page(node for node in nodes if node)
+            yield self._page([node for node in nodes if node])
 
     def fetch_products(self, ids: Sequence[str]) -> CataloguePage:
         """Accepts advert and variant ids; a variant id brings its whole advert."""
@@ -89,12 +106,56 @@ class MarketplacerPlatform(Platform):
                     adverts.setdefault(advert["id"], advert)
                 else:
                     missing.append(requested)
-        page = self._page(adverts.values())
+        page = self._page(list(adverts.values()))
         return page.model_copy(update={"missing_ids": tuple(missing)})
 
-    def _page(self, nodes) -> CataloguePage:
+    # ---- nested connections, read to their last page ----
+
+    def _read_rest(self, connection: dict, fetch: Callable[[str], dict | None], what: str) -> None:
+        """Append the pages of a nested `connection` after its first, in place, until hasNextPage is false."""
+        info = connection.get("pageInfo") or {}
+        while info.get("hasNextPage"):
+            after = info.get("endCursor")
+            if not after:
+                raise PlatformError(f"Marketplacer said {what} has more pages but gave no cursor to read them")
+            page = fetch(after)
+            if page is None:
+                raise PlatformUnavailable(f"{what} changed while it was being read; it is read again on the next try")
+            connection["nodes"] = (connection.get("nodes") or []) + (page.get("nodes") or [])
+            info = page.get("pageInfo") or {}
+            connection["pageInfo"] = info
+
+    def _read_variants_whole(self, node: dict) -> None:
+        advert = advert_fields(node)
+        if advert is None:
+            return
+        advert_id = node["id"]
+
+        def variants_after(after: str) -> dict | None:
+            found = self.client.execute(queries.ADVERT_VARIANTS, {
+                "id": advert_id, "first": queries.VARIANTS_PER_PAGE, "after": after})["node"] or {}
+            return (found.get("details") or found).get("variants")
+
+        variants = advert.setdefault("variants", {})
+        self._read_rest(variants, variants_after, f"the variants of advert {advert_id}")
+        for variant in variants.get("nodes") or []:
+            if variant and (variant.get("variantOptionValues") or {}).get("pageInfo", {}).get("hasNextPage"):
+                variant_id = variant["id"]
+                self._read_rest(variant["variantOptionValues"], lambda after: (self.client.execute(
+                    queries.VARIANT_OPTION_VALUES,
+                    {"id": variant_id, "first": queries.OPTION_VALUES_PER_PAGE, "after": after})["node"] or {}
+                ).get("variantOptionValues"), f"the options of variant {variant_id}")
+
+    def _read_invoices_whole(self, order: dict) -> None:
+        order_id = order["id"]
+        self._read_rest(order.setdefault("invoices", {}), lambda after: (self.client.execute(
+            queries.ORDER_INVOICES, {"id": order_id, "first": queries.INVOICES_PER_PAGE, "after": after})["node"] or {}
+        ).get("invoices"), f"the invoices of order {order_id}")
+
+    def _page(self, nodes: list[dict]) -> CataloguePage:
         mapped = MappedAdverts()
         for node in nodes:
+            self._read_variants_whole(node)
             map_advert(node, self.currency, mapped)
         return CataloguePage(
             products=tuple(mapped.products),
@@ -126,6 +187,7 @@ class MarketplacerPlatform(Platform):
             for node in nodes:
                 order = (node or {}).get("order") if (node or {}).get("__typename") == "Invoice" else node
                 if order and order.get("id") and order["id"] not in orders and is_sparklayer_order(order):
+                    self._read_invoices_whole(order)
                     orders[order["id"]] = map_order(order, self.currency)
         return list(orders.values())
 
@@ -140,14 +202,50 @@ class MarketplacerPlatform(Platform):
     def store_settings(self) -> StoreSettings:
         return StoreSettings(base_currency=self.currency)
 
-    def register_webhooks(self, url: str) -> str:
+    def stock_locations(self) -> list[StockLocation]:
+        return [STOCK_LOCATION]
+
+    def register_webhooks(self, url: str, previous: WebhookRegistration | None = None) -> WebhookRegistration:
+        """One webhook per object type we sync, signed with a new key. Marketplacer has no delete: the
+        webhooks of an earlier registration (another key, API key or URL) are disabled through
+        `webhookUpdate`, so nothing keeps calling us with a key we no longer hold."""
+        fingerprint = self.client.fingerprint()
+        state = dict(previous.state) if previous else {}
+        if previous and state.get("url") == url and state.get("fingerprint") == fingerprint and state.get("ids"):
+            return previous
         key = new_hmac_key()
+        ids = []
         for webhook_type in queries.WEBHOOK_TYPES:
-            self.client.mutate(queries.WEBHOOK_CREATE, {"input": {"attributes": {
+            created = self.client.mutate(queries.WEBHOOK_CREATE, {"input": {"attributes": {
                 "url": url, "type": webhook_type, "hmacKey": key, "queryString": queries.WEBHOOK_QUERY,
                 "enabled": True,
             }}}, "webhookCreate")
-        return key
+            ids.append(created["webhook"]["id"])
+        stale = set(state.get("ids") or []) | {w["id"] for w in self._webhooks() if w.get("url") == url and w.get("enabled")}
+        retired, kept = [], []
+        for webhook_id in sorted(stale - set(ids)):
+            try:
+                self.client.mutate(queries.WEBHOOK_UPDATE, {"input": {"webhookId": webhook_id,
+                                                                      "attributes": {"enabled": False}}}, "webhookUpdate")
+                retired.append(webhook_id)
+            except MarketplacerMutationError as exc:  # e.g. registered on another instance, which this key cannot see
+                log.warning("could not disable Marketplacer webhook %s: %s", webhook_id, exc)
+                kept.append(webhook_id)
+        return WebhookRegistration(key, {"url": url, "fingerprint": fingerprint, "ids": ids,
+                                         "api_url": self.client.api_url, "retired": retired, "not_retired": kept})
+
+    def _webhooks(self) -> Iterator[dict]:
+        """Every webhook the instance has (the connection may be null when the key may not list them)."""
+        after = None
+        while True:
+            page = self.client.execute(queries.WEBHOOKS, {"first": queries.WEBHOOKS_PER_PAGE, "after": after})["webhooks"]
+            if not page:
+                return
+            yield from (node for node in page.get("nodes") or [] if node)
+            info = page.get("pageInfo") or {}
+            if not info.get("hasNextPage") or not info.get("endCursor"):
+                return
+            after = info["endCursor"]
 
     @staticmethod
     def verify_webhook(headers: Mapping[str, str], raw_body: bytes, key: str) -> WebhookEvent:

@@ -16,6 +16,8 @@ SIGNATURE_HEADER = "marketplacer-hmac-256"
 OBJECT_TYPES = {
     "Advert": "product", "UnpublishedAdvert": "product", "DeletedAdvert": "product",
     "Variant": "variant", "Invoice": "order", "Order": "order",
+    # a shipment or refund changes its invoice: the payload names it (queries.WEBHOOK_QUERY)
+    "Shipment": "order", "RefundRequest": "order",
 }
 
 
@@ -43,10 +45,12 @@ def verify_webhook(headers: Mapping[str, str], raw_body: bytes, key: str) -> Web
         raise WebhookRejected("The delivery's body is not a Marketplacer webhook event") from None
     sequence = lowered.get("marketplacer-sequence")
     platform_type = str(node.get("__typename") or "")
+    invoice = node.get("invoice") if isinstance(node.get("invoice"), dict) else None
+    object_id = (invoice or {}).get("id") if platform_type in ("Shipment", "RefundRequest") else node.get("id")
     return WebhookEvent(
         object_type=OBJECT_TYPES.get(platform_type, "other"),
         platform_type=platform_type,
-        object_id=str(node.get("id") or ""),
+        object_id=str(object_id or ""),
         event_name=event_name,
         sequence=int(sequence) if sequence and sequence.isdigit() else None,
         idempotency_key=lowered.get("idempotency-key") or str(body.get("id") or ""),

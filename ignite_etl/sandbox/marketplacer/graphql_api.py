@@ -1,6 +1,8 @@
-"""The simulator's GraphQL layer: the SDL in schema.graphql, executed over views of the catalogue records.
+"""The simulator's GraphQL layer: the published schema's subset in schema.graphql, executed over views of
+the catalogue records.
 
 Views name their attributes after the GraphQL fields, so graphql-core's default resolver finds them.
+Connections page forwards only (`first`/`after`); `last`/`before` are refused with a clear error.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from ignite_etl.sandbox.marketplacer.catalogue import (
     Catalogue,
     InvoiceRecord,
     LineItemRecord,
+    OrderRecord,
     VariantRecord,
     global_id,
     iso,
@@ -48,7 +51,9 @@ def _uncursor(prefix: str, cursor: str | None) -> int | None:
     raise GraphQLError(f"Invalid cursor: {cursor!r}")
 
 
-def _page_size(first: int | None) -> int:
+def _page_size(first: int | None, last: int | None = None, before: str | None = None) -> int:
+    if last is not None or before is not None:
+        raise GraphQLError("The simulator pages forwards only: use first and after")
     if first is None:
         return DEFAULT_PAGE_SIZE
     if not 0 <= first <= MAX_PAGE_SIZE:
@@ -65,10 +70,11 @@ def _since(value: str | None, name: str) -> int | None:
         raise GraphQLError(f"{name} is not an ISO8601 date time: {value!r}") from None
 
 
-def list_connection(items: list, first: int | None = None, after: str | None = None) -> dict:
-    """A Relay connection over a short in-memory list (nested connections)."""
+def list_connection(items: list, first: int | None = None, after: str | None = None, last: int | None = None,
+                    before: str | None = None) -> dict:
+    """A Relay connection over an in-memory list (nested connections)."""
+    size = _page_size(first, last, before)
     start = 0 if after is None else _uncursor("arrayconnection", after) + 1
-    size = len(items) if first is None else _page_size(first)
     page = items[start:start + size]
     return _connection([(start + i, item) for i, item in enumerate(page)], "arrayconnection",
                        start + size < len(items), len(items))
@@ -93,8 +99,20 @@ def _seller(seller_id: int) -> dict:
     return {
         "__typename": "Seller", "id": global_id("Seller", seller_id), "legacyId": seller_id,
         "businessName": SELLERS.get(seller_id, f"Seller {seller_id}"), "online": True,
-        "emailAddress": f"seller{seller_id}@example.com", "phone": None,
+        "emailAddress": f"seller{seller_id}@example.com", "phone": "+61 2 9000 0000",
     }
+
+
+def _metadata(values: dict[str, str], stamp: int) -> list[dict]:
+    return [{"key": key, "value": value, "createdAt": iso(stamp), "updatedAt": iso(stamp)} for key, value in values.items()]
+
+
+def _money(amount: str | None) -> dict | None:
+    return None if amount is None else {"amount": amount, "currencyCode": "AUD"}
+
+
+def _dollars(cents: int) -> str:
+    return f"{cents / 100:.2f}"
 
 
 class _AdvertBase:
@@ -120,12 +138,11 @@ class _AdvertBase:
     def externalIds(self) -> list:  # noqa: N802
         return []
 
-    def variants(self, info, displayableOnly: bool = True, first: int | None = None, after: str | None = None):  # noqa: N803
-        variants = self.catalogue.live_variants(self.record)
-        views = [VariantView(self.catalogue, v) for v in variants]
-        if displayableOnly:
-            views = [view for view in views if view.displayable]
-        return list_connection(views, first, after)
+    def _variant_ids(self, info, first=None, after=None, last=None, before=None):
+        """`AllAdvertVariantConnection`: the ids of the advert's variants, nothing else."""
+        ids = [{"__typename": "AllAdvertVariant", "id": global_id("Variant", i), "legacyId": i}
+               for i in self.record.variant_ids if not self.catalogue.variants[i].deleted]
+        return list_connection(ids, first, after, last, before)
 
 
 class AdvertView(_AdvertBase):
@@ -160,7 +177,6 @@ class AdvertView(_AdvertBase):
 
     displayable = online
     vetted = True
-    brand = None
 
     @property
     def seller(self) -> dict:
@@ -171,13 +187,28 @@ class AdvertView(_AdvertBase):
         return {"__typename": "Image", "id": global_id("Image", self.record.legacy_id), "alt": self.record.title,
                 "url": f"https://images.example/adverts/{self.record.legacy_id}.jpg"}
 
-    def images(self, info, first: int | None = None, after: str | None = None):
-        return list_connection([self.displayImage], first, after)
+    def images(self, info, first=None, after=None, last=None, before=None):
+        return list_connection([self.displayImage], first, after, last, before)
 
     @property
     def lowestOriginalPrice(self) -> str | None:  # noqa: N802
         prices = [v.price for v in self.catalogue.live_variants(self.record)]
         return min(prices, default=None)
+
+    @property
+    def recommendedRetailPrice(self) -> str | None:  # noqa: N802
+        return self.record.rrp
+
+    @property
+    def metadata(self) -> list[dict]:
+        return _metadata(self.record.metadata, self.record.updated_at)
+
+    def variants(self, info, displayableOnly=None, first=None, after=None, last=None, before=None):  # noqa: N803
+        """[I] without `displayableOnly: false`, variants that are not displayable are left out."""
+        views = [VariantView(self.catalogue, v) for v in self.catalogue.live_variants(self.record)]
+        if displayableOnly is not False:
+            views = [view for view in views if view.displayable]
+        return list_connection(views, first, after, last, before)
 
 
 class UnpublishedAdvertView(_AdvertBase):
@@ -188,10 +219,14 @@ class UnpublishedAdvertView(_AdvertBase):
     def details(self) -> AdvertView:
         return AdvertView(self.catalogue, self.record)
 
+    variants = _AdvertBase._variant_ids
+
 
 class DeletedAdvertView(_AdvertBase):
     __typename = "DeletedAdvert"
     __slots__ = ()
+
+    variants = _AdvertBase._variant_ids
 
 
 def advert_view(catalogue: Catalogue, record: AdvertRecord) -> _AdvertBase:
@@ -262,105 +297,167 @@ class VariantView:
     def lowestPrice(self) -> str:  # noqa: N802
         return self.record.price
 
-    editablePrice = lowestPrice  # noqa: N815
+    @property
+    def editablePrice(self) -> str:  # noqa: N802
+        return self.record.price
 
-    def inventories(self, info, first: int | None = None, after: str | None = None):
+    @property
+    def recommendedRetailPrice(self) -> str | None:  # noqa: N802
+        return self.record.rrp
+
+    @property
+    def metadata(self) -> list[dict]:
+        return _metadata(self.record.metadata, self.record.updated_at)
+
+    def inventories(self, info, first=None, after=None, last=None, before=None):
         inventory = {
             "__typename": "Inventory", "id": global_id("Inventory", self.record.legacy_id),
-            "countOnHand": self.record.count_on_hand, "infiniteQuantity": False, "fixedPricing": False,
-            "price": {"amount": self.record.price}, "salePrice": None,
+            "countOnHand": self.record.count_on_hand, "infiniteQuantity": False,
+            "price": _money(self.record.price), "salePrice": None,
             "seller": _seller(self.catalogue.adverts[self.record.advert_id].seller_id),
         }
-        return list_connection([inventory], first, after)
+        return list_connection([inventory], first, after, last, before)
 
-    def optionValues(self, info, first: int | None = None, after: str | None = None):  # noqa: N802
-        return list_connection([_option_value(i) for i in self.record.option_value_ids if i in OPTION_VALUES],
-                               first, after)
+    def variantOptionValues(self, info, first=None, after=None, last=None, before=None):  # noqa: N802
+        values = [_variant_option_value(self.record.legacy_id, i) for i in self.record.option_value_ids
+                  if i in OPTION_VALUES]
+        return list_connection(values, first, after, last, before)
 
     @property
     def shippingParcel(self) -> dict | None:  # noqa: N802
         if self.record.weight_kg is None:
             return None
-        return {"weightInKg": self.record.weight_kg, "lengthInCm": None, "depthInCm": None, "widthInCm": None}
+        return {"id": global_id("ShippingParcel", self.record.legacy_id), "weightInKg": self.record.weight_kg,
+                "lengthInCm": None, "depthInCm": None, "widthInCm": None, "massUnit": "kg", "distanceUnit": "cm"}
 
     @property
     def externalIds(self) -> list:  # noqa: N802
         return []
 
 
-def _option_value(option_value_id: int) -> dict:
+def _variant_option_value(variant_id: int, option_value_id: int) -> dict:
     type_id, name = OPTION_VALUES[option_value_id]
     return {
-        "__typename": "OptionValue", "id": global_id("OptionValue", option_value_id), "name": name.lower(),
-        "displayName": name,
-        "optionType": {"__typename": "OptionType", "id": global_id("OptionType", type_id),
-                       "name": OPTION_TYPES[type_id], "fieldType": "single_select"},
+        "__typename": "VariantOptionValue", "id": global_id("VariantOptionValue", variant_id * 100 + option_value_id),
+        "textValue": None,
+        "optionType": {"__typename": "OptionType", "id": global_id("OptionType", type_id), "legacyId": type_id,
+                       "name": OPTION_TYPES[type_id].lower(), "displayName": OPTION_TYPES[type_id]},
+        "optionValue": {"__typename": "OptionValue", "id": global_id("OptionValue", option_value_id),
+                        "legacyId": option_value_id, "name": name.lower(), "displayName": name},
     }
 
 
-def _line_item(item: LineItemRecord) -> dict:
+# ---- orders ----
+
+
+def _address(address: dict, key: int) -> dict | None:
+    if not address or not address.get("address"):
+        return None
+    return {
+        "__typename": "Address", "id": global_id("Address", key), "address": address.get("address") or "",
+        "subaddress": address.get("subaddress"), "city": address.get("city") or "",
+        "postcode": address.get("postcode") or "",
+        "state": {"id": global_id("State", key), "name": address["state"], "short": address["state"]}
+        if address.get("state") else None,
+        "country": {"id": global_id("Country", key), "code": address.get("country") or "AU",
+                    "name": address.get("country") or "AU"},
+    }
+
+
+def _line_item(catalogue: Catalogue, item: LineItemRecord) -> dict:
+    status, status_full = catalogue.line_status(item)
+    subtotal = item.unit_price_cents * item.quantity
     return {
         "__typename": "LineItem", "id": global_id("LineItem", item.legacy_id), "legacyId": item.legacy_id,
-        "quantity": item.quantity, "variantId": global_id("Variant", item.variant_id), "variantSku": item.sku,
-        "variantBarcode": item.barcode, "variantName": item.name,
-        "status": "CANCELLED" if item.cancelled_quantity >= item.quantity else "ALLOCATED",
-        "unitPrice": {"amount": item.unit_price}, "cancelledQuantity": item.cancelled_quantity,
+        "quantity": item.quantity, "variantId": global_id("Variant", item.variant_id), "variantLegacyId": item.variant_id,
+        "variantSku": item.sku, "variantBarcode": item.barcode, "variantName": item.name, "advertTitle": item.name,
+        "status": status, "statusFull": status_full, "itemAmountCents": item.unit_price_cents,
+        "subtotalCents": subtotal, "totalCents": subtotal, "discountCents": 0,
+        "quantityAwaitingDispatch": catalogue.awaiting_dispatch(item),
+        "quantityReturnable": max(0, catalogue.shipped(item) - catalogue.refunded(item, dispatched=True)),
     }
 
 
 def invoice_view(catalogue: Catalogue, invoice: InvoiceRecord) -> dict:
     order = catalogue.orders[invoice.order_id]
-    items = {i: _line_item(catalogue.line_items[i]) for i in invoice.line_item_ids}
-    address = order.address
-    flags = ["PAID"] + (["SENT"] if invoice.shipments else []) + (["REFUNDED"] if invoice.refunds else [])
+    items = {i: _line_item(catalogue, catalogue.line_items[i]) for i in invoice.line_item_ids}
+    subtotal = sum(item["subtotalCents"] for item in items.values())
+    flags = ["PAID"]
+    if invoice.shipments:
+        awaiting = sum(item["quantityAwaitingDispatch"] for item in items.values())
+        flags.append("PARTIALLY_SENT" if awaiting else "SENT")
+    if invoice.refunds:
+        flags.append("REFUNDED")
+    if all(item["status"] == "CANCELLED" for item in items.values()):
+        flags.append("CANCELLED")
     return {
         "__typename": "Invoice", "id": global_id("Invoice", invoice.legacy_id), "legacyId": invoice.legacy_id,
         "createdAt": iso(invoice.created_at), "updatedAt": iso(invoice.updated_at), "statusFlags": flags,
         "buyerFirstName": order.buyer.get("firstName"), "buyerSurname": order.buyer.get("surname"),
         "buyerPhone": order.buyer.get("phone"), "buyerEmailAddress": order.buyer.get("emailAddress"),
-        "shippingAddress": {
-            "address": address.get("address"), "city": address.get("city"),
-            "state": {"name": address.get("state"), "short": address.get("state")},
-            "postcode": address.get("postcode"), "country": {"code": address.get("country"), "name": None},
-        } if address else None,
+        "shippingAddress": _address(order.address, order.legacy_id * 2),
+        "buyerBillingAddress": _address(order.billing_address, order.legacy_id * 2 + 1),
         "seller": _seller(invoice.seller_id),
         "order": lambda info: order_view(catalogue, order.legacy_id),
         "lineItems": list(items.values()),
+        "subtotalCents": subtotal, "totalCents": subtotal, "shippingCostCents": 0,
         "shipments": [
-            {"__typename": "Shipment", "id": global_id("Shipment", s.legacy_id), "createdAt": iso(s.created_at),
+            {"__typename": "Shipment", "id": global_id("Shipment", s.legacy_id), "legacyId": s.legacy_id,
+             "createdAt": iso(s.created_at), "updatedAt": iso(s.created_at), "dispatchedAt": iso(s.created_at),
              "trackingLink": s.tracking_link, "trackingNumber": s.tracking_number, "carrier": s.carrier,
              "shippedItems": [{"id": global_id("ShippedItem", s.legacy_id * 1000 + n), "quantity": q,
-                               "lineItem": items[line_id]} for n, (line_id, q) in enumerate(s.items)]}
+                               "lineItem": items[line_id]} for n, (line_id, q) in enumerate(s.items)],
+             "invoice": lambda info: invoice_view(catalogue, invoice)}
             for s in invoice.shipments
         ],
         "refundRequests": [
             {"__typename": "RefundRequest", "id": global_id("RefundRequest", r.legacy_id), "legacyId": r.legacy_id,
              "status": r.status, "createdAt": iso(r.created_at), "updatedAt": iso(r.created_at),
-             "lineItems": [{"id": global_id("RefundRequestLineItem", r.legacy_id * 1000 + n), "quantity": q,
-                            "amount": {"amount": amount}, "lineItem": items[line_id]}
-                           for n, (line_id, q, amount) in enumerate(r.items)]}
+             "refundedAt": iso(r.created_at) if r.status == "REFUNDED" else None,
+             "lineItems": [{"id": global_id("RefundRequestLineItem", r.legacy_id * 1000 + n),
+                            "legacyId": r.legacy_id * 1000 + n, "quantity": q, "amountCents": cents,
+                            "amountPerItemCents": cents // q if q else 0, "dispatched": dispatched,
+                            "status": "REFUNDED" if r.status == "REFUNDED" else "PENDING_APPROVAL",
+                            "lineItem": items[line_id]}
+                           for n, (line_id, q, cents, dispatched) in enumerate(r.items)],
+             "invoice": lambda info: invoice_view(catalogue, invoice)}
             for r in invoice.refunds
         ],
     }
 
 
 def order_view(catalogue: Catalogue, legacy_id: int) -> dict:
-    order = catalogue.orders[legacy_id]
+    order: OrderRecord = catalogue.orders[legacy_id]
+    invoices = [catalogue.invoices[i] for i in order.invoice_ids]
+    subtotal = sum(catalogue.line_items[i].unit_price_cents * catalogue.line_items[i].quantity
+                   for invoice in invoices for i in invoice.line_item_ids)
+    buyer, billing = order.buyer, order.billing_address
     return {
         "__typename": "Order", "id": global_id("Order", legacy_id), "legacyId": legacy_id,
-        "createdAt": iso(order.created_at), "updatedAt": iso(order.updated_at),
-        "externalIds": [{"key": k, "value": v} for k, v in order.external_ids.items()],
-        "invoices": lambda info, first=None, after=None: list_connection(
-            [invoice_view(catalogue, catalogue.invoices[i]) for i in order.invoice_ids], first, after),
+        "createdAt": iso(order.created_at), "updatedAt": iso(order.updated_at), "status": "COMPLETE",
+        "externalIds": [{"id": global_id("ExternalID", legacy_id * 10 + n), "key": k, "value": v}
+                        for n, (k, v) in enumerate(order.external_ids.items())],
+        "emailAddress": buyer.get("emailAddress"), "firstName": buyer.get("firstName"),
+        "surname": buyer.get("surname"), "phone": buyer.get("phone"), "companyName": buyer.get("companyName"),
+        "address": _address(order.address, legacy_id * 2),
+        "billingAddress": _address(billing, legacy_id * 2 + 1),
+        "billingFirstName": billing.get("firstName") or buyer.get("firstName"),
+        "billingSurname": billing.get("surname") or buyer.get("surname"),
+        "billingEmailAddress": billing.get("emailAddress") or buyer.get("emailAddress"),
+        "billingPhone": billing.get("phone") or buyer.get("phone"),
+        "billingCompanyName": billing.get("companyName") or buyer.get("companyName"),
+        "subtotalCents": subtotal, "totalCents": subtotal, "shippingCostCents": 0,
+        "invoices": lambda info, first=None, after=None, last=None, before=None: list_connection(
+            [invoice_view(catalogue, invoice) for invoice in invoices], first, after, last, before),
     }
 
 
 class QueryRoot:
-    """The Query type; `webhooks` is the sandbox's registry, used by webhookCreate."""
+    """The Query type; `registry` holds the sandbox's webhooks (`WebhookDispatcher`)."""
 
-    def __init__(self, catalogue: Catalogue, webhooks=None):
+    def __init__(self, catalogue: Catalogue, registry=None):
         self.catalogue = catalogue
-        self.webhooks = webhooks
+        self.registry = registry
 
     def _node(self, value: str):
         parsed = parse_global_id(value)
@@ -378,6 +475,13 @@ class QueryRoot:
             return order_view(catalogue, legacy_id)
         if type_name == "Seller" and legacy_id in SELLERS:
             return _seller(legacy_id)
+        if type_name in ("Shipment", "RefundRequest"):
+            key = "shipments" if type_name == "Shipment" else "refundRequests"
+            for invoice in catalogue.invoices.values():
+                if any(p.legacy_id == legacy_id for p in (invoice.shipments if key == "shipments" else invoice.refunds)):
+                    return next(v for v in invoice_view(catalogue, invoice)[key] if v["legacyId"] == legacy_id)
+        if type_name == "Webhook" and self.registry is not None and legacy_id in self.registry.webhooks:
+            return self.registry.webhooks[legacy_id].view()
         return None
 
     def node(self, info, id: str):  # noqa: A002
@@ -388,39 +492,43 @@ class QueryRoot:
             raise GraphQLError(f"At most {MAX_PAGE_SIZE} ids per nodes query")
         return [self._node(value) for value in ids]
 
-    def allAdverts(self, info, updatedSince=None, vetted=None, first=None, after=None):  # noqa: N802, N803
+    def allAdverts(self, info, updatedSince=None, first=None, after=None, last=None, before=None, **_):  # noqa: N802, N803
         found, has_next, total = self.catalogue.page_adverts(
-            _since(updatedSince, "updatedSince"), _uncursor("advert", after), _page_size(first)
+            _since(updatedSince, "updatedSince"), _uncursor("advert", after), _page_size(first, last, before)
         )
         return _connection([(p, advert_view(self.catalogue, a)) for p, a in found], "advert", has_next, total)
 
-    def advertsWhere(self, info, first=None, after=None, **filters):  # noqa: N802
-        if not any(value not in (None, []) for value in filters.values()):
-            return _connection([], "advertswhere", False, 0)
+    def advertsWhere(self, info, first=None, after=None, last=None, before=None, **filters):  # noqa: N802
+        """Published, unpublished and deleted adverts by legacy id, SKU or title; nothing without a filter."""
         legacy_ids = set(filters.get("legacyIds") or ())
         skus = set(filters.get("variantSkus") or ())
+        title = filters.get("title")
+        if not (legacy_ids or skus or title):
+            return _connection([], "advertswhere", False, 0)
         matching = [
             a for a in self.catalogue.adverts.values()
             if (not legacy_ids or a.legacy_id in legacy_ids)
             and (not skus or any(v.sku in skus for v in self.catalogue.live_variants(a)))
-            and (not filters.get("title") or filters["title"].lower() in a.title.lower())
+            and (not title or title.lower() in a.title.lower())
+            and a.state in ("online", "offline")  # the connection's nodes are Adverts
         ]
         start = 0 if after is None else _uncursor("advertswhere", after) + 1
-        size = _page_size(first)
+        size = _page_size(first, last, before)
         page = matching[start:start + size]
         return _connection([(start + i, AdvertView(self.catalogue, a)) for i, a in enumerate(page)],
                            "advertswhere", start + size < len(matching), len(matching))
 
-    def invoices(self, info, first=None, after=None, filters=None, sort=None):
+    def invoices(self, info, first=None, after=None, last=None, before=None, filters=None):
         filters = dict(filters or {})
         for name in ("updatedSince", "updatedUntil"):
             _since(filters.get(name), name)
-        page, has_next, total = self.catalogue.page_invoices(filters, _uncursor("invoice", after), _page_size(first))
+        page, has_next, total = self.catalogue.page_invoices(filters, _uncursor("invoice", after),
+                                                             _page_size(first, last, before))
         return _connection([(inv.legacy_id, invoice_view(self.catalogue, inv)) for inv in page], "invoice",
                            has_next, total)
 
-    def allSellers(self, info, first=None, after=None, includeDeleted=None):  # noqa: N802, N803
-        return list_connection([_seller(i) for i in SELLERS], first, after)
+    def webhooks(self, info, first=None, after=None, last=None, before=None):
+        return list_connection([w.view() for w in self.registry.webhooks.values()], first, after, last, before)
 
 
 class OperatorRoot(QueryRoot):
@@ -428,17 +536,36 @@ class OperatorRoot(QueryRoot):
 
     def webhookCreate(self, info, input: dict):  # noqa: N802, A002
         attributes = input["attributes"]
-        errors = []
-        url = attributes.get("url") or ""
-        if not url.startswith(("http://", "https://")):
-            errors.append({"field": "url", "messages": ["is not a valid URL"]})
-        max_retries = attributes.get("maxRetries")
-        if max_retries is not None and not 0 <= max_retries <= 50:
-            errors.append({"field": "maxRetries", "messages": ["must be between 0 and 50"]})
+        errors = _webhook_errors(attributes, creating=True)
         if errors:
             return {"webhook": None, "clientMutationId": input.get("clientMutationId"), "errors": errors, "status": 422}
-        webhook = self.webhooks.create(attributes)
-        return {
-            "webhook": webhook.view(), "clientMutationId": input.get("clientMutationId"), "errors": None,
-            "status": 200,
-        }
+        webhook = self.registry.create(attributes)
+        return {"webhook": webhook.view(), "clientMutationId": input.get("clientMutationId"), "errors": None,
+                "status": 200}
+
+    def webhookUpdate(self, info, input: dict):  # noqa: N802, A002
+        """Change a webhook's attributes; there is no delete, so `enabled: false` is how one is retired."""
+        registry = self.registry
+        parsed = parse_global_id(input["webhookId"])
+        webhook = registry.webhooks.get(parsed[1]) if parsed and parsed[0] == "Webhook" else None
+        if webhook is None:
+            return {"webhook": None, "clientMutationId": input.get("clientMutationId"), "status": 404,
+                    "errors": [{"field": "webhookId", "messages": ["not found"]}]}
+        attributes = input.get("attributes") or {}
+        errors = _webhook_errors(attributes, creating=False)
+        if errors:
+            return {"webhook": None, "clientMutationId": input.get("clientMutationId"), "errors": errors, "status": 422}
+        registry.update(webhook, attributes)
+        return {"webhook": webhook.view(), "clientMutationId": input.get("clientMutationId"), "errors": None,
+                "status": 200}
+
+
+def _webhook_errors(attributes: dict, *, creating: bool) -> list[dict]:
+    errors = []
+    url = attributes.get("url")
+    if (creating or url is not None) and not str(url or "").startswith(("http://", "https://")):
+        errors.append({"field": "url", "messages": ["is not a valid URL"]})
+    max_retries = attributes.get("maxRetries")
+    if max_retries is not None and not 0 <= max_retries <= 50:
+        errors.append({"field": "maxRetries", "messages": ["must be between 0 and 50"]})
+    return errors

@@ -103,9 +103,10 @@ class MarketplacerSandbox:
 
     # ---- catalogue and orders ----
 
-    def generate(self, size: int, seed: int = 1, broken_rate: float = 0.01) -> GenerationReport:
+    def generate(self, size: int, seed: int = 1, broken_rate: float = 0.01, **odd_cases) -> GenerationReport:
+        """A seeded catalogue; `odd_cases` are Catalogue.generate's b2b_rate and large_adverts."""
         with self._lock:
-            return self.catalogue.generate(size, seed=seed, broken_rate=broken_rate)
+            return self.catalogue.generate(size, seed=seed, broken_rate=broken_rate, **odd_cases)
 
     def _apply(self, changes: list[Change]) -> None:
         self.webhooks.record(changes, self.execute)
@@ -153,12 +154,19 @@ class MarketplacerSandbox:
             self._apply(self.catalogue.delete_variant(variant_id))
 
     def place_order(self, lines: list[dict], buyer: dict, address: dict | None = None,
-                    sparklayer_cart_id: str | None = None) -> dict:
-        """Returns {"order_id", "invoice_ids"} (legacy ids)."""
+                    sparklayer_cart_id: str | None = None, billing_address: dict | None = None) -> dict:
+        """Returns {"order_id", "invoice_ids", "line_item_ids"} (legacy ids)."""
         with self._lock:
-            order, changes = self.catalogue.place_order(lines, buyer, address, sparklayer_cart_id)
+            order, changes = self.catalogue.place_order(lines, buyer, address, sparklayer_cart_id, billing_address)
             self._apply(changes)
-            return {"order_id": order.legacy_id, "invoice_ids": list(order.invoice_ids)}
+            return {"order_id": order.legacy_id, "invoice_ids": list(order.invoice_ids),
+                    "line_item_ids": [i for inv in order.invoice_ids for i in self.catalogue.invoices[inv].line_item_ids]}
+
+    def amend_order(self, order_id: int, *, quantities: dict[int, int] | None = None,
+                    add: list[dict] | None = None) -> None:
+        """Change line quantities (line item id -> quantity) and add lines [{variant_id, quantity}]."""
+        with self._lock:
+            self._apply(self.catalogue.amend(order_id, quantities=quantities, add=add))
 
     def ship(self, invoice_id: int, items: list[dict] | None = None, **details) -> int:
         with self._lock:
@@ -205,6 +213,7 @@ class MarketplacerSandbox:
             Route("/_sandbox/adverts/{advert_id:int}/variants", self._add_variant, methods=["POST"]),
             Route("/_sandbox/variants/{variant_id:int}", self._change_variant, methods=["PATCH", "DELETE"]),
             Route("/_sandbox/orders", self._place_order, methods=["POST"]),
+            Route("/_sandbox/orders/{order_id:int}", self._amend_order, methods=["PATCH"]),
             Route("/_sandbox/invoices/{invoice_id:int}/{package}", self._invoice_package, methods=["POST"]),
             Route("/_sandbox/api-keys", self._api_keys_endpoint, methods=["PUT"]),
             Route("/_sandbox/rate-limits", self._rate_limits_endpoint, methods=["PUT"]),
@@ -286,7 +295,8 @@ class MarketplacerSandbox:
             return JSONResponse({"adverts": len(catalogue.adverts), "variants": len(catalogue.variants),
                                  "orders": len(catalogue.orders), "invoices": len(catalogue.invoices)})
         return await self._call(request, lambda d: self.generate(
-            int(d["adverts"]), seed=int(d.get("seed", 1)), broken_rate=float(d.get("broken_rate", 0.01))
+            int(d["adverts"]), seed=int(d.get("seed", 1)), broken_rate=float(d.get("broken_rate", 0.01)),
+            b2b_rate=float(d.get("b2b_rate", 0.1)), large_adverts=int(d.get("large_adverts", 0)),
         ).as_dict(), 201)
 
     async def _add_advert(self, request: Request):
@@ -300,7 +310,8 @@ class MarketplacerSandbox:
 
         def change(d):
             with self._lock:
-                self._apply(self.catalogue.update_advert(advert_id, title=d.get("title"), state=d.get("state")))
+                self._apply(self.catalogue.update_advert(advert_id, title=d.get("title"), state=d.get("state"),
+                                                         rrp=d.get("rrp")))
             return {}
 
         return await self._call(request, change)
@@ -317,7 +328,13 @@ class MarketplacerSandbox:
 
     async def _place_order(self, request: Request):
         return await self._call(request, lambda d: self.place_order(
-            d["lines"], d["buyer"], d.get("address"), d.get("sparklayer_cart_id")), 201)
+            d["lines"], d["buyer"], d.get("address"), d.get("sparklayer_cart_id"), d.get("billing_address")), 201)
+
+    async def _amend_order(self, request: Request):
+        order_id = request.path_params["order_id"]
+        return await self._call(request, lambda d: self.amend_order(
+            order_id, quantities={int(k): int(v) for k, v in (d.get("quantities") or {}).items()},
+            add=d.get("add")) or {})
 
     async def _invoice_package(self, request: Request):
         invoice_id, package = request.path_params["invoice_id"], request.path_params["package"]

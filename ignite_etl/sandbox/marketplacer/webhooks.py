@@ -50,11 +50,13 @@ class SimWebhook:
     last_body: bytes | None = None
 
     def view(self) -> dict:
+        """The `Webhook` object as the API shows it (never its HMAC key)."""
         return {
             "__typename": "Webhook", "id": global_id("Webhook", self.legacy_id), "legacyId": self.legacy_id,
             "url": self.url, "type": self.type, "enabled": self.enabled, "allowSkip": self.allow_skip,
             "maxRetries": self.max_retries, "concurrentSendLimit": self.concurrent_send_limit,
-            "legacyFormat": False,
+            "legacyFormat": False, "queryString": self.query_string, "headers": self.headers,
+            "eventName": self.event_name.upper() if self.event_name else None,
         }
 
 
@@ -113,6 +115,19 @@ class WebhookDispatcher:
                 max_retries=DEFAULT_MAX_RETRIES if attributes.get("maxRetries") is None else attributes["maxRetries"],
             )
             self.webhooks[webhook.legacy_id] = webhook
+            return webhook
+
+    def update(self, webhook: SimWebhook, attributes: dict) -> SimWebhook:
+        """`webhookUpdate`: the attributes given replace the webhook's."""
+        fields = {"url": "url", "type": "type", "headers": "headers", "enabled": "enabled", "allowSkip": "allow_skip",
+                  "queryString": "query_string", "hmacKey": "hmac_key", "maxRetries": "max_retries",
+                  "concurrentSendLimit": "concurrent_send_limit"}
+        with self._lock:
+            for name, value in attributes.items():
+                if name == "eventName":
+                    webhook.event_name = value.lower() if value else None
+                elif name in fields and value is not None:
+                    setattr(webhook, fields[name], dict(value) if name == "headers" else value)
             return webhook
 
     def configure_chaos(self, duplicate_rate: float = 0.0, out_of_order: bool = False) -> None:

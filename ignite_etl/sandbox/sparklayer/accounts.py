@@ -52,6 +52,14 @@ def upsert_customer(call: Call) -> Response:
     return JSONResponse(stored, status_code=200 if existing else 201)
 
 
+def get_customer(call: Call) -> Response:
+    lookup_by, identifier = _customer_path(call)
+    customer = call.site.find_customer(lookup_by, identifier)
+    if customer is None:
+        raise refuse(404, f"No customer {identifier!r}.")
+    return JSONResponse(customer)
+
+
 def delete_customer(call: Call) -> Response:
     lookup_by, identifier = _customer_path(call)
     customer = call.site.find_customer(lookup_by, identifier)

@@ -20,7 +20,7 @@ def admin_routes(sandbox: "SparkLayerSandbox") -> list[Route]:
         try:
             sandbox.add_site(
                 body["env"], body["site_id"], body["client_id"], body["client_secret"],
-                stock_locations=body.get("stock_locations"), customer_groups=body.get("customer_groups"),
+                customer_groups=body.get("customer_groups"),
                 settings_api_allowed=body.get("settings_api_allowed", True),
             )
         except (KeyError, ValueError, TypeError) as exc:

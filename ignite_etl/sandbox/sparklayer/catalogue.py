@@ -15,6 +15,7 @@ from ignite_etl.sandbox.sparklayer.schemas import (
     ProductPatchIn,
     SkuPricingIn,
     StockIn,
+    StockLocationIn,
     VariantIn,
     VariantPatchIn,
     parse,
@@ -78,8 +79,11 @@ def batch_update_stock(call: Call) -> Response:
             problems.append((index, "stock_location_external_id", "Give exactly one of stock_location_id and stock_location_external_id."))
             continue
         location = item.stock_location_external_id or item.stock_location_id
-        if location not in site.stock_locations:
+        found = site.find_stock_location(location)
+        if found is None:
             problems.append((index, "stock_location_external_id", f"Unknown stock location {location!r}."))
+        else:
+            location = found["external_id"]
         if (item.sku, location) in seen:
             problems.append((index, "sku", f"The sku {item.sku!r} and location {location!r} appear more than once."))
         seen.add((item.sku, location))
@@ -89,9 +93,21 @@ def batch_update_stock(call: Call) -> Response:
         errors = [{"code": "invalid", "message": m, "property": f"[{i}].{f}"} for i, f, m in problems]
         raise Refused(problem(400, "Some stock levels were refused; nothing was written.", errors=errors))
     for item in items:
-        location = item.stock_location_external_id or item.stock_location_id
-        site.stock[(item.sku, location)] = item.model_dump(mode="json", exclude_none=True) | {"stock_location_external_id": location}
+        location = site.find_stock_location(item.stock_location_external_id or item.stock_location_id)["external_id"]
+        stored = item.model_dump(mode="json", exclude_none=True) | {"stock_location_external_id": location}
+        stored.pop("stock_location_id", None)
+        site.stock[(item.sku, location)] = stored
     return JSONResponse({"updated": len(items)})
+
+
+def create_stock_location(call: Call) -> Response:
+    body: StockLocationIn = call.body(StockLocationIn)
+    if body.external_id in call.site.stock_locations:
+        raise refuse(409, f"A stock location with external_id {body.external_id!r} already exists.",
+                     code="duplicate", prop="external_id")
+    location = body.model_dump(mode="json") | {"id": new_id(), "created_at": call.now.isoformat()}
+    call.site.stock_locations[body.external_id] = location
+    return JSONResponse(location, status_code=201)
 
 
 def create_price_list(call: Call) -> Response:

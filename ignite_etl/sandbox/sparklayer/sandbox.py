@@ -38,9 +38,11 @@ API_ROUTES: list[tuple[str, str, Callable[[Call], Response]]] = [
     ("PATCH", "/api/v1/products/{id}", catalogue.update_product),
     ("PATCH", "/api/v1/product-variants/{id}", catalogue.update_variant),
     ("POST", "/api/v1/batch-update-stock", catalogue.batch_update_stock),
+    ("POST", "/api/v1/stock-locations", catalogue.create_stock_location),
     ("POST", "/api/v1/price-lists", catalogue.create_price_list),
     ("GET", "/api/v2/price-lists", catalogue.list_price_lists),
     ("PATCH", "/api/v1/price-lists/{slug}/pricing", catalogue.update_pricing),
+    ("GET", "/api/v2/customers/{lookup_by}/{identifier}", accounts.get_customer),
     ("PUT", "/api/v2/customers/{lookup_by}/{identifier}", accounts.upsert_customer),
     ("DELETE", "/api/v2/customers/{lookup_by}/{identifier}", accounts.delete_customer),
     ("GET", "/api/v1/settings", accounts.list_settings),
@@ -104,15 +106,14 @@ class SparkLayerSandbox:
         client_id: str,
         client_secret: str,
         *,
-        stock_locations: list[str] | None = None,
         customer_groups: list[str] | None = None,
         settings_api_allowed: bool = True,
     ) -> None:
+        """A site with API credentials and no data: like a real one, it has no stock location until one
+        is created through the API."""
         if env not in ENVIRONMENTS:
             raise ValueError(f"env must be one of {ENVIRONMENTS}")
         site = SiteState(env, site_id, client_id, client_secret, settings_api_allowed=settings_api_allowed)
-        if stock_locations is not None:
-            site.stock_locations = set(stock_locations)
         if customer_groups is not None:
             site.customer_groups = set(customer_groups) | {"base"}
         with self._lock:
@@ -164,7 +165,7 @@ class SparkLayerSandbox:
         with self._lock:
             self._sites = {
                 key: SiteState(s.env, s.site_id, s.client_id, s.client_secret, settings_api_allowed=s.settings_api_allowed,
-                               customer_groups=set(s.customer_groups), stock_locations=set(s.stock_locations))
+                               customer_groups=set(s.customer_groups))
                 for key, s in self._sites.items()
             }
             self._tokens.clear()

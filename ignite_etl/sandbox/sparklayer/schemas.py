@@ -101,6 +101,11 @@ class StockIn(Strict):
     min_stock_level: int | None = None
 
 
+class StockLocationIn(Strict):
+    name: str = Field(min_length=1)
+    external_id: str = Field(min_length=1)
+
+
 class PriceRuleIn(Strict):
     source_price_list_slug: str
     adjustment_percentage: Number | None = None
@@ -130,14 +135,16 @@ class SkuPricingIn(Strict):
 
 
 class AddressIn(Strict):
+    """Field names as SparkLayer's own platform mapping uses them (address_line1, region_code, ...)."""
+
     external_id: str | None = None
     first_name: str | None = None
     last_name: str | None = None
-    company_name: str | None = None
-    line_1: str = Field(min_length=1)
-    line_2: str | None = None
+    company: str | None = None
+    address_line1: str = Field(min_length=1)
+    address_line2: str | None = None
     city: str | None = None
-    region: str | None = None
+    region_code: str | None = None
     postcode: str | None = None
     country_code: str = Field(pattern=r"^[A-Z]{2}$")
     phone: str | None = None
@@ -200,6 +207,7 @@ class PackageIn(Strict):
     shipped_at: datetime | None = None
     tracking_number: str | None = None
     shipping_method: str | None = None
+    shipping_address: AddressIn | None = None
 
 
 class PurchaseCustomerIn(Strict):
@@ -213,6 +221,7 @@ class PurchaseIn(Strict):
     currency_code: Currency = Field(pattern=r"^[A-Z]{3}$")
     customer: PurchaseCustomerIn | None = None
     created_at: datetime | None = None
+    billing_address: AddressIn | None = None
     packages: list[PackageIn] = Field(min_length=1)
 
 

@@ -20,7 +20,7 @@ class SiteState:
     client_secret: str = field(repr=False)
     settings_api_allowed: bool = True
     customer_groups: set[str] = field(default_factory=lambda: {"base"})
-    stock_locations: set[str] = field(default_factory=lambda: {"default"})
+    stock_locations: dict[str, dict[str, Any]] = field(default_factory=dict)  # by external_id; none until created
     products: dict[str, dict[str, Any]] = field(default_factory=dict)  # by product external_id
     variants: dict[str, dict[str, Any]] = field(default_factory=dict)  # by variant external_id
     stock: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # by (sku, location)
@@ -42,11 +42,20 @@ class SiteState:
         return next((v for v in self.variants.values() if v["id"] == identifier), None)
 
     def find_customer(self, lookup_by: str, identifier: str) -> dict[str, Any] | None:
-        field_name = {"platform": "external_id", "email": "email", "sparklayer": "id"}[lookup_by]
         for customer in self.customers.values():
-            if customer.get(field_name) == identifier or (lookup_by == "sparklayer" and customer.get("legacy_id") == identifier):
+            if lookup_by == "email" and customer["email"].lower() == identifier.lower():
+                return customer
+            if lookup_by == "platform" and customer.get("external_id") == identifier:
+                return customer
+            if lookup_by == "sparklayer" and identifier in (customer["id"], customer.get("legacy_id")):
                 return customer
         return None
+
+    def find_stock_location(self, identifier: str) -> dict[str, Any] | None:
+        """By external id, or by SparkLayer's id (`stock_location_id`)."""
+        if identifier in self.stock_locations:
+            return self.stock_locations[identifier]
+        return next((loc for loc in self.stock_locations.values() if loc["id"] == identifier), None)
 
     def find_purchase(self, lookup_by: str, identifier: str) -> dict[str, Any] | None:
         for purchase in self.purchases.values():
@@ -61,7 +70,7 @@ class SiteState:
                 "env": self.env,
                 "site_id": self.site_id,
                 "customer_groups": sorted(self.customer_groups),
-                "stock_locations": sorted(self.stock_locations),
+                "stock_locations": self.stock_locations,
                 "products": self.products,
                 "variants": self.variants,
                 "stock": [dict(v) for _, v in sorted(self.stock.items())],

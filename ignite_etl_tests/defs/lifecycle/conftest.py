@@ -120,7 +120,7 @@ class Stack:
 def stack(database_url, secret_key):
     marketplacer = MarketplacerSandbox(time_scale=0.001, auto_deliver=False)
     sparklayer = SparkLayerSandbox()
-    sparklayer.add_site(SITE_ENV, SITE_ID, CLIENT_ID, CLIENT_SECRET, stock_locations=["marketplacer"])
+    sparklayer.add_site(SITE_ENV, SITE_ID, CLIENT_ID, CLIENT_SECRET)
     config = IngressConfig(database_url=database_url, secret_key=secret_key, ingress_token=INGRESS_TOKEN,
                            pool_min_size=1, pool_max_size=4)
     with BackgroundServer(marketplacer.app) as mp_server, BackgroundServer(sparklayer.app) as sl_server, \

@@ -16,7 +16,7 @@ from ignite_etl.ingress.config import IngressConfig
 from ignite_etl.platforms.marketplacer import MarketplacerPlatform
 from ignite_etl.sandbox.marketplacer.sandbox import DEFAULT_API_KEY
 from ignite_etl.sandbox.server import BackgroundServer
-from ignite_etl.store.connections import set_webhook_secret
+from ignite_etl.store.connections import save_webhook_registration
 from ignite_etl.store.database import connect
 from ignite_etl.sparklayer.retry import RetryPolicy
 from ignite_etl_tests.defs.sync.conftest import CONNECTION_ID, ConnectedStore, FastSyncServices, connected_store  # noqa: F401
@@ -91,8 +91,10 @@ def _webhooks_to_ingress(store: ConnectedStore, cipher, *, full_sync: bool):
             api_url = conn.execute("select platform_config->>'marketplacer_api_url' as u from connection").fetchone()["u"]
             with MarketplacerPlatform.from_config({"marketplacer_api_url": api_url, "currency": "AUD"},
                                                   {"marketplacer_api_key": DEFAULT_API_KEY}) as platform:
-                key = platform.register_webhooks(f"{ingress.url}/webhooks/marketplacer/{CONNECTION_ID}")
-            set_webhook_secret(conn, fast.app_db.cipher, CONNECTION_ID, key)
+                url = f"{ingress.url}/webhooks/marketplacer/{CONNECTION_ID}"
+                registration = platform.register_webhooks(url)
+            save_webhook_registration(conn, fast.app_db.cipher, CONNECTION_ID, url=url, key=registration.key,
+                                      state=registration.state)
         store.marketplacer.generate(8, seed=3, broken_rate=0)
         if full_sync:
             store.sync()

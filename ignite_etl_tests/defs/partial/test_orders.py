@@ -64,7 +64,13 @@ def test_an_order_lifecycle_gives_the_right_packages(order_store):
     (shipment,) = [p for p in shipped["packages"] if p["type"] == "shipment"]
     assert shipment["tracking_number"]
 
-    store.marketplacer.refund(invoice_id, [{"line_item_id": first_line, "quantity": 1}])
+    store.marketplacer.refund(invoice_id, [{"line_item_id": first_line, "quantity": 1}])  # the shipped one, returned
+    sync_now(store)
+    assert packages(purchase(store, "cart-42")) == {
+        ("processing", sku_a): 1, ("processing", sku_b): 3, ("refund", sku_a): 1,
+    }
+
+    store.marketplacer.ship(invoice_id, [{"line_item_id": first_line, "quantity": 1}])
     sync_now(store)
     assert packages(purchase(store, "cart-42")) == {
         ("processing", sku_b): 3, ("shipment", sku_a): 1, ("refund", sku_a): 1,

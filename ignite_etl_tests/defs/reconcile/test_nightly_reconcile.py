@@ -141,7 +141,8 @@ def test_reconcile_removes_what_vanished_unannounced_and_reports_drift(connected
     assert {c["email"] for c in store.state()["customers"].values()} == {"stays@example.com"}
 
     shown = materialization_metadata(result)
-    zeroed_stock = sum(1 for v in deleted_variants if v.count_on_hand != 0)
+    # the SKUs the store no longer reports (deleted, or gone for good) drop to no stock
+    zeroed_stock = sum(1 for v in deleted_variants + purged_variants if v.count_on_hand != 0)
     assert shown["product_changes"]["discontinued"].value == len(deleted_variants) + len(purged_variants)
     assert shown["product_changes"]["unannounced"].value == len(deleted_variants) + len(purged_variants)
     assert shown["price_changes"]["writes"].value == 2

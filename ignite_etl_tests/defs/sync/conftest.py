@@ -85,7 +85,7 @@ class ConnectedStore:
 def connected_store(database_url, cipher, secret_key):
     marketplacer = MarketplacerSandbox(time_scale=0.001, auto_deliver=False)
     sparklayer = SparkLayerSandbox()
-    sparklayer.add_site(SITE_ENV, SITE_ID, CLIENT_ID, CLIENT_SECRET, stock_locations=["marketplacer"])
+    sparklayer.add_site(SITE_ENV, SITE_ID, CLIENT_ID, CLIENT_SECRET)
     with BackgroundServer(marketplacer.app) as mp_server, BackgroundServer(sparklayer.app) as sl_server:
         with connect(database_url) as conn:
             save_connection(

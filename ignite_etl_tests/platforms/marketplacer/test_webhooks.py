@@ -37,21 +37,52 @@ def receiver():
 @pytest.fixture
 def registered(sandbox, connect, receiver):
     sandbox.generate(5, seed=1, broken_rate=0)
-    key = connect().register_webhooks(receiver.url)
-    return key
+    return connect().register_webhooks(receiver.url).key
 
 
-def test_register_webhooks_creates_advert_variant_and_invoice_hooks_with_one_fresh_key(sandbox, connect, receiver):
-    platform = connect()
-
-    key = platform.register_webhooks(receiver.url)
-    other = platform.register_webhooks(receiver.url)
+def test_register_webhooks_creates_one_hook_per_synced_type_with_one_fresh_key(sandbox, connect, receiver):
+    registration = connect().register_webhooks(receiver.url)
 
     hooks = list(sandbox.webhooks.webhooks.values())
-    assert sorted(h.type for h in hooks[:3]) == ["ADVERT", "INVOICE", "VARIANT"]
-    assert {h.hmac_key for h in hooks[:3]} == {key}
-    assert key != other and len(key) >= 32
-    assert all(h.url == receiver.url for h in hooks)
+    assert sorted(h.type for h in hooks) == ["ADVERT", "INVOICE", "REFUND_REQUEST", "SHIPMENT", "VARIANT"]
+    assert {h.hmac_key for h in hooks} == {registration.key} and len(registration.key) >= 32
+    assert all(h.url == receiver.url and h.enabled for h in hooks)
+    assert sorted(registration.state["ids"]) == sorted(global_id("Webhook", h.legacy_id) for h in hooks)
+    assert registration.key not in str(registration.state)
+
+
+def test_a_registration_that_still_stands_is_kept_as_it_is(sandbox, connect, receiver):
+    platform = connect()
+    first = platform.register_webhooks(receiver.url)
+
+    again = platform.register_webhooks(receiver.url, first)
+
+    assert again == first
+    assert len(sandbox.webhooks.webhooks) == 5
+
+
+def test_a_new_api_key_registers_again_and_disables_the_webhooks_made_before(sandbox, connect, receiver):
+    sandbox.set_api_keys("old-key", "new-key")
+    first = connect(api_key="old-key").register_webhooks(receiver.url)
+
+    second = connect(api_key="new-key").register_webhooks(receiver.url, first)
+
+    hooks = {global_id("Webhook", h.legacy_id): h for h in sandbox.webhooks.webhooks.values()}
+    assert second.key != first.key
+    assert {hooks[i].enabled for i in first.state["ids"]} == {False}
+    assert {hooks[i].enabled for i in second.state["ids"]} == {True}
+    assert sorted(second.state["retired"]) == sorted(first.state["ids"])
+
+
+def test_webhooks_left_at_our_url_by_a_lost_registration_are_disabled_too(sandbox, connect, receiver):
+    platform = connect()
+    lost = platform.register_webhooks(receiver.url)  # e.g. a crash before its key was stored
+
+    fresh = platform.register_webhooks(receiver.url)
+
+    hooks = {global_id("Webhook", h.legacy_id): h for h in sandbox.webhooks.webhooks.values()}
+    assert {hooks[i].enabled for i in lost.state["ids"]} == {False}
+    assert {hooks[i].enabled for i in fresh.state["ids"]} == {True}
 
 
 def test_register_webhooks_surfaces_mutation_errors(connect):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ignite_etl_tests.sandbox.sparklayer.conftest import SITE
 
 
@@ -50,7 +52,30 @@ def test_variant_status_must_be_a_known_value(api):
 # --- stock --------------------------------------------------------------------------------------
 
 
-def test_stock_with_a_repeated_sku_and_location_is_refused_whole(api, sandbox):
+@pytest.fixture
+def location(api):
+    """The site's one stock location; a new site has none."""
+    assert api.call("POST", "/api/v1/stock-locations", json={"name": "Default", "external_id": "default"}).status_code == 201
+    return "default"
+
+
+def test_a_new_site_has_no_stock_location_and_refuses_stock_until_one_is_created(api, sandbox):
+    item = [{"sku": "A", "stock_location_external_id": "main", "stock_level": 3}]
+
+    before = api.call("POST", "/api/v1/batch-update-stock", json=item)
+    created = api.call("POST", "/api/v1/stock-locations", json={"name": "Main", "external_id": "main"})
+    again = api.call("POST", "/api/v1/stock-locations", json={"name": "Main", "external_id": "main"})
+    after = api.call("POST", "/api/v1/batch-update-stock", json=item)
+    by_id = api.call("POST", "/api/v1/batch-update-stock",
+                     json=[{"sku": "B", "stock_location_id": created.json()["id"], "stock_level": 1}])
+
+    assert before.status_code == 400 and "Unknown stock location" in before.json()["errors"][0]["message"]
+    assert (created.status_code, again.status_code, after.status_code, by_id.status_code) == (201, 409, 200, 200)
+    assert [(s["sku"], s["stock_location_external_id"]) for s in sandbox.state("test", SITE)["stock"]] == [
+        ("A", "main"), ("B", "main")]
+
+
+def test_stock_with_a_repeated_sku_and_location_is_refused_whole(api, sandbox, location):
     items = [{"sku": "A", "stock_location_external_id": "default", "stock_level": n} for n in (1, 2)]
 
     answer = api.call("POST", "/api/v1/batch-update-stock", json=items)
@@ -67,14 +92,14 @@ def test_stock_for_an_unknown_location_is_refused(api):
     assert "Unknown stock location" in answer.json()["errors"][0]["message"]
 
 
-def test_stock_level_must_be_an_integer(api):
+def test_stock_level_must_be_an_integer(api, location):
     answer = api.call("POST", "/api/v1/batch-update-stock", json=[{"sku": "A", "stock_location_external_id": "default", "stock_level": "5"}])
 
     assert answer.status_code == 400
     assert answer.json()["errors"][0]["property"] == "[0].stock_level"
 
 
-def test_stock_overwrites_only_the_pairs_sent(api, sandbox):
+def test_stock_overwrites_only_the_pairs_sent(api, sandbox, location):
     api.call("POST", "/api/v1/batch-update-stock", json=[{"sku": s, "stock_location_external_id": "default", "stock_level": 1} for s in "AB"])
     api.call("POST", "/api/v1/batch-update-stock", json=[{"sku": "A", "stock_location_external_id": "default", "stock_level": 7}])
 
@@ -129,14 +154,24 @@ def test_customer_body_must_repeat_the_path_identifier(api):
 
 
 def test_customer_put_creates_then_replaces_clearing_what_is_left_out(api, sandbox):
-    full = customer(company_name="Ada Co", accounting_id="ACC-1", price_lists=["p"], addresses=[{"line_1": "1 St", "country_code": "AU"}])
+    full = customer(company_name="Ada Co", accounting_id="ACC-1", price_lists=["p"],
+                    addresses=[{"address_line1": "1 St", "country_code": "AU"}])
 
     assert api.call("PUT", "/api/v2/customers/platform/c1", json=full).status_code == 201
+    read = api.call("GET", "/api/v2/customers/platform/c1")
     assert api.call("PUT", "/api/v2/customers/platform/c1", json=customer()).status_code == 200
 
+    assert (read.status_code, read.json()["price_lists"], read.json()["addresses"][0]["address_line1"]) == (200, ["p"], "1 St")
     stored = sandbox.state("test", SITE)["customers"]["c1"]
     assert "company_name" not in stored and "accounting_id" not in stored
     assert stored["price_lists"] == [] and stored["addresses"] == []
+
+
+def test_a_customer_can_be_read_by_external_id_or_by_email_in_any_case(api):
+    api.call("PUT", "/api/v2/customers/platform/c1", json=customer("c1"))
+
+    assert api.call("GET", "/api/v2/customers/email/C1@Example.COM").json()["external_id"] == "c1"
+    assert api.call("GET", "/api/v2/customers/platform/c9").status_code == 404
 
 
 def test_customer_with_another_customers_email_is_a_409(api):

@@ -1,0 +1,131 @@
+"""SparkLayer's variant-level B2B attributes, read from the text values a platform keeps under SparkLayer's
+own metafield key names (`rrp`, `pack_size`, `min_order_quantity`, `max_order_quantity`, `settings`,
+`restock_date`, `min_stock_level`). A value that does not parse is a problem for that record, never an
+exception: the rest of the record still syncs.
+
+The keys without a known SparkLayer variant field (`min_order_parent_quantity`, `max_order_parent_quantity`,
+`reserve_stock_quantity`, `display`, `sell`, `stock_location_data`) are ignored (CONTRACTS.md).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from pydantic import ValidationError
+
+from ignite_etl.model import VariantSetting
+
+DEFAULT_GROUP = "base"
+"""The customer group the plain keys (`pack_size`, `min_order_quantity`, `max_order_quantity`) apply to."""
+
+# settings item keys: SparkLayer's API names, and the metafield names merchants know, to the API names
+_SETTING_KEYS = {
+    "minimum_order_quantity": "minimum_order_quantity", "min_order_quantity": "minimum_order_quantity",
+    "maximum_order_quantity": "maximum_order_quantity", "max_order_quantity": "maximum_order_quantity",
+    "order_increment": "order_increment", "pack_size": "order_increment",
+}
+_PLAIN_SETTING_KEYS = ("pack_size", "min_order_quantity", "max_order_quantity")
+KEYS = ("rrp", "settings", *_PLAIN_SETTING_KEYS, "restock_date", "min_stock_level")
+
+
+@dataclass(frozen=True)
+class AttributeProblem:
+    key: str
+    value: str
+    expected: str  # what the value should look like, in the merchant's words
+
+
+@dataclass
+class VariantAttributes:
+    rrp: Decimal | None = None
+    settings: tuple[VariantSetting, ...] = ()
+    restock_date: date | None = None
+    min_stock_level: int | None = None
+    problems: list[AttributeProblem] = field(default_factory=list)
+
+
+def parse_variant_attributes(values: Mapping[str, str]) -> VariantAttributes:
+    """The attributes among `values` (key -> text); keys SparkLayer does not know are ignored."""
+    out = VariantAttributes()
+
+    def problem(key: str, expected: str) -> None:
+        out.problems.append(AttributeProblem(key, str(values[key]), expected))
+
+    if "rrp" in values:
+        out.rrp = parse_amount(values["rrp"])
+        if out.rrp is None:
+            problem("rrp", "a price such as 24.95")
+    if "restock_date" in values:
+        try:
+            out.restock_date = date.fromisoformat(str(values["restock_date"]).strip())
+        except ValueError:
+            problem("restock_date", "a date such as 2027-03-01")
+    if "min_stock_level" in values:
+        out.min_stock_level = _integer(values["min_stock_level"])
+        if out.min_stock_level is None:
+            problem("min_stock_level", "a whole number such as 10")
+    plain: dict[str, int] = {}
+    for key in _PLAIN_SETTING_KEYS:
+        if key in values:
+            number = _integer(values[key])
+            if number is None or number < 1:
+                problem(key, "a whole number of at least 1")
+            else:
+                plain[_SETTING_KEYS[key]] = number
+    settings: dict[str, VariantSetting] = {}
+    if plain:
+        settings[DEFAULT_GROUP] = VariantSetting(customer_group=DEFAULT_GROUP, **plain)
+    if "settings" in values:
+        parsed = _settings(values["settings"])
+        if parsed is None:
+            problem("settings", 'JSON such as [{"customer_group": "base", "minimum_order_quantity": 4, '
+                                '"order_increment": 2}]')
+        else:
+            settings.update({s.customer_group: s for s in parsed})  # `settings` supersedes the plain keys
+    out.settings = tuple(settings[group] for group in sorted(settings))
+    return out
+
+
+def parse_amount(value: Any) -> Decimal | None:
+    """A non-negative finite decimal, or None."""
+    if value is None:
+        return None
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    return amount if amount.is_finite() and amount >= 0 else None
+
+
+def _integer(value: Any) -> int | None:
+    text = str(value).strip()
+    return int(text) if text.lstrip("-").isdigit() else None
+
+
+def _settings(text: str) -> list[VariantSetting] | None:
+    """A list of {customer_group, rules...}, or an object keyed by customer group; None when neither."""
+    try:
+        data = json.loads(text)
+    except (TypeError, ValueError):
+        return None
+    if isinstance(data, dict):
+        data = [{"customer_group": group, **rules} if isinstance(rules, dict) else None for group, rules in data.items()]
+    if not isinstance(data, list):
+        return None
+    out = []
+    for item in data:
+        if not isinstance(item, dict) or not isinstance(item.get("customer_group"), str):
+            return None
+        rules = {_SETTING_KEYS.get(k): v for k, v in item.items() if k != "customer_group"}
+        if None in rules or any(not isinstance(v, int) or isinstance(v, bool) for v in rules.values()):
+            return None
+        try:
+            out.append(VariantSetting(customer_group=item["customer_group"], **rules))
+        except ValidationError:
+            return None
+    return out

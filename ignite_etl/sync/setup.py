@@ -1,0 +1,124 @@
+"""A SparkLayer site set up for its platform: the platform's price list, its stock locations and the store's
+base currency. Run on completion and at the start of every full sync, before any data is written.
+
+The price list and the stock locations come first, because prices and stock cannot be written without
+them; a refusal of either stops the step. The base currency comes last, and SparkLayer refusing it
+(it refuses API keys created in the Dashboard) is a sync-log error the merchant can act on: the rest
+of the setup and the syncs that follow still run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from ignite_etl.diff import Accepted, record_hash
+from ignite_etl.model import StockLocation
+from ignite_etl.sparklayer import models as sl
+from ignite_etl.sparklayer.client import SparkLayerClient
+from ignite_etl.sparklayer.errors import RecordRejected
+from ignite_etl.store import sync_log, sync_state
+from ignite_etl.store.database import connect
+from ignite_etl.store.sync_log import SyncError
+
+log = logging.getLogger(__name__)
+
+DATA_TYPE = "products"  # the sync log a setup problem is shown under
+BASE_CURRENCY = ("setting", "baseCurrency")
+BASE_CURRENCY_ERROR = "setting:baseCurrency"
+
+
+class SiteSetupFailed(RuntimeError):
+    """SparkLayer refused the price list or a stock location: nothing can be priced or stocked."""
+
+
+@dataclass
+class SiteSetup:
+    base_currency: str
+    price_list: str
+    stock_locations: list[str]
+    written: list[str] = field(default_factory=list)  # what this call changed, e.g. "price_list:marketplacer-price"
+    refused: list[SyncError] = field(default_factory=list)
+
+    @property
+    def failure_reason(self) -> str | None:
+        return "; ".join(e.message for e in self.refused) or None
+
+
+async def ensure_stock_locations(client: SparkLayerClient, locations: Sequence[StockLocation]) -> list[str]:
+    """Create each location SparkLayer lacks (one it has answers 409); returns the external ids created.
+    SparkLayer refuses stock for a location that does not exist, so this runs before stock is written."""
+    created = []
+    for location in locations:
+        result = await client.create_stock_location(sl.StockLocation(name=location.name, external_id=location.external_id))
+        if not result.ok:
+            raise SiteSetupFailed(f"SparkLayer refused the stock location {location.external_id}: {result.error_message}")
+        if result.status_code != 409:
+            created.append(location.external_id)
+    return created
+
+
+async def set_up_site(
+    client: SparkLayerClient,
+    database_url: str,
+    connection_id: str,
+    *,
+    price_list: sl.PriceList,
+    locations: Sequence[StockLocation],
+    report: Callable[[str, list[SyncError]], Awaitable[None]],
+    resolve: Callable[[str, list[str]], Awaitable[None]],
+    dry_run: bool = False,
+) -> SiteSetup:
+    """Write what is missing or changed. Stock locations are created every time (a merchant can delete one
+    in SparkLayer; an existing one answers 409, which counts as done). `report` sends new sync-log errors,
+    `resolve` tells the sync log which of them no longer hold."""
+    currency = price_list.currency_code
+    setup = SiteSetup(currency, price_list.slug, [loc.external_id for loc in locations])
+    wanted = {
+        BASE_CURRENCY: record_hash({"key": "baseCurrency", "value": currency}),
+        ("price_list", price_list.slug): record_hash(price_list.to_body()),
+    }
+    with connect(database_url) as conn:
+        state = sync_state.load_rows(conn, connection_id, wanted)
+    stale = [key for key, hash_ in wanted.items() if key not in state or state[key].hash != hash_]
+    if dry_run:
+        setup.written = [f"{e}:{k}" for e, k in stale]
+        return setup
+
+    accepted: list[tuple[Accepted, None]] = []
+    if ("price_list", price_list.slug) in stale:
+        result = await client.create_price_list(price_list)  # an existing slug counts as success
+        if not result.ok:
+            raise SiteSetupFailed(f"SparkLayer refused the price list {price_list.slug}: {result.error_message}")
+        accepted.append((Accepted("price_list", price_list.slug, wanted[("price_list", price_list.slug)]), None))
+        setup.written.append(f"price_list:{price_list.slug}")
+    setup.written += [f"stock_location:{created}" for created in await ensure_stock_locations(client, locations)]
+    if BASE_CURRENCY in stale:
+        try:
+            await client.set_base_currency(currency)
+        except RecordRejected as exc:
+            setup.refused.append(SyncError(
+                external_id=BASE_CURRENCY_ERROR, entity="setting",
+                message=f"SparkLayer refused to set the base currency to {currency}: {exc.message}",
+                resolution=f"Set the base currency to {currency} in the SparkLayer Dashboard, or ask SparkLayer "
+                           "support to allow this integration's API key to update settings; products, stock and "
+                           "prices sync meanwhile.",
+            ))
+        else:
+            accepted.append((Accepted(*BASE_CURRENCY, wanted[BASE_CURRENCY]), None))
+            setup.written.append("setting:baseCurrency")
+    with connect(database_url) as conn, conn.transaction():
+        sync_state.advance(conn, connection_id, accepted)
+        if setup.refused:
+            sync_log.record_errors(conn, connection_id, DATA_TYPE, setup.refused)
+        open_ids = {e["external_id"] for e in sync_log.open_errors(conn, connection_id, DATA_TYPE)}
+        resolved = [BASE_CURRENCY_ERROR] if not setup.refused and BASE_CURRENCY_ERROR in open_ids else []
+        if resolved:
+            sync_log.resolve(conn, connection_id, DATA_TYPE, resolved)
+    if setup.refused:
+        log.warning("site setup of %s: %s", connection_id, setup.failure_reason)
+        await report(DATA_TYPE, setup.refused)
+    if resolved:
+        await resolve(DATA_TYPE, resolved)
+    return setup
