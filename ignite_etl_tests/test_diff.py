@@ -125,3 +125,16 @@ def test_a_key_twice_is_written_once():
     desired = [("SKU1@loc", {"stock_level": 1}), ("SKU1@loc", {"stock_level": 2})]
     result = diff_records("stock", desired, {}, complete=False, write_action="set")
     assert [(c.external_id, c.body) for c in result.changes] == [("SKU1@loc", {"stock_level": 1})]
+
+
+def test_a_vanished_record_gets_its_replacement_body_once():
+    zero = {"sku": "GONE", "stock_location_external_id": "loc", "stock_level": 0}
+    state = {("stock", "GONE@loc"): StateRow(record_hash({**zero, "stock_level": 4}))}
+
+    first = diff_records("stock", [], state, complete=True, write_action="set", vanished=lambda key: zero)
+    settled = {("stock", "GONE@loc"): StateRow(first.changes[0].accepts[0].hash)}
+    again = diff_records("stock", [], settled, complete=True, write_action="set", vanished=lambda key: zero)
+    partial = diff_records("stock", [], state, complete=False, write_action="set", vanished=lambda key: zero)
+
+    assert [(c.external_id, c.action, c.body) for c in first.changes] == [("GONE@loc", "set", zero)]
+    assert again.changes == [] and partial.changes == []

@@ -99,3 +99,18 @@ def forget(conn: psycopg.Connection, connection_id: str, keys: Iterable[StateKey
             """,
             ([k[0] for k in keys], [k[1] for k in keys], connection_id),
         )
+
+
+def forget_stock_at(conn: psycopg.Connection, connection_id: str, location_external_ids: Sequence[str]) -> int:
+    """Drop what SparkLayer held at these stock locations (they were just created, again: a merchant deleted
+    them), so the next stock diff sends their stock whole."""
+    if not location_external_ids:
+        return 0
+    cursor = conn.execute(
+        """
+        delete from sync_state
+        where connection_id = %s and entity = 'stock' and split_part(external_id, '@', -1) = any(%s)
+        """,
+        (connection_id, list(location_external_ids)),
+    )
+    return cursor.rowcount

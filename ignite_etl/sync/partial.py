@@ -185,25 +185,27 @@ class PartialSync:
         stock = list(payloads.stock_bodies(frames.frame("stock")))
         prices = list(payloads.pricing_bodies(frames.frame("prices"), slug))
         problems = payloads.problem_errors(frames.frame("problems"))
-
-        with connect(self._database_url) as conn:
-            gone = sync_state.load_rows(conn, cid, [("product", i) for i in page.missing_ids])
-            scope = [p.external_id for p in desired] + [key[1] for key in gone]
-            state = sync_state.load_rows(conn, cid, [("product", i) for i in scope])
-            state.update(sync_state.variants_of(conn, cid, scope))
-            state.update(sync_state.load_rows(
-                conn, cid, [("variant", v["external_id"]) for p in desired for v in p.variants]
-            ))
-            state.update(sync_state.load_rows(conn, cid, [("stock", key) for key, _ in stock]))
-            state.update(sync_state.load_rows(conn, cid, [("price", key) for key, _ in prices]))
-        # `complete`: every product in `state` was asked for, so one the platform no longer has is gone.
-        product_changes = diff.diff_products(desired, state, complete=True)
-        stock_changes = diff.diff_records("stock", stock, state, complete=False, write_action="set")
-        price_changes = diff.diff_records("price", prices, state, complete=False, write_action="set")
-        changes = product_changes.changes + stock_changes.changes + price_changes.changes
         ids = [r.id for r in rows]
 
         async with self._sparklayer() as client:
+            if stock:  # before the stock diff: a location the merchant deleted is created again, empty
+                await ensure_stock_locations(client, self._database_url, cid, locations)
+            with connect(self._database_url) as conn:
+                gone = sync_state.load_rows(conn, cid, [("product", i) for i in page.missing_ids])
+                scope = [p.external_id for p in desired] + [key[1] for key in gone]
+                state = sync_state.load_rows(conn, cid, [("product", i) for i in scope])
+                state.update(sync_state.variants_of(conn, cid, scope))
+                state.update(sync_state.load_rows(
+                    conn, cid, [("variant", v["external_id"]) for p in desired for v in p.variants]
+                ))
+                state.update(sync_state.load_rows(conn, cid, [("stock", key) for key, _ in stock]))
+                state.update(sync_state.load_rows(conn, cid, [("price", key) for key, _ in prices]))
+            # `complete`: every product in `state` was asked for, so one the platform no longer has is gone.
+            product_changes = diff.diff_products(desired, state, complete=True)
+            stock_changes = diff.diff_records("stock", stock, state, complete=False, write_action="set")
+            price_changes = diff.diff_records("price", prices, state, complete=False, write_action="set")
+            changes = product_changes.changes + stock_changes.changes + price_changes.changes
+
             reporter = SyncLogReporter(client, self._database_url, cid, self._sync_id,
                                        integration=self._connection.platform, kind="partial", clock=self._clock)
             data_types = ["products"] + (["stock"] if stock or stock_changes.changes else [])
@@ -212,8 +214,6 @@ class PartialSync:
             for data_type, found in problems.items():
                 await reporter.record_and_report(data_type, found)
                 outcome.problems += len(found)
-            if stock_changes.changes:
-                await ensure_stock_locations(client, locations)  # a merchant may have deleted one in SparkLayer
             writer = ChangeWriter(client, self._database_url, cid, price_list_slug=slug,
                                   report_errors=reporter.report)
             report = await writer.write(changes, settle_with=lambda conn: self._settled(conn, ids, outcome))

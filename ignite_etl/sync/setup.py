@@ -46,9 +46,12 @@ class SiteSetup:
         return "; ".join(e.message for e in self.refused) or None
 
 
-async def ensure_stock_locations(client: SparkLayerClient, locations: Sequence[StockLocation]) -> list[str]:
+async def ensure_stock_locations(client: SparkLayerClient, database_url: str, connection_id: str,
+                                 locations: Sequence[StockLocation]) -> list[str]:
     """Create each location SparkLayer lacks (one it has answers 409); returns the external ids created.
-    SparkLayer refuses stock for a location that does not exist, so this runs before stock is written."""
+    SparkLayer refuses stock for a location that does not exist, so this runs before stock is diffed and
+    written; a location created again (the merchant deleted it) holds no stock, so what we remember of its
+    stock is forgotten and the diff sends it all."""
     created = []
     for location in locations:
         result = await client.create_stock_location(sl.StockLocation(name=location.name, external_id=location.external_id))
@@ -56,6 +59,12 @@ async def ensure_stock_locations(client: SparkLayerClient, locations: Sequence[S
             raise SiteSetupFailed(f"SparkLayer refused the stock location {location.external_id}: {result.error_message}")
         if result.status_code != 409:
             created.append(location.external_id)
+    if created:
+        with connect(database_url) as conn, conn.transaction():
+            forgotten = sync_state.forget_stock_at(conn, connection_id, created)
+        if forgotten:
+            log.info("stock location(s) %s of %s were created again; %d stock level(s) will be sent again",
+                     ", ".join(created), connection_id, forgotten)
     return created
 
 
@@ -71,8 +80,9 @@ async def set_up_site(
     dry_run: bool = False,
 ) -> SiteSetup:
     """Write what is missing or changed. Stock locations are created every time (a merchant can delete one
-    in SparkLayer; an existing one answers 409, which counts as done). `report` sends new sync-log errors,
-    `resolve` tells the sync log which of them no longer hold."""
+    in SparkLayer; an existing one answers 409, which counts as done). `report` records new sync-log errors
+    and sends them (after opening the sync's log, so a full sync's start does not wipe them); `resolve`
+    tells the sync log which of them no longer hold."""
     currency = price_list.currency_code
     setup = SiteSetup(currency, price_list.slug, [loc.external_id for loc in locations])
     wanted = {
@@ -93,7 +103,8 @@ async def set_up_site(
             raise SiteSetupFailed(f"SparkLayer refused the price list {price_list.slug}: {result.error_message}")
         accepted.append((Accepted("price_list", price_list.slug, wanted[("price_list", price_list.slug)]), None))
         setup.written.append(f"price_list:{price_list.slug}")
-    setup.written += [f"stock_location:{created}" for created in await ensure_stock_locations(client, locations)]
+    created = await ensure_stock_locations(client, database_url, connection_id, locations)
+    setup.written += [f"stock_location:{external_id}" for external_id in created]
     if BASE_CURRENCY in stale:
         try:
             await client.set_base_currency(currency)
@@ -110,8 +121,6 @@ async def set_up_site(
             setup.written.append("setting:baseCurrency")
     with connect(database_url) as conn, conn.transaction():
         sync_state.advance(conn, connection_id, accepted)
-        if setup.refused:
-            sync_log.record_errors(conn, connection_id, DATA_TYPE, setup.refused)
         open_ids = {e["external_id"] for e in sync_log.open_errors(conn, connection_id, DATA_TYPE)}
         resolved = [BASE_CURRENCY_ERROR] if not setup.refused and BASE_CURRENCY_ERROR in open_ids else []
         if resolved:

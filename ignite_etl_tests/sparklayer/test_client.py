@@ -414,3 +414,22 @@ def test_an_unreachable_host_is_retried_then_raises_transient_error(make_client)
 
     with pytest.raises(TransientError, match="could not be reached"):
         run(make_client(base_url=f"http://127.0.0.1:{closed_port}/test"), lambda c: c.upsert_customer(customer(1)))
+
+
+def test_merging_keeps_the_merchants_fields_and_addresses_and_replaces_the_platforms():
+    from ignite_etl.sparklayer.models import merge_customer
+
+    stored = {"id": "u1", "external_id": "c1", "email": "a@b.co", "first_name": "A", "last_name": "B",
+              "group": "trade", "price_lists": ["vip"], "created_at": "2025-01-01", "legacy_id": "cu_1",
+              "addresses": [{"id": "ca_1", "external_id": "c1:shipping", "address_line1": "Old St", "country_code": "AU"},
+                            {"id": "ca_2", "address_line1": "Dock 4", "country_code": "AU", "created_at": "x"}]}
+    ours = {"external_id": "c1", "email": "a@b.co", "first_name": "Ann", "last_name": "B",
+            "addresses": [{"external_id": "c1:shipping", "address_line1": "New St", "country_code": "AU"}]}
+
+    merged = merge_customer(ours, stored)
+
+    assert merged == {"id": "u1", "external_id": "c1", "email": "a@b.co", "first_name": "Ann", "last_name": "B",
+                      "group": "trade", "price_lists": ["vip"],
+                      "addresses": [{"external_id": "c1:shipping", "address_line1": "New St", "country_code": "AU"},
+                                    {"address_line1": "Dock 4", "country_code": "AU"}]}
+    assert merge_customer(ours, None) == ours

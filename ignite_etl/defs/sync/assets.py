@@ -112,7 +112,9 @@ def product_changes(
     group_name=DIFF,
     partitions_def=connections_partitions,
     kinds={"pandas"},
-    deps=["platform_variants"],  # read for drift by SQL, for the changed SKUs only
+    # platform_variants: read for drift by SQL, for the changed SKUs only; sparklayer_settings: the site's stock
+    # locations exist (and one created again holds nothing) before the stock is compared with them
+    deps=["platform_variants", "sparklayer_settings"],
     description="Stock levels that differ from what SparkLayer last accepted; a SKU the store no longer reports "
     "(its product was deleted) drops to 0.",
 )

@@ -241,7 +241,7 @@ def load_settings(context, services: SyncServices, *, dry_run: bool, log_kind: s
 
             async def report(data_type: str, errors: list[SyncError]) -> None:
                 await reporter.start(data_type)
-                await reporter.report(data_type, errors)
+                await reporter.record_and_report(data_type, errors)
 
             async def resolve(data_type: str, external_ids: list[str]) -> None:
                 await client.patch_sync_log(connection.platform, data_type,
@@ -264,8 +264,8 @@ def load_settings(context, services: SyncServices, *, dry_run: bool, log_kind: s
 def setup_log_kind(context: dg.AssetExecutionContext) -> str:
     """A run that also loads products reports a setup problem in its full sync's products log (opened here,
     before any load starts it); any other run adds it to the log as a partial sync does."""
-    selection = context.run.asset_selection
-    return "full" if selection is None or dg.AssetKey("sparklayer_products") in selection else "partial"
+    selection = context.run.asset_selection  # empty (or None) when the run is the whole job
+    return "full" if not selection or dg.AssetKey("sparklayer_products") in selection else "partial"
 
 
 def close_sync_log(context: dg.AssetExecutionContext, services: SyncServices, *, dry_run: bool) -> dg.Output[pd.DataFrame]:

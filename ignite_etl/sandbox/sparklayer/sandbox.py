@@ -124,6 +124,23 @@ class SparkLayerSandbox:
         with self._lock:
             return self._site(env, site_id).snapshot()
 
+    def delete_stock_location(self, env: str, site_id: str, external_id: str) -> None:
+        """What a merchant can do in the SparkLayer dashboard: the location goes, with its stock."""
+        with self._lock:
+            site = self._site(env, site_id)
+            site.stock_locations.pop(external_id)
+            site.stock = {key: value for key, value in site.stock.items() if key[1] != external_id}
+
+    def edit_customer(self, env: str, site_id: str, external_id: str, **fields: Any) -> dict[str, Any]:
+        """What a merchant can do in the SparkLayer dashboard: set fields of a customer (group, price lists,
+        credit, ...) that the platform does not own."""
+        with self._lock:
+            customer = self._site(env, site_id).find_customer("platform", external_id)
+            if customer is None:
+                raise KeyError(f"no customer {external_id!r}")
+            customer.update(fields)
+            return dict(customer)
+
     def journal(self, *, env: str | None = None, site_id: str | None = None, path_contains: str | None = None) -> list[JournalEntry]:
         with self._lock:
             return [

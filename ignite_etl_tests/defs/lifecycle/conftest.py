@@ -13,6 +13,7 @@ from ignite_etl.defs.io_managers import PostgresFrameIOManager
 from ignite_etl.defs.lifecycle import completion, removal
 from ignite_etl.defs.lifecycle.resources import LifecycleSettings
 from ignite_etl.defs.lifecycle.sensors import RUN_KEY_TAG, connection_lifecycle
+from ignite_etl.defs.partial.jobs import orders_pass
 from ignite_etl.defs.resources import AppDatabase
 from ignite_etl.defs.sync.jobs import full_sync
 from ignite_etl.ingress.app import create_app
@@ -65,11 +66,13 @@ class Lifecycle:
                     self.instance.delete_dynamic_partition(request.partitions_def_name, key)
 
     def launch(self, request: dg.RunRequest) -> dg.ExecuteInProcessResult:
-        """Run a requested run to its end, in process, tagged as the daemon would tag it."""
+        """Run a requested run to its end, in process, tagged as the daemon would tag it (and with the assets
+        it asked for, when it asked for some)."""
         job = self.definitions.resolve_job_def(request.job_name)
         result = job.execute_in_process(
             instance=self.instance, partition_key=request.partition_key, run_config=request.run_config,
             tags={**request.tags, RUN_KEY_TAG: request.run_key}, raise_on_error=False,
+            asset_selection=list(request.asset_selection) if request.asset_selection is not None else None,
         )
         self.launched.append(result)
         return result
@@ -107,10 +110,10 @@ class Stack:
     marketplacer_url: str
     sparklayer: SparkLayerSandbox
 
-    def platform_connect_body(self) -> dict:
+    def platform_connect_body(self, api_key: str = DEFAULT_API_KEY) -> dict:
         return {"store_id": "bobs", "spark_api_client_id": CLIENT_ID, "spark_api_client_secret": CLIENT_SECRET,
                 "extra_config": {"platform": "marketplacer", "marketplacer_api_url": f"{self.marketplacer_url}/graphql",
-                                 "marketplacer_api_key": DEFAULT_API_KEY, "currency": "AUD"}}
+                                 "marketplacer_api_key": api_key, "currency": "AUD"}}
 
     def sparklayer_state(self) -> dict:
         return self.sparklayer.state(SITE_ENV, SITE_ID)
@@ -137,7 +140,8 @@ def stack(database_url, secret_key):
             "lifecycle_settings": LifecycleSettings(public_url=ingress_server.url, removal_wait_seconds=5),
         }
         definitions = dg.Definitions(
-            assets=FULL_SYNC_ASSETS, jobs=[full_sync, completion.complete_connection, removal.remove_connection],
+            assets=FULL_SYNC_ASSETS,
+            jobs=[full_sync, completion.complete_connection, removal.remove_connection, orders_pass],
             sensors=[connection_lifecycle], resources=resources,
         )
         lifecycle = Lifecycle(database_url, instance, definitions, app_db)

@@ -138,3 +138,21 @@ def test_the_periodic_pass_sends_orders_no_webhook_announced(order_store):
     again = store.store.journal_mark()
     store.orders_pass()
     assert purchase_puts(store, again) == []
+
+
+def test_an_amended_order_is_sent_again_whole(order_store):
+    store = order_store
+    order = place(store, "cart-9")
+    sku_a, sku_b = order["skus"]
+    sync_now(store)
+    extra = next(v for v in live_variants(store.marketplacer, 20) if v.sku not in order["skus"] and v.count_on_hand)
+    mark = store.store.journal_mark()
+
+    store.marketplacer.amend_order(order["order_id"], quantities={order["line_item_ids"][0]: 5},
+                                   add=[{"variant_id": extra.legacy_id, "quantity": 1}])
+    sync_now(store)
+
+    assert packages(purchase(store, "cart-9")) == {
+        ("processing", sku_a): 5, ("processing", sku_b): 3, ("processing", extra.sku): 1}
+    assert len(purchase_puts(store, mark)) == 1
+    assert len(store.store.state()["purchases"]) == 1

@@ -277,3 +277,21 @@ def test_a_refused_record_becomes_a_sync_log_error_and_is_resolved_when_accepted
             "select kind, data_type, attempted, succeeded from load_outcome where kind = 'partial' order by id").fetchall()
     assert loads == [{"kind": "partial", "data_type": "products", "attempted": 1, "succeeded": 0},
                      {"kind": "partial", "data_type": "products", "attempted": 1, "succeeded": 1}]
+
+
+def test_a_stock_change_to_a_site_without_the_location_creates_it_first(webhook_store):
+    store = webhook_store
+    (variant,) = live_variants(store.marketplacer, 1)
+    store.sparklayer.delete_stock_location("test", "bobs-store", "marketplacer")  # the merchant, in the dashboard
+    mark = store.store.journal_mark()
+
+    store.marketplacer.set_stock(variant.legacy_id, variant.count_on_hand + 3)
+    store.deliver()
+    assert store.partial_sync().success
+
+    state = store.store.state()
+    assert "marketplacer" in state["stock_locations"]
+    assert stock_of(state)[variant.sku] == variant.count_on_hand
+    posts = [e.path.rsplit("/", 1)[-1] for e in store.sparklayer.journal() if e.seq > mark and e.method == "POST"]
+    assert posts.index("stock-locations") < posts.index("batch-update-stock")
+    assert store.statuses() == ["done", "done"]
