@@ -45,7 +45,6 @@ UPDATE_PRICING = Endpoint("update_pricing", "PATCH", "/api/v1/price-lists/{slug}
 GET_CUSTOMER = Endpoint("get_customer", "GET", "/api/v2/customers/{lookup_by}/{identifier}")
 UPSERT_CUSTOMER = Endpoint("upsert_customer", "PUT", "/api/v2/customers/{lookup_by}/{identifier}", retry_conflict=False)
 DELETE_CUSTOMER = Endpoint("delete_customer", "DELETE", "/api/v2/customers/platform/{external_id}")
-LIST_SETTINGS = Endpoint("list_settings", "GET", "/api/v1/settings")
 PATCH_SETTINGS = Endpoint("patch_settings", "PATCH", "/api/v1/settings")
 PUT_PURCHASE = Endpoint("put_purchase", "PUT", "/api/v1/purchases/{lookup_by}/{identifier}", retry_conflict=False)
 PUT_SYNC_LOG = Endpoint("put_sync_log", "PUT", "/api/v1/sync-log/{integration}/{data_type}")
