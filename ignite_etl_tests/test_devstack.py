@@ -127,6 +127,8 @@ def test_dev_brings_up_the_stack_syncs_the_demo_store_and_ctrl_c_stops_everythin
         site = _wait_for_synced_demo_site(ingress_port + 1, proc, timeout=240)
         assert len(site["products"]) > 0 and len(site["variants"]) >= len(site["products"])
         assert "marketplacer/products" in site["sync_logs"]
+        # the demo site starts with no stock location, like a real one: the sync created it, then wrote stock
+        assert list(site["stock_locations"]) == ["marketplacer"] and site["stock"]
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)
