@@ -121,8 +121,10 @@ def _settings(text: str) -> list[VariantSetting] | None:
     for item in data:
         if not isinstance(item, dict) or not isinstance(item.get("customer_group"), str):
             return None
-        rules = {_SETTING_KEYS.get(k): v for k, v in item.items() if k != "customer_group"}
-        if None in rules or any(not isinstance(v, int) or isinstance(v, bool) for v in rules.values()):
+        if any(k not in _SETTING_KEYS for k in item if k != "customer_group"):
+            return None
+        rules = {_SETTING_KEYS[k]: v for k, v in item.items() if k != "customer_group"}
+        if any(not isinstance(v, int) or isinstance(v, bool) for v in rules.values()):
             return None
         try:
             out.append(VariantSetting(customer_group=item["customer_group"], **rules))

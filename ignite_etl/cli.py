@@ -136,15 +136,17 @@ def _cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import datetime
 
     from ignite_etl import devstack
+    from ignite_etl.store.database import Database
     from ignite_etl.sync.partial import replay_dead_letters
 
     try:
         since = datetime.fromisoformat(args.since) if args.since else None
     except ValueError:
-        raise ConfigurationError(f"--since must be an ISO 8601 time such as 2026-11-23T10:00:00+00:00, not {args.since!r}") from None
+        raise ConfigurationError(
+            f"--since must be an ISO 8601 time such as 2026-11-23T10:00:00+00:00, not {args.since!r}") from None
     databases = devstack.open_databases(settings)
     try:
-        count = replay_dead_letters(databases.app_url, args.connection_id, since)
+        count = replay_dead_letters(Database(databases.app_url), args.connection_id, since)
     finally:
         databases.release()
     print(f"requeued {count} dead letter(s) of {args.connection_id}; the change-queue sensor syncs them next")

@@ -127,7 +127,7 @@ def plan(
     env = environment(settings, databases, environ)
     ingress_url = f"http://127.0.0.1:{ingress_port}"
     if "IGNITE_PUBLIC_URL" not in environ:
-        env["IGNITE_PUBLIC_URL"] = ingress_url  # Marketplacer's webhooks reach this ingress
+        env["IGNITE_PUBLIC_URL"] = ingress_url  # the platforms' webhooks reach this ingress
     token = settings.resolve_ingress_token()
     if token:
         env["IGNITE_INGRESS_TOKEN"] = token

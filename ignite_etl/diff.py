@@ -151,17 +151,17 @@ def diff_products(
         else:
             result.unchanged["product"] += 1
 
-        new_variants = []
+        new_variants: list[dict[str, Any]] = []
         for variant in product.variants:
             vid = variant["external_id"]
-            row = state.get(("variant", vid))
-            if row is None:
+            held = state.get(("variant", vid))
+            if held is None:
                 if variant.get("status") != DISCONTINUED:
                     new_variants.append(variant)
                 else:
                     result.skipped["variant"] += 1
-            elif row.hash != variant_hashes[vid] and not (
-                variant.get("status") == DISCONTINUED and row.status == DISCONTINUED
+            elif held.hash != variant_hashes[vid] and not (
+                variant.get("status") == DISCONTINUED and held.status == DISCONTINUED
             ):
                 body = {k: v for k, v in variant.items() if k != "external_id"}
                 accepted = Accepted("variant", vid, variant_hashes[vid], pid, variant.get("status", "live"))
@@ -170,11 +170,11 @@ def diff_products(
             else:
                 result.unchanged["variant"] += 1
         if new_variants:
-            accepts = tuple(
+            added = tuple(
                 Accepted("variant", v["external_id"], variant_hashes[v["external_id"]], pid, v.get("status", "live"))
                 for v in new_variants
             )
-            result.changes.append(Change("product", pid, "add_variants", {"variants": new_variants}, accepts))
+            result.changes.append(Change("product", pid, "add_variants", {"variants": new_variants}, added))
 
         current = set(variant_hashes)
         for vid, row in variants_of.get(pid, ()):
@@ -228,6 +228,7 @@ def diff_records(
             if delete_vanished:
                 result.changes.append(Change(entity, key, "delete", None, ()))
                 continue
+            assert vanished is not None
             body = vanished(key)
             body_hash = record_hash(body)
             if row.hash != body_hash:

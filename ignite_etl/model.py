@@ -189,9 +189,9 @@ class Order(Record):
         shipments of their line first), so that every unit sits in exactly one package."""
         taken: dict[str, int] = {}
         for refund in self.refunds:
-            for item in refund.items:
-                if item.dispatched:
-                    taken[item.line_external_id] = taken.get(item.line_external_id, 0) + item.quantity
+            for refunded in refund.items:
+                if refunded.dispatched:
+                    taken[refunded.line_external_id] = taken.get(refunded.line_external_id, 0) + refunded.quantity
         net = []
         for shipment in reversed(self.shipments):
             items = []
@@ -206,7 +206,8 @@ class Order(Record):
     def processing_quantities(self) -> dict[str, int]:
         """Per line, the quantity not yet in any (net) shipment, refund or cancellation."""
         left = {line.external_id: line.quantity for line in self.lines}
-        for package in (*self.net_shipments(), *self.refunds, *self.cancellations):
+        packages: list[Shipment | Refund | Cancellation] = [*self.net_shipments(), *self.refunds, *self.cancellations]
+        for package in packages:
             for item in package.items:
                 if item.line_external_id in left:
                     left[item.line_external_id] = max(0, left[item.line_external_id] - item.quantity)
@@ -247,7 +248,7 @@ class CataloguePage(Record):
         return max(stamps) if stamps else None
 
 
-WebhookObjectType = Literal["product", "variant", "order", "other"]
+WebhookObjectType = Literal["product", "variant", "stock", "customer", "order", "settings", "uninstalled", "other"]
 
 
 class WebhookEvent(Record):

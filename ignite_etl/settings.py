@@ -1,16 +1,20 @@
-"""Configuration read from the environment once, at the edges (CLI, resources), never deep inside."""
+"""Configuration read from the environment once, at the edges (the CLI, the ingress, the Dagster definitions
+functions), never at import time or deep inside: everything else is handed what it needs."""
 
 from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ignite_etl.errors import ConfigurationError
 
 DEFAULT_SENSOR_INTERVAL_SECONDS = 30
+DEFAULT_RECONCILE_CRON = "0 2 * * *"
+DEFAULT_RECONCILE_TIMEZONE = "UTC"
 
 
 @dataclass(frozen=True)
@@ -24,26 +28,35 @@ class Settings:
     public_url: str = "http://127.0.0.1:8090"
     sparklayer_api_url: str | None = None
     sensor_interval_seconds: int = DEFAULT_SENSOR_INTERVAL_SECONDS
+    queue_max_attempts: int = 8
+    queue_retry_seconds: float = 30.0
+    queue_linger_seconds: float = 10.0
+    orders_pass_minutes: int = 15
+    reconcile_cron: str = DEFAULT_RECONCILE_CRON
+    reconcile_timezone: str = DEFAULT_RECONCILE_TIMEZONE
 
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
         env = os.environ if environ is None else environ
         home = Path(env.get("IGNITE_HOME") or (cwd or Path.cwd()) / ".ignite").resolve()
         environment = env.get("IGNITE_ENV", "development").strip().lower()
         if environment not in ("development", "production"):
             raise ConfigurationError(f"IGNITE_ENV must be development or production, not {environment!r}")
-        interval = env.get("IGNITE_SENSOR_INTERVAL_SECONDS", str(DEFAULT_SENSOR_INTERVAL_SECONDS))
-        try:
-            sensor_interval = int(interval)
-            if sensor_interval < 1:
-                raise ValueError
-        except ValueError:
+        cron = (env.get("IGNITE_RECONCILE_CRON") or DEFAULT_RECONCILE_CRON).strip()
+        if len(cron.split()) != 5:
             raise ConfigurationError(
-                f"IGNITE_SENSOR_INTERVAL_SECONDS must be a whole number of seconds >= 1, not {interval!r}"
+                f"IGNITE_RECONCILE_CRON must be a cron expression of five fields, e.g. '0 2 * * *', not {cron!r}"
+            )
+        timezone = (env.get("IGNITE_RECONCILE_TIMEZONE") or DEFAULT_RECONCILE_TIMEZONE).strip()
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigurationError(
+                f"IGNITE_RECONCILE_TIMEZONE must be an IANA time zone such as 'UTC' or 'Australia/Sydney', not {timezone!r}"
             ) from None
         return cls(
             home=home,
@@ -54,7 +67,13 @@ class Settings:
             ingress_token=env.get("IGNITE_INGRESS_TOKEN") or None,
             public_url=(env.get("IGNITE_PUBLIC_URL") or "http://127.0.0.1:8090").rstrip("/"),
             sparklayer_api_url=(env.get("SPARKLAYER_API_URL") or "").rstrip("/") or None,
-            sensor_interval_seconds=sensor_interval,
+            sensor_interval_seconds=_number(env, "IGNITE_SENSOR_INTERVAL_SECONDS", DEFAULT_SENSOR_INTERVAL_SECONDS, int, 1),
+            queue_max_attempts=_number(env, "IGNITE_QUEUE_MAX_ATTEMPTS", 8, int, 1),
+            queue_retry_seconds=_number(env, "IGNITE_QUEUE_RETRY_SECONDS", 30.0, float, 0),
+            queue_linger_seconds=_number(env, "IGNITE_QUEUE_LINGER_SECONDS", 10.0, float, 0),
+            orders_pass_minutes=_number(env, "IGNITE_ORDERS_PASS_MINUTES", 15, int, 1),
+            reconcile_cron=cron,
+            reconcile_timezone=timezone,
         )
 
     def sparklayer_base_url(self, site_env: str) -> str:
@@ -100,3 +119,17 @@ class Settings:
             finally:
                 tmp.unlink(missing_ok=True)
         return value_file.read_text().strip()
+
+
+def _number(env: Mapping[str, str], name: str, default, kind, minimum):
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = kind(raw)
+        if value < minimum:
+            raise ValueError
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise ConfigurationError(f"{name} must be {what} >= {minimum}, not {raw!r}") from None
+    return value

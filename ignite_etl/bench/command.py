@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ignite_etl.bench import report
@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 
 def run_scenario(server_url: str, args: argparse.Namespace) -> dict[str, Any]:
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     result: dict[str, Any] = {
         "scenario": args.scenario, "adverts": args.adverts, "latency_ms": args.latency_ms, "seed": args.seed,
         "baseline": not args.no_baseline, "command": "ignite-etl " + " ".join(sys.argv[1:]),

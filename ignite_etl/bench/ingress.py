@@ -23,7 +23,7 @@ from ignite_etl.bench.webhook_load import RESULT_PREFIX
 from ignite_etl.platforms.marketplacer.webhooks import new_hmac_key
 from ignite_etl.store.cipher import CredentialCipher
 from ignite_etl.store.connections import save_webhook_registration
-from ignite_etl.store.database import connect
+from ignite_etl.store.database import connect, one
 
 log = logging.getLogger(__name__)
 
@@ -72,15 +72,15 @@ def run_ingress_scenario(stack: BenchStack, *, deliveries: int, connections: int
                   "deliveries": deliveries, "connections": connections, "run_tag": uuid.uuid4().hex[:8]}
         log.info("ingress: %d signed webhooks over %d connections", deliveries, connections)
         load = subprocess.run([sys.executable, "-m", "ignite_etl.bench.webhook_load"], input=json.dumps(params).encode(),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, check=False)
+                              capture_output=True, env=env, check=False)
         ingress_cpu = process_cpu_seconds(server.pid) - cpu_before
     lines = [line for line in load.stdout.decode().splitlines() if line.startswith(RESULT_PREFIX)]
     if load.returncode != 0 or not lines:
         raise RuntimeError(f"the webhook load failed:\n{load.stderr.decode()[-3000:]}")
     result = json.loads(lines[-1][len(RESULT_PREFIX):])
     with connect(stack.app_url) as conn:
-        recorded = conn.execute("select count(*) as n from change_queue where connection_id = %s",
-                                (OURS.connection_id,)).fetchone()["n"]
+        recorded = one(conn.execute("select count(*) as n from change_queue where connection_id = %s",
+                                (OURS.connection_id,)).fetchone())["n"]
     duration = result["duration_s"]
     step = {
         "step": "ingress",

@@ -77,12 +77,12 @@ def push_everything(target: NaiveTarget, mode: Mode) -> dict[str, int]:
                     and any(v.get("status") != DISCONTINUED for v in p.variants)]
         if mode == "create":
             tally("products", await c.create_products(
-                [sl.Product(**p.fields, variants=[v for v in p.variants if v.get("status") != DISCONTINUED])
+                [sl.Product(**p.fields, variants=[sl.Variant(**v) for v in p.variants if v.get("status") != DISCONTINUED])
                  for p in sendable]))
         else:
             tally("products", await c.update_products(
                 [(p.external_id, sl.ProductChanges(title=p.fields["title"], slug=p.fields["slug"],
-                                                   variants=list(p.variants))) for p in sendable]))
+                                                   variants=[sl.Variant(**v) for v in p.variants])) for p in sendable]))
         tally("stock", await c.batch_update_stock(stock))
         tally("prices", await c.update_pricing(slug, prices))
         tally("customers", await c.upsert_customers([sl.Customer(**body) for _, body in customer_bodies]))

@@ -32,7 +32,7 @@ from ignite_etl.devstack import PROJECT_ROOT
 from ignite_etl.platforms import platform_for
 from ignite_etl.store.cipher import CredentialCipher
 from ignite_etl.store.connections import save_webhook_registration
-from ignite_etl.store.database import connect
+from ignite_etl.store.database import connect, one
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ def run_partial_latency_scenario(stack: BenchStack, *, changes: int = 60, interv
     return [step]
 
 
-def _timed_changes(stack: BenchStack, watcher: "_Watcher", variants: list, interval_s: float) -> list[StockChange]:
+def _timed_changes(stack: BenchStack, watcher: _Watcher, variants: list, interval_s: float) -> list[StockChange]:
     started = time.monotonic()
     out: list[StockChange] = []
     for index, variant in enumerate(variants):
@@ -123,8 +123,8 @@ def _wait_for_partial_runs(stack: BenchStack, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     with connect(stack.dagster_url, autocommit=True) as conn:
         while time.monotonic() < deadline:
-            busy = conn.execute("select count(*) as n from runs where pipeline_name = 'partial_sync' "
-                                "and status in ('QUEUED', 'NOT_STARTED', 'STARTING', 'STARTED')").fetchone()["n"]
+            busy = one(conn.execute("select count(*) as n from runs where pipeline_name = 'partial_sync' "
+                                "and status in ('QUEUED', 'NOT_STARTED', 'STARTING', 'STARTED')").fetchone())["n"]
             if not busy:
                 return
             time.sleep(0.5)
@@ -145,7 +145,7 @@ class _daemon:
     def __init__(self, stack: BenchStack, env: dict[str, str]):
         self._stack, self._env = stack, env
 
-    def __enter__(self) -> "_daemon":
+    def __enter__(self) -> _daemon:
         bin_dir = Path(sys.executable).parent
         self._log = open(self._stack.workdir / "daemon.log", "wb")
         self._process = subprocess.Popen(

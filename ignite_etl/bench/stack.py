@@ -94,7 +94,7 @@ class BenchStack:
 
     # --- lifecycle ------------------------------------------------------------------------------
 
-    def __enter__(self) -> "BenchStack":
+    def __enter__(self) -> BenchStack:
         try:
             self._start()
         except BaseException:

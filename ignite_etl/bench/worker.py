@@ -54,7 +54,7 @@ class RssSampler:
             with open("/proc/self/statm") as statm:
                 self.samples.append((time.time(), int(statm.read().split()[1]) * page_mib))
 
-    def __enter__(self) -> "RssSampler":
+    def __enter__(self) -> RssSampler:
         self._thread.start()
         return self
 
@@ -82,8 +82,8 @@ def run_sync(params: dict[str, Any]) -> dict[str, Any]:
         stats = [s for s in instance.get_run_step_stats(summary.run_id) if s.start_time and s.end_time]
     return {"wall_s": round(wall, 3), "success": summary.success, "run_id": summary.run_id,
             "assets": summary.assets, "rss_before_run_mib": before,
-            "step_seconds": {s.step_key: round(s.end_time - s.start_time, 3) for s in stats},
-            "step_peak_rss_mib": {s.step_key: sampler.peak_between(s.start_time, s.end_time) for s in stats}}
+            "step_seconds": {s.step_key: round((s.end_time or 0) - (s.start_time or 0), 3) for s in stats},
+            "step_peak_rss_mib": {s.step_key: sampler.peak_between(s.start_time or 0, s.end_time or 0) for s in stats}}
 
 
 def run_naive(params: dict[str, Any]) -> dict[str, Any]:

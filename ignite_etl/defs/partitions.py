@@ -2,7 +2,8 @@
 
 import dagster as dg
 
-connections_partitions = dg.DynamicPartitionsDefinition(name="connections")
+CONNECTIONS = "connections"
+connections_partitions = dg.DynamicPartitionsDefinition(name=CONNECTIONS)
 
 CONNECTION_TAG = "ignite/connection"
 PARTITION_TAG = "dagster/partition"

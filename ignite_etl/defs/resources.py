@@ -6,18 +6,18 @@ they never travel through run config, tags or the UI.
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 from pydantic import PrivateAttr
 
 from ignite_etl.platforms import Platform, platform_for
-from ignite_etl.sparklayer.endpoints import base_url_for
+from ignite_etl.settings import Settings
 from ignite_etl.sparklayer.client import SparkLayerClient
+from ignite_etl.sparklayer.endpoints import base_url_for
 from ignite_etl.sparklayer.token_store import PostgresTokenStore
 from ignite_etl.store.cipher import CredentialCipher
 from ignite_etl.store.connections import Connection, get_connection
-from ignite_etl.store.database import connect
+from ignite_etl.store.database import Database, connect
+from ignite_etl.sync import full
 
 
 class AppDatabase(dg.ConfigurableResource):
@@ -30,6 +30,10 @@ class AppDatabase(dg.ConfigurableResource):
 
     def connect(self, *, autocommit: bool = False):
         return connect(self.url, autocommit=autocommit)
+
+    @property
+    def database(self) -> Database:
+        return Database(self.url)
 
     @property
     def cipher(self) -> CredentialCipher:
@@ -67,6 +71,10 @@ class SyncServices(dg.ConfigurableResource):
             requests_per_second=self.sparklayer_requests_per_second or None,
         )
 
+    def services(self) -> full.Services:
+        """What the plain sync steps call."""
+        return full.Services(self.app_db.database, self.sparklayer, self.platform)
+
     def platform(self, connection: Connection) -> Platform:
         return platform_for(
             connection.platform,
@@ -79,14 +87,12 @@ class SyncServices(dg.ConfigurableResource):
 
 @dg.definitions
 def resources() -> dg.Definitions:
+    # The database URL (it may hold a password) and the secret key stay EnvVars: Dagster resolves them in the
+    # run and shows only their names. The rest comes from Settings, visible in the UI.
     app_db = AppDatabase(url=dg.EnvVar("IGNITE_DATABASE_URL"), secret_key=dg.EnvVar("IGNITE_SECRET_KEY"))
     return dg.Definitions(
         resources={
             "app_db": app_db,
-            "sync_services": SyncServices(
-                app_db=app_db,
-                # not a secret; read here, at the composition root, so it shows in the UI
-                sparklayer_api_url=os.environ.get("SPARKLAYER_API_URL", ""),
-            ),
+            "sync_services": SyncServices(app_db=app_db, sparklayer_api_url=Settings.from_env().sparklayer_api_url or ""),
         }
     )

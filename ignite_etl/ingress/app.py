@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from typing import Any, cast
 
 import psycopg
 from psycopg.rows import dict_row
@@ -28,6 +29,7 @@ from ignite_etl.ingress.queue_writer import ChangeQueueWriter
 from ignite_etl.ingress.webhooks import webhook_routes
 from ignite_etl.problem import problem
 from ignite_etl.store.cipher import CredentialCipher
+from ignite_etl.store.database import AsyncConn
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +60,7 @@ def create_app(config: IngressConfig) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
-        pool = AsyncConnectionPool(
+        pool: AsyncConnectionPool[AsyncConn] = AsyncConnectionPool(
             config.database_url, kwargs={"row_factory": dict_row}, min_size=config.pool_min_size,
             max_size=config.pool_max_size, open=False, name="ingress",
         )
@@ -82,5 +84,5 @@ def create_app(config: IngressConfig) -> Starlette:
     return Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={Problem: problem_handler, HTTPException: _http_error, Exception: _unexpected},
+        exception_handlers=cast(Any, {Problem: problem_handler, HTTPException: _http_error, Exception: _unexpected}),
     )

@@ -44,7 +44,7 @@ class IngressConfig:
             raise ConfigurationError("the ingress body limit must be at least 1024 bytes")
 
     @classmethod
-    def from_settings(cls, settings: Settings, database_url: str, **overrides) -> "IngressConfig":
+    def from_settings(cls, settings: Settings, database_url: str, **overrides) -> IngressConfig:
         return cls(
             database_url=database_url,
             secret_key=settings.resolve_secret_key(),

@@ -1,8 +1,8 @@
 """`/connect/{token}`: where a merchant completes a connection SparkLayer's dashboard started.
 
-The page asks for the Marketplacer API URL, key and base currency, checks them with one real query
-against the store, and only then stores them encrypted and queues the connection's completion.
-The token is one-time and expires; only its hash is stored.
+The page asks for the settings the connection's platform declares (its registered form fields), checks
+them with one real query against the store, and only then stores them (the secret ones encrypted) and
+queues the connection's completion. The token is one-time and expires; only its hash is stored.
 """
 
 from __future__ import annotations
@@ -16,9 +16,16 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from ignite_etl.ingress.connect_request import check_api_url
 from ignite_etl.ingress.http import Problem, read_body
-from ignite_etl.platforms import InvalidConfiguration, InvalidCredentials, PlatformError, platform_for
+from ignite_etl.platforms import (
+    ConnectSettings,
+    InvalidConfiguration,
+    InvalidCredentials,
+    InvalidSettings,
+    PlatformError,
+    PlatformSpec,
+    platform_spec,
+)
 from ignite_etl.store import connect_tokens, connecting, inbox
 
 log = logging.getLogger(__name__)
@@ -31,30 +38,25 @@ label{{display:block;margin-top:1rem}}input{{width:100%;padding:.4rem}}button{{m
 .error{{color:#a00}}</style></head>
 <body><h1>{title}</h1>{content}</body></html>"""
 
-_FORM = """<p>Connect your Marketplacer store to SparkLayer site <strong>{connection_id}</strong>.
-Create an Operator API key in Marketplacer and enter it with your store's API URL.</p>
-{error}
-<form method="post">
-<label>Marketplacer API URL <input name="marketplacer_api_url" value="{api_url}" required
-  placeholder="https://yourstore.marketplacer.com/graphql"></label>
-<label>Operator API key <input name="marketplacer_api_key" type="password" required autocomplete="off"></label>
-<label>Base currency (ISO 4217) <input name="currency" value="{currency}" required maxlength="3" placeholder="AUD"></label>
-<button type="submit">Connect</button>
-</form>"""
-
 
 def _page(title: str, content: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(_PAGE.format(title=html.escape(title), content=content), status_code=status,
                         headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
 
 
-def _form(connection_id: str, config: dict, error: str | None = None, status: int = 200) -> HTMLResponse:
-    content = _FORM.format(
-        connection_id=html.escape(connection_id),
-        error=f'<p class="error">{html.escape(error)}</p>' if error else "",
-        api_url=html.escape(config.get("marketplacer_api_url") or ""),
-        currency=html.escape(config.get("currency") or ""),
+def _form(spec: PlatformSpec, connection_id: str, config: dict, error: str | None = None,
+          status: int = 200) -> HTMLResponse:
+    inputs = "".join(
+        f'<label>{html.escape(f.label)} <input name="{f.name}" required'
+        + (' type="password" autocomplete="off"' if f.secret else f' value="{html.escape(str(config.get(f.name) or ""))}"')
+        + (f' placeholder="{html.escape(f.placeholder)}"' if f.placeholder else "")
+        + (f' maxlength="{f.max_length}"' if f.max_length else "") + "></label>\n"
+        for f in spec.form_fields
     )
+    content = (f"<p>Connect your {html.escape(spec.display_name)} store to SparkLayer site <strong>"
+               f"{html.escape(connection_id)}</strong>. {html.escape(spec.connect_help)}</p>\n"
+               + (f'<p class="error">{html.escape(error)}</p>\n' if error else "")
+               + f'<form method="post">\n{inputs}<button type="submit">Connect</button>\n</form>')
     return _page("Connect your store", content, status)
 
 
@@ -82,7 +84,7 @@ async def _read(conn, connection_id: str) -> dict | None:
 async def show_connect_form(request: Request) -> Response:
     async with request.app.state.db.connection() as conn:
         row = await _pending_connection(conn, request.path_params["token"])
-    return _form(row["id"], row["platform_config"] or {})
+    return _form(platform_spec(row["platform"]), row["id"], row["platform_config"] or {})
 
 
 async def submit_connect_form(request: Request) -> Response:
@@ -91,20 +93,25 @@ async def submit_connect_form(request: Request) -> Response:
     async with request.app.state.db.connection() as conn:
         row = await _pending_connection(conn, token)
     connection_id = row["id"]
-    config = {**(row["platform_config"] or {}), "platform": row["platform"],
-              "marketplacer_api_url": fields.get("marketplacer_api_url", ""),
-              "currency": fields.get("currency", "").upper()}
-    secrets = {"marketplacer_api_key": fields.get("marketplacer_api_key", "")}
-    error = _form_error(config, secrets)
+    spec = platform_spec(row["platform"])
+    stored = {k: v for k, v in (row["platform_config"] or {}).items() if k != "platform"}
+    entered = {f.name: fields.get(f.name, "") for f in spec.form_fields}
+    shown = {**stored, **{f.name: entered[f.name] for f in spec.form_fields if not f.secret}}
+    try:
+        settings = spec.settings.parse({**stored, **entered})
+    except InvalidSettings as exc:
+        return _form(spec, connection_id, shown, _sentence(next(iter(exc.problems.values()))), 400)
+    if not settings.complete:
+        missing = next(f.label for f in spec.form_fields if f.name in spec.settings.required and not getattr(settings, f.name))
+        return _form(spec, connection_id, shown, f"Enter the {missing}.", 400)
+    error, status = await _check_credentials(request, spec, settings)
     if error:
-        return _form(connection_id, config, error, 400)
-    error, status = await _check_credentials(request, row["platform"], config, secrets)
-    if error:
-        return _form(connection_id, config, error, status)
+        return _form(spec, connection_id, shown, error, status)
 
     async with request.app.state.db.connection() as conn, conn.transaction():
         row = await _pending_connection(conn, token, lock=True)  # still usable, and now ours
-        await connecting.complete(conn, request.app.state.cipher, connection_id, config, secrets)
+        config = {**(row["platform_config"] or {}), **settings.config(), "platform": spec.name}
+        await connecting.complete(conn, request.app.state.cipher, connection_id, config, settings.secrets())
         await connect_tokens.use(conn, token)
         if not await inbox.has_unprocessed_connect(conn, connection_id):
             await inbox.record(conn, connection_id, inbox.CONNECT)
@@ -114,35 +121,25 @@ async def submit_connect_form(request: Request) -> Response:
                  "this page.</p>")
 
 
-def _form_error(config: dict, secrets: dict) -> str | None:
-    problem = check_api_url(config["marketplacer_api_url"])
-    if problem:
-        return problem[0].upper() + problem[1:] + "."
-    if not secrets["marketplacer_api_key"]:
-        return "Enter the Operator API key."
-    currency = config["currency"]
-    if len(currency) != 3 or not currency.isalpha():
-        return "Enter the base currency as a three-letter ISO 4217 code, e.g. AUD."
-    return None
+def _sentence(message: str) -> str:
+    return message[0].upper() + message[1:] + ("" if message.endswith(".") else ".")
 
 
-async def _check_credentials(request: Request, platform_name: str, config: dict, secrets: dict) -> tuple[str | None, int]:
+async def _check_credentials(request: Request, spec: PlatformSpec, settings: ConnectSettings) -> tuple[str | None, int]:
     """One real query against the store, off the event loop: the merchant waits for it, nobody else does."""
     ingress = request.app.state.config
 
     def check() -> None:
-        with platform_for(platform_name, config, secrets, timeout=ingress.platform_timeout_seconds,
-                          time_scale=ingress.platform_time_scale) as platform:
+        with spec.build(settings, timeout=ingress.platform_timeout_seconds,
+                        time_scale=ingress.platform_time_scale) as platform:
             platform.check_credentials()
 
     try:
         await run_in_threadpool(check)
-    except InvalidCredentials:
-        return "Marketplacer refused this API key. Check that it is an Operator API key for this store.", 400
-    except InvalidConfiguration as exc:
-        return str(exc), 400
+    except (InvalidCredentials, InvalidConfiguration) as exc:
+        return _sentence(str(exc)), 400
     except PlatformError:
-        return ("We could not query Marketplacer at this URL. Check the URL (it ends in /graphql) and try "
+        return (f"We could not reach your {spec.display_name} store with these settings. Check them and try "
                 "again."), 502
     return None, 200
 

@@ -1,34 +1,18 @@
 """The body of SparkLayer's new-platform-connection call, checked field by field.
 
-Secrets (the SparkLayer client secret, the platform API key) are split from the plain
-configuration here, so only the former are encrypted and neither reaches a log.
+The platform's own settings (`extra_config`) are validated by its registered settings model, which also
+says which of them are secret: only those are encrypted, and neither reaches a log.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from ignite_etl.ingress.http import Problem, field_error
-from ignite_etl.platforms import PLATFORMS
+from ignite_etl.platforms import ConnectSettings, InvalidConfiguration, InvalidSettings, platform_spec, platform_specs
 
-DEFAULT_PLATFORM = "marketplacer"
 MAX_TEXT = 2000
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
-
-
-@dataclass(frozen=True)
-class PlatformSettings:
-    """A Marketplacer store's extra_config: the non-secret part and the secret part."""
-
-    config: dict[str, Any]
-    secrets: dict[str, str] = field(repr=False)
-
-    @property
-    def complete(self) -> bool:
-        """Both the API URL and the key: the connection can complete without the connect page."""
-        return bool(self.config.get("marketplacer_api_url") and self.secrets.get("marketplacer_api_key"))
 
 
 @dataclass(frozen=True)
@@ -36,12 +20,17 @@ class ConnectRequest:
     store_id: str | None
     client_id: str
     client_secret: str = field(repr=False)
-    platform: str = DEFAULT_PLATFORM
-    settings: PlatformSettings = field(default_factory=lambda: PlatformSettings({}, {}))
+    platform: str = ""
+    settings: ConnectSettings | None = None
 
     @property
     def sparklayer_credentials(self) -> dict[str, str]:
         return {"client_id": self.client_id, "client_secret": self.client_secret}
+
+    @property
+    def complete(self) -> bool:
+        """The platform's settings are all there: the connection completes without the connect page."""
+        return bool(self.settings and self.settings.complete)
 
 
 def parse_connect_request(body: dict[str, Any]) -> ConnectRequest:
@@ -60,46 +49,31 @@ def parse_connect_request(body: dict[str, Any]) -> ConnectRequest:
     if not isinstance(extra, dict):
         errors.append(field_error("extra_config", "extra_config must be an object", "invalid_type"))
         extra = {}
-    platform = _text(extra, "platform", errors, prefix="extra_config.") or DEFAULT_PLATFORM
-    platform = platform.strip().lower()
-    if platform not in PLATFORMS:
-        errors.append(field_error("extra_config.platform", f"platform must be one of {', '.join(PLATFORMS)}",
-                                  "unsupported"))
-    settings = _platform_settings(extra, errors)
+    platform, settings = _platform_settings(extra, errors)
     if errors:
         raise Problem(400, "The connection request has invalid fields; nothing was changed.", errors=errors)
-    return ConnectRequest(store_id or None, client_id, client_secret, platform, settings)
+    return ConnectRequest(store_id or None, client_id or "", client_secret or "", platform, settings)
 
 
-def _platform_settings(extra: dict[str, Any], errors: list[dict]) -> PlatformSettings:
-    url = _text(extra, "marketplacer_api_url", errors, prefix="extra_config.")
-    key = _text(extra, "marketplacer_api_key", errors, prefix="extra_config.")
-    currency = _text(extra, "currency", errors, prefix="extra_config.")
-    config: dict[str, Any] = {}
-    if url:
-        problem = check_api_url(url)
-        if problem:
-            errors.append(field_error("extra_config.marketplacer_api_url", problem))
-        config["marketplacer_api_url"] = url.strip()
-    if currency:
-        currency = currency.strip().upper()
-        if not _CURRENCY.match(currency):
-            errors.append(field_error("extra_config.currency", "currency must be an ISO 4217 code such as AUD"))
-        config["currency"] = currency
-    secrets = {"marketplacer_api_key": key.strip()} if key else {}
-    if url and key and not currency:
-        errors.append(field_error(
-            "extra_config.currency", "Marketplacer does not report a base currency: send the store's ISO 4217 "
-            "code in extra_config.currency", "required"))
-    return PlatformSettings(config, secrets)
-
-
-def check_api_url(url: str) -> str | None:
-    """Why `url` cannot be a Marketplacer API URL, or None."""
-    url = url.strip()
-    if not re.match(r"^https?://[^\s/]+", url):
-        return "the Marketplacer API URL must be an http(s) URL, e.g. https://yourstore.marketplacer.com/graphql"
-    return None
+def _platform_settings(extra: dict[str, Any], errors: list[dict]) -> tuple[str, ConnectSettings | None]:
+    """The platform `extra_config.platform` names (the only one served, when it names none) and its settings."""
+    known = [spec.name for spec in platform_specs()]
+    name = _text(extra, "platform", errors, prefix="extra_config.")
+    if name is None and len(known) == 1:
+        name = known[0]
+    try:
+        spec = platform_spec(name)
+    except InvalidConfiguration:
+        if name is not None or not errors:
+            errors.append(field_error("extra_config.platform", f"platform must be one of {', '.join(known)}",
+                                      "unsupported" if name else "required"))
+        return (name or "").strip().lower(), None
+    try:
+        settings = spec.settings.parse({k: v for k, v in extra.items() if k != "platform"})
+    except InvalidSettings as exc:
+        errors.extend(field_error(f"extra_config.{name}", message) for name, message in exc.problems.items())
+        return spec.name, None
+    return spec.name, settings
 
 
 def _text(source: dict, name: str, errors: list[dict], *, required: bool = False, prefix: str = "") -> str | None:

@@ -26,7 +26,7 @@ def connect_url(request: Request, token: str) -> str:
 async def create_platform_connection(request: Request) -> Response:
     require_bearer(request)
     connection_id = site_connection_id(request)
-    call = parse_connect_request(await read_json_object(request))
+    call = parse_connect_request(await read_json_object(request) or {})
     config = request.app.state.config
     cipher = request.app.state.cipher
     async with request.app.state.db.connection() as conn, conn.transaction():
@@ -34,15 +34,15 @@ async def create_platform_connection(request: Request) -> Response:
         if existing and existing["status"] == "removing":
             raise Problem(409, f"Connection {connection_id} is being removed; connect again once that is done.")
         platform_config = dict(existing["platform_config"] or {}) if existing and existing["platform"] == call.platform else {}
-        platform_config.update(call.settings.config)
+        platform_config.update(call.settings.config() if call.settings else {})
         platform_config["platform"] = call.platform
         already_connected = bool(existing and existing["status"] == "connected")
-        connected = call.settings.complete or already_connected
+        connected = call.complete or already_connected
         await connecting.upsert(
             conn, cipher, site_env=request.path_params["site_env"], site_id=request.path_params["site_id"],
             platform=call.platform, status="connected" if connected else "pending", store_id=call.store_id,
             sparklayer_credentials=call.sparklayer_credentials, platform_config=platform_config,
-            platform_secrets=call.settings.secrets if call.settings.complete else None,
+            platform_secrets=call.settings.secrets() if call.complete and call.settings else None,
         )
         redirect_url = None
         if connected:

@@ -16,6 +16,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from ignite_etl.store.change_queue import QueuedChange, enqueue_many_async
+from ignite_etl.store.database import AsyncConn
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ MAX_BATCH = 500
 class ChangeQueueWriter:
     """Queues changes through one pool; at most one batch is being committed at a time."""
 
-    def __init__(self, pool: AsyncConnectionPool, *, max_batch: int = MAX_BATCH):
+    def __init__(self, pool: AsyncConnectionPool[AsyncConn], *, max_batch: int = MAX_BATCH):
         self._pool = pool
         self._max_batch = max_batch
         self._waiting: list[tuple[QueuedChange, asyncio.Future]] = []

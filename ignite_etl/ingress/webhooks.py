@@ -1,6 +1,8 @@
-"""`POST /webhooks/marketplacer/{connection_id}`: verify the signature on the raw body, then queue one
-change row, committed together with the deliveries that arrive alongside it (`queue_writer`). The
-partial sync does the work; this only has to be fast and never lose or double a delivery.
+"""`POST /webhooks/{platform}/{connection_id}`: verify the signature on the raw body with the platform's
+registered verifier, then queue one change row of a canonical entity type, committed together with the
+deliveries that arrive alongside it (`queue_writer`). The partial sync does the work; this only has to be
+fast and never lose or double a delivery. A platform's "uninstalled" event starts the same removal as
+SparkLayer's DELETE.
 
 Uses the ingress app's state: `db` (an AsyncConnectionPool with dict rows), `queue_writer`, `cipher`
 and `config`.
@@ -18,20 +20,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ignite_etl.ingress.http import read_body
-from ignite_etl.platforms import WebhookRejected, verify_webhook
+from ignite_etl.platforms import InvalidConfiguration, PlatformSpec, WebhookRejected, platform_spec
 from ignite_etl.problem import problem
-from ignite_etl.store.change_queue import QueuedChange
+from ignite_etl.store import connecting, inbox
+from ignite_etl.store.change_queue import QUEUED_ENTITY_TYPES, QueuedChange
 
 log = logging.getLogger(__name__)
 
-PLATFORM = "marketplacer"
 KEY_CACHE_SECONDS = 5.0
-# Marketplacer object types -> the queue's entity types; anything else is acknowledged and ignored.
-ENTITY_TYPES = {
-    "Advert": "advert", "UnpublishedAdvert": "advert", "DeletedAdvert": "advert",
-    "Variant": "variant",
-    "Invoice": "invoice", "Order": "invoice", "Shipment": "invoice", "RefundRequest": "invoice",
-}
+UNINSTALLED = "uninstalled"
 
 
 @dataclass
@@ -80,7 +77,11 @@ def _keys(request: Request) -> WebhookKeys:
     return keys
 
 
-async def receive_marketplacer_webhook(request: Request) -> Response:
+async def receive_webhook(request: Request) -> Response:
+    try:
+        spec = platform_spec(request.path_params["platform"])
+    except InvalidConfiguration:
+        return problem(404, f"No platform {request.path_params['platform']!r} sends webhooks here.")
     connection_id = request.path_params["connection_id"]
     raw_body = await read_body(request)  # 413 problem past the ingress's body limit
     keys = _keys(request)
@@ -88,27 +89,28 @@ async def receive_marketplacer_webhook(request: Request) -> Response:
     fresh = entry is None
     if fresh:
         entry = await keys.load(request, connection_id)
-    if entry is None or entry.platform != PLATFORM:
-        return problem(404, f"There is no Marketplacer connection {connection_id!r}; it may have been removed.")
+    if entry is None or entry.platform != spec.name:
+        return _unknown(spec, connection_id)
     try:
-        event = _verify(request, raw_body, entry.key)
-    except WebhookRejected:
+        event = _verify(spec, request, raw_body, entry.key)
+    except WebhookRejected as rejected:
         if fresh:
-            return _forged()
+            return _forged(rejected)
         entry = await keys.load(request, connection_id)  # the key may have changed since we cached it
-        if entry is None or entry.platform != PLATFORM:
-            return problem(404, f"There is no Marketplacer connection {connection_id!r}; it may have been removed.")
+        if entry is None or entry.platform != spec.name:
+            return _unknown(spec, connection_id)
         try:
-            event = _verify(request, raw_body, entry.key)
-        except WebhookRejected:
-            return _forged()
+            event = _verify(spec, request, raw_body, entry.key)
+        except WebhookRejected as again:
+            return _forged(again)
 
-    entity_type = ENTITY_TYPES.get(event.platform_type)
-    if entity_type is None or not event.object_id:
+    if event.object_type == UNINSTALLED:
+        return await _start_removal(request, connection_id)
+    if event.object_type not in QUEUED_ENTITY_TYPES or not event.object_id:
         return JSONResponse({"queued": False, "reason": "event not synced"}, status_code=200)
     change = QueuedChange(
         connection_id=connection_id,
-        entity_type=entity_type,
+        entity_type=event.object_type,
         entity_id=event.object_id,
         event=event.event_name,
         sequence=event.sequence,
@@ -118,16 +120,34 @@ async def receive_marketplacer_webhook(request: Request) -> Response:
     return JSONResponse({"queued": row_id is not None}, status_code=202 if row_id is not None else 200)
 
 
-def _verify(request: Request, raw_body: bytes, key: str | None):
+async def _start_removal(request: Request, connection_id: str) -> Response:
+    """The merchant uninstalled the app on the platform: remove the connection as SparkLayer's DELETE does."""
+    async with request.app.state.db.connection() as conn, conn.transaction():
+        existing = await connecting.lock(conn, connection_id)
+        if existing is None:
+            return JSONResponse({"queued": False, "reason": "no such connection"}, status_code=200)
+        if existing["status"] != "removing":
+            await connecting.mark_removing(conn, connection_id)
+        if not await inbox.has_open_removal(conn, connection_id):
+            await inbox.record(conn, connection_id, inbox.REMOVE)
+    log.info("webhook: %s uninstalled on the platform; removal queued", connection_id)
+    return JSONResponse({"queued": True, "removal": True}, status_code=202)
+
+
+def _verify(spec: PlatformSpec, request: Request, raw_body: bytes, key: str | None):
     if not key:
         raise WebhookRejected("no webhook key is stored for this connection")
-    return verify_webhook(PLATFORM, request.headers, raw_body, key)
+    return spec.verify_webhook(request.headers, raw_body, key)
 
 
-def _forged() -> Response:
-    return problem(401, "The webhook's Marketplacer-Hmac-256 signature is missing or does not match this connection's key.")
+def _unknown(spec: PlatformSpec, connection_id: str) -> Response:
+    return problem(404, f"There is no {spec.display_name} connection {connection_id!r}; it may have been removed.")
+
+
+def _forged(rejected: WebhookRejected) -> Response:
+    return problem(401, f"{rejected}; nothing was recorded.")
 
 
 webhook_routes: list[Route] = [
-    Route("/webhooks/marketplacer/{connection_id}", receive_marketplacer_webhook, methods=["POST"]),
+    Route("/webhooks/{platform}/{connection_id}", receive_webhook, methods=["POST"]),
 ]

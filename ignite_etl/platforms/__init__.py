@@ -1,58 +1,88 @@
-"""Platform adapters behind one interface: callers build one with `platform_for` and never import a platform."""
+"""Platform adapters behind one interface, and the registry that names them: nothing outside a platform's
+own package names a platform. Adding one is its package (which exposes a `PLATFORM` spec) and one line below."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ignite_etl.platforms.base import (
+    ConnectSettings,
+    FormField,
     InvalidConfiguration,
     InvalidCredentials,
+    InvalidSettings,
+    NotSupported,
     Platform,
     PlatformError,
+    PlatformSpec,
     PlatformUnavailable,
+    SettingProblem,
     WebhookRegistration,
     WebhookRejected,
 )
 
-PLATFORMS = ("marketplacer",)
+_REGISTRY: dict[str, PlatformSpec] = {}
+
+
+def register(spec: PlatformSpec) -> None:
+    """Make a platform known to the ingress, the syncs and the Dagster definitions."""
+    _REGISTRY[spec.name] = spec
+
+
+def unregister(name: str) -> None:
+    """Forget a platform (tests that registered one of their own)."""
+    _REGISTRY.pop(name, None)
+
+
+def platform_spec(name: str | None) -> PlatformSpec:
+    spec = _REGISTRY.get((name or "").strip().lower())
+    if spec is None:
+        raise InvalidConfiguration(
+            f"Unknown platform {name!r}: set extra_config.platform to one of {', '.join(sorted(_REGISTRY))}"
+        )
+    return spec
+
+
+def platform_specs() -> Iterator[PlatformSpec]:
+    return iter(sorted(_REGISTRY.values(), key=lambda spec: spec.name))
 
 
 def platform_for(
     platform_name: str, config: Mapping[str, Any], secrets: Mapping[str, str], **options: Any
 ) -> Platform:
-    """The adapter for a connection: `config` is its extra_config without secrets, `secrets` the decrypted ones.
+    """The adapter for a connection: `config` is its stored plain settings, `secrets` the decrypted ones.
 
     `options` go to the adapter (e.g. `page_size`, `time_scale`, `http_client`)."""
-    name = (platform_name or "").strip().lower()
-    if name == "marketplacer":
-        from ignite_etl.platforms.marketplacer import MarketplacerPlatform
-
-        return MarketplacerPlatform.from_config(config, secrets, **options)
-    raise InvalidConfiguration(
-        f"Unknown platform {platform_name!r}: set extra_config.platform to one of {', '.join(PLATFORMS)}"
-    )
+    spec = platform_spec(platform_name)
+    return spec.build(spec.settings.stored(config, secrets), **options)
 
 
-def verify_webhook(platform_name: str, headers: Mapping[str, str], raw_body: bytes, key: str):
-    """Verify a delivery for `platform_name` without building a connected adapter."""
-    name = (platform_name or "").strip().lower()
-    if name == "marketplacer":
-        from ignite_etl.platforms.marketplacer.webhooks import verify_webhook as verify
+def _register_shipped() -> None:
+    from ignite_etl.platforms import marketplacer
 
-        return verify(headers, raw_body, key)
-    raise InvalidConfiguration(f"Unknown platform {platform_name!r}")
+    register(marketplacer.PLATFORM)
 
+
+_register_shipped()
 
 __all__ = [
-    "PLATFORMS",
+    "ConnectSettings",
+    "FormField",
     "InvalidConfiguration",
     "InvalidCredentials",
+    "InvalidSettings",
+    "NotSupported",
     "Platform",
     "PlatformError",
+    "PlatformSpec",
     "PlatformUnavailable",
+    "SettingProblem",
     "WebhookRegistration",
     "WebhookRejected",
     "platform_for",
-    "verify_webhook",
+    "platform_spec",
+    "platform_specs",
+    "register",
+    "unregister",
 ]

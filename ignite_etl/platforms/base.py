@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from ignite_etl.model import CataloguePage, Customer, Order, StockLocation, StoreSettings, WebhookEvent
 
@@ -29,6 +31,89 @@ class InvalidConfiguration(PlatformError):
 
 class WebhookRejected(PlatformError):
     """A webhook delivery failed verification (missing or wrong signature, unreadable body)."""
+
+
+class NotSupported(PlatformError):
+    """The platform cannot do this (e.g. create customers when it keeps none); the message says why."""
+
+
+class SettingProblem(ValueError):
+    """A connect setting that is wrong, with the merchant-facing message; `field` names it when a check spans
+    several fields."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+class ConnectSettings(BaseModel):
+    """A platform's connect settings: the keys of SparkLayer's `extra_config` (or the connect form) that
+    the platform needs, validated once, here, with messages a merchant can act on. Every field is optional
+    (a connect call may bring none; the connect page asks for the rest); `required` says which ones the
+    connection cannot complete without, `secret` which ones are stored encrypted."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, str_strip_whitespace=True)
+
+    required: ClassVar[tuple[str, ...]] = ()
+    secret: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def complete(self) -> bool:
+        return all(getattr(self, name) for name in self.required)
+
+    def config(self) -> dict[str, Any]:
+        """The settings stored in plain text."""
+        return {k: v for k, v in self.model_dump().items() if k not in self.secret and v is not None}
+
+    def secrets(self) -> dict[str, str]:
+        """The settings stored encrypted."""
+        return {k: v for k, v in self.model_dump().items() if k in self.secret and v}
+
+    @classmethod
+    def parse(cls, values: Mapping[str, Any]) -> ConnectSettings:
+        """Raises `InvalidSettings` with every problem, each tied to its field."""
+        try:
+            return cls.model_validate(dict(values))
+        except ValidationError as exc:
+            raise InvalidSettings(_problems(exc)) from None
+
+    @classmethod
+    def stored(cls, config: Mapping[str, Any], secrets: Mapping[str, str]) -> ConnectSettings:
+        """The settings of a stored connection (its plain config and its decrypted secrets)."""
+        return cls.parse({**config, **secrets})
+
+
+class InvalidSettings(InvalidConfiguration):
+    """Connect settings that do not validate: `problems` maps each field to what is wrong with it."""
+
+    def __init__(self, problems: dict[str, str]):
+        self.problems = problems
+        super().__init__("; ".join(f"{name}: {message}" for name, message in problems.items()))
+
+
+def _problems(exc: ValidationError) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for error in exc.errors():
+        cause = (error.get("ctx") or {}).get("error")
+        name = getattr(cause, "field", None) or ".".join(str(p) for p in error["loc"]) or "settings"
+        out.setdefault(name, str(cause) if isinstance(cause, SettingProblem) else error["msg"])
+    return out
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One input of the connect page."""
+
+    name: str  # the ConnectSettings field it fills
+    label: str
+    secret: bool = False
+    placeholder: str = ""
+    max_length: int | None = None
 
 
 @dataclass(frozen=True)
@@ -88,18 +173,52 @@ class Platform(ABC):
         returned: `previous` is returned unchanged when it still stands; otherwise new webhooks are
         registered and the ones `previous` (or any other registration for `url`) made are retired."""
 
-    @staticmethod
-    @abstractmethod
-    def verify_webhook(headers: Mapping[str, str], raw_body: bytes, key: str) -> WebhookEvent:
-        """Check the delivery's signature before reading it, then return the event it names.
+    def fetch_customers(self, ids: Sequence[str]) -> list[Customer] | None:
+        """The current state of the customers a webhook named; None when the platform sends no customer
+        webhooks (its customers are synced by the full sync only)."""
+        return None
 
-        Raises `WebhookRejected` when the signature is missing or wrong or the body is unreadable."""
+    def upsert_customer(self, customer: Customer) -> str:
+        """Create or update a customer on the platform for SparkLayer; returns its external id."""
+        raise NotSupported(f"{type(self).__name__} cannot create customers")
 
-    def close(self) -> None:
+    def verify_customer_session(self, token: str) -> str:
+        """The external id of the customer whose platform session `token` is (SparkLayer's customer
+        authentication); `InvalidCredentials` when it is not a valid session."""
+        raise NotSupported(f"{type(self).__name__} has no customer sessions")
+
+    def close(self) -> None:  # noqa: B027 - a platform without connections to release keeps this no-op
         """Release connections; the platform is unusable afterwards."""
 
-    def __enter__(self) -> "Platform":
+    def __enter__(self) -> Platform:
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+@dataclass(frozen=True)
+class PlatformSpec:
+    """Everything the rest of the system knows of a platform: registered once, in `ignite_etl.platforms`.
+
+    `build(settings, **options)` makes the connected adapter; `verify_webhook(headers, raw_body, key)` checks
+    a delivery's signature and reads it into a canonical `WebhookEvent`; `install` is the app-store flow of a
+    platform that has one."""
+
+    name: str
+    display_name: str
+    settings: type[ConnectSettings]
+    form_fields: tuple[FormField, ...]
+    connect_help: str  # the connect page's first paragraph: where the merchant finds these settings
+    build: Callable[..., Platform]
+    verify_webhook: Callable[[Mapping[str, str], bytes, str], WebhookEvent]
+    install: Any = None  # an InstallFlow (ignite_etl.platforms.install), for platforms with an app store
+    has_customers: bool = False  # SparkLayer may create customers on it and verify their sessions
+
+    @property
+    def price_list_name(self) -> str:
+        return f"{self.display_name} Price"
+
+    @property
+    def price_list_slug(self) -> str:
+        return f"{self.name}-price"

@@ -18,6 +18,7 @@ import importlib
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from graphql import (
     GraphQLEnumType,
@@ -27,7 +28,6 @@ from graphql import (
     GraphQLScalarType,
     GraphQLSchema,
     GraphQLUnionType,
-    build_schema,
     parse,
     print_ast,
 )
@@ -77,7 +77,7 @@ def subset_sdl(published_sdl: str, selection: Selection, *, header: str = "") ->
     Arguments and input fields whose type is not selected are left out when they may be (nullable or
     with a default); a required one makes the selection incomplete."""
     document = parse(published_sdl)
-    definitions = {getattr(d, "name", None) and d.name.value: d for d in document.definitions}
+    definitions: dict[str | None, Any] = {_name(d): d for d in document.definitions}
     missing = sorted(set(selection) - set(definitions))
     if missing:
         raise SelectionError(f"not in the published schema: {', '.join(missing)}")
@@ -91,24 +91,25 @@ def subset_sdl(published_sdl: str, selection: Selection, *, header: str = "") ->
             problems.append(f"required argument or input field {value.name.value} needs {_named(value.type)}")
         return False
 
-    out = []
+    out: list[Any] = []
+    definition: Any
     for definition in document.definitions:
-        name = getattr(definition, "name", None) and definition.name.value
+        name = _name(definition)
         if isinstance(definition, SchemaDefinitionNode):
             operations = tuple(o for o in definition.operation_types if o.type.name.value in kept)
             out.append(SchemaDefinitionNode(directives=definition.directives, operation_types=operations))
             continue
-        if name not in selection:
+        if name is None or name not in selection:
             continue
         wanted = selection[name]
         if isinstance(definition, (ObjectTypeDefinitionNode, InterfaceTypeDefinitionNode)):
-            fields = {f.name.value: f for f in definition.fields}
+            fields: dict[str, Any] = {f.name.value: f for f in definition.fields}
             names = list(fields) if wanted == ALL else list(wanted)
             unknown = [f for f in names if f not in fields]
             if unknown:
                 problems.append(f"{name} has no field {', '.join(unknown)}")
                 continue
-            chosen = []
+            chosen: list[Any] = []
             for field_name in names:
                 field = fields[field_name]
                 if _named(field.type) not in kept:
@@ -122,10 +123,9 @@ def subset_sdl(published_sdl: str, selection: Selection, *, header: str = "") ->
                                             fields=tuple(sorted(chosen, key=lambda f: f.name.value))))
         elif isinstance(definition, InputObjectTypeDefinitionNode):
             names = [f.name.value for f in definition.fields] if wanted == ALL else list(wanted)
-            fields = {f.name.value: f for f in definition.fields}
-            chosen = tuple(fields[f] for f in names if f in fields and usable(fields[f]))
+            inputs: dict[str, Any] = {f.name.value: f for f in definition.fields}
             out.append(InputObjectTypeDefinitionNode(name=definition.name, directives=definition.directives,
-                                                     fields=chosen))
+                                                     fields=tuple(inputs[f] for f in names if f in inputs and usable(inputs[f]))))
         elif isinstance(definition, UnionTypeDefinitionNode):
             members = tuple(t for t in definition.types if t.name.value in kept)
             out.append(UnionTypeDefinitionNode(name=definition.name, directives=definition.directives, types=members))
@@ -139,6 +139,11 @@ def subset_sdl(published_sdl: str, selection: Selection, *, header: str = "") ->
     return (header + "\n" if header else "") + text + "\n"
 
 
+def _name(definition: Any) -> str | None:
+    name = getattr(definition, "name", None)
+    return name.value if name is not None else None
+
+
 def _type_text(type_) -> str:
     return str(type_)
 
@@ -148,6 +153,8 @@ def differences(schema: GraphQLSchema, published: GraphQLSchema) -> list[str]:
     kinds, fields with their types and arguments (type and default), interfaces, union members, enum
     values and input fields. An empty list means `schema` is a faithful subset."""
     found: list[str] = []
+    type_: Any
+    theirs: Any
     for name, type_ in schema.type_map.items():
         if name.startswith("__") or name in BUILT_IN_SCALARS:
             continue

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from pydantic import SecretStr
 
@@ -19,7 +19,7 @@ REFRESH_MARGIN = timedelta(seconds=60)
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class TokenProvider:
@@ -48,6 +48,7 @@ class TokenProvider:
             if not self._usable(self._current):
                 stored = await asyncio.to_thread(self._store.load)
                 self._current = stored if self._usable(stored) else await self._fetch_and_store()
+            assert self._current is not None
             return self._current.access_token.get_secret_value()
 
     async def replace_rejected(self, rejected: str) -> None:

@@ -24,12 +24,10 @@ from ignite_etl.sparklayer.models import (
     Product,
     ProductChanges,
     Purchase,
-    PurchaseLookup,
     Setting,
     SkuPricing,
     StockLevel,
     StockLocation,
-    SyncDataType,
     SyncLogStatus,
     VariantChanges,
     WriteResult,
@@ -87,7 +85,7 @@ class SparkLayerClient:
         )
 
     @classmethod
-    def for_site(cls, site_env: str, site_id: str, *, api_url: str | None = None, **kwargs: Any) -> "SparkLayerClient":
+    def for_site(cls, site_env: str, site_id: str, *, api_url: str | None = None, **kwargs: Any) -> SparkLayerClient:
         """A client for `site_env` (`live`/`test`); `api_url` (SPARKLAYER_API_URL) overrides the host."""
         return cls(base_url=ep.base_url_for(site_env, api_url), site_id=site_id, **kwargs)
 
@@ -99,14 +97,14 @@ class SparkLayerClient:
     def __repr__(self) -> str:
         return f"SparkLayerClient(base_url={self._transport.base_url!r}, site_id={self.site_id!r})"
 
-    async def __aenter__(self) -> "SparkLayerClient":
+    async def __aenter__(self) -> SparkLayerClient:
         await self._transport.__aenter__()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self._transport.__aexit__(*exc)
 
-    def run(self, operation: Callable[["SparkLayerClient"], Awaitable[R]]) -> R:
+    def run(self, operation: Callable[[SparkLayerClient], Awaitable[R]]) -> R:
         """Run `operation(client)` to completion from synchronous code (e.g. a Dagster asset)."""
 
         async def main() -> R:
@@ -240,7 +238,7 @@ class SparkLayerClient:
     async def set_base_currency(self, currency_code: str) -> None:
         await self.patch_settings([Setting(key="baseCurrency", value=currency_code)])
 
-    async def put_purchase(self, purchase: Purchase, lookup_by: PurchaseLookup | None = None) -> WriteResult:
+    async def put_purchase(self, purchase: Purchase, lookup_by: str | None = None) -> WriteResult:
         """Create or replace the whole purchase. By default it is found by its SparkLayer cart id,
         so an order placed through SparkLayer replaces its cart, else by its platform id."""
         lookup_by = lookup_by or ("sparklayer" if purchase.purchase_identifiers.sparklayer else "platform")
@@ -257,14 +255,14 @@ class SparkLayerClient:
 
     # --- sync log -------------------------------------------------------------------------
 
-    async def put_sync_log(self, integration: str, data_type: SyncDataType, log: FullSyncLog) -> None:
+    async def put_sync_log(self, integration: str, data_type: str, log: FullSyncLog) -> None:
         """Record a full sync: replaces every earlier error; a timestamp left out is cleared."""
         _check_log(log.errors)
         await self._transport.call(
             ep.PUT_SYNC_LOG, path_params={"integration": integration, "data_type": data_type}, body=log.to_body()
         )
 
-    async def patch_sync_log(self, integration: str, data_type: SyncDataType, log: PartialSyncLog) -> None:
+    async def patch_sync_log(self, integration: str, data_type: str, log: PartialSyncLog) -> None:
         """Record a partial sync: adds `errors`, removes `resolved_external_ids`, keeps the rest."""
         _check_log(log.errors)
         await self._transport.call(
@@ -272,7 +270,7 @@ class SparkLayerClient:
         )
 
     async def get_sync_log(
-        self, integration: str, data_type: SyncDataType, *, with_errors: bool = False
+        self, integration: str, data_type: str, *, with_errors: bool = False
     ) -> SyncLogStatus | None:
         """The recorded status (and errors), or None before the first full sync."""
         endpoint = ep.GET_SYNC_LOG_ERRORS if with_errors else ep.GET_SYNC_LOG

@@ -284,7 +284,7 @@ class Purchase(RequestModel):
     billing_address: Address | None = None
     packages: list[Package] = Field(min_length=1)
 
-    def identifier(self, lookup_by: PurchaseLookup) -> str | None:
+    def identifier(self, lookup_by: str) -> str | None:
         return getattr(self.purchase_identifiers, lookup_by)
 
 
@@ -340,7 +340,7 @@ class PartialSyncLog(RequestModel):
         return check_sync_log_errors(errors)
 
     @model_validator(mode="after")
-    def _resolved_are_not_new_errors(self) -> "PartialSyncLog":
+    def _resolved_are_not_new_errors(self) -> PartialSyncLog:
         clash = {e.external_id for e in self.errors} & set(self.resolved_external_ids)
         if clash:
             raise ValueError(f"external ids both failed and resolved in one patch: {sorted(clash)}")

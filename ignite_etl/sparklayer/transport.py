@@ -85,7 +85,7 @@ class SparkLayerTransport:
     def __repr__(self) -> str:
         return f"SparkLayerTransport(base_url={self.base_url!r}, site_id={self.site_id!r})"
 
-    async def __aenter__(self) -> "SparkLayerTransport":
+    async def __aenter__(self) -> SparkLayerTransport:
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=self._timeout,
@@ -171,6 +171,7 @@ class SparkLayerTransport:
             self.stats.by_endpoint[endpoint.name] += 1
             try:
                 async with self._slots:
+                    assert self._http is not None, "use the transport inside `async with`"
                     response = await self._http.request(
                         endpoint.method, path, json=body, params=query, headers=self.headers(token)
                     )

@@ -1,5 +1,5 @@
 """Postgres access for the app database: connecting, migrations, stored credentials."""
 
-from ignite_etl.store.database import connect, check_database
+from ignite_etl.store.database import Database, check_database, connect
 
-__all__ = ["connect", "check_database"]
+__all__ = ["Database", "check_database", "connect"]

@@ -12,8 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import psycopg
 from psycopg.rows import dict_row
+
+from ignite_etl.store.database import AsyncConn, Conn
+
+# The canonical entity types a platform's webhooks name (`WebhookEvent.object_type`) that are queued.
+QUEUED_ENTITY_TYPES = ("product", "variant", "stock", "customer", "order", "settings")
 
 DEFAULT_MAX_ATTEMPTS = 8
 DEFAULT_BASE_DELAY = timedelta(seconds=30)
@@ -85,7 +89,7 @@ class RetryPolicy:
         return min(self.max_delay, self.base_delay * (2 ** max(0, attempts - 1)))
 
 
-async def enqueue_many_async(conn: psycopg.AsyncConnection, changes: Sequence[QueuedChange]) -> list[int | None]:
+async def enqueue_many_async(conn: AsyncConn, changes: Sequence[QueuedChange]) -> list[int | None]:
     """Queue many changes in one statement; per change, as `enqueue` answers (a repeat of an earlier
     change in the same call is a duplicate)."""
     async with conn.cursor(row_factory=dict_row) as cursor:
@@ -93,7 +97,7 @@ async def enqueue_many_async(conn: psycopg.AsyncConnection, changes: Sequence[Qu
         return _ids_for(changes, await cursor.fetchall())
 
 
-def enqueue(conn: psycopg.Connection, change: QueuedChange) -> int | None:
+def enqueue(conn: Conn, change: QueuedChange) -> int | None:
     """Queue a change; the new row id, or None for a duplicate delivery or an unknown connection or one
     being removed (its rows are deleted by the removal, which may already have run)."""
     with conn.cursor(row_factory=dict_row) as cursor:
@@ -109,7 +113,7 @@ def _ids_for(changes: Sequence[QueuedChange], rows: Sequence[dict]) -> list[int 
     return [inserted.pop((c.connection_id, c.idempotency_key), None) for c in changes]  # pop: the first one wins
 
 
-def pending_connections(conn: psycopg.Connection) -> list[PendingConnection]:
+def pending_connections(conn: Conn) -> list[PendingConnection]:
     """Connections with due pending rows, oldest work first, with the highest due row id of each.
     Rows of removed connections and of connections being removed are left out."""
     rows = conn.execute(
@@ -124,7 +128,7 @@ def pending_connections(conn: psycopg.Connection) -> list[PendingConnection]:
     return [PendingConnection(**r) for r in rows]
 
 
-def due_rows(conn: psycopg.Connection, connection_id: str, *, limit: int = 1000) -> list[ChangeRow]:
+def due_rows(conn: Conn, connection_id: str, *, limit: int = 1000) -> list[ChangeRow]:
     """Pending rows of a connection whose backoff has passed, oldest first; none for a removed connection."""
     rows = conn.execute(
         """
@@ -138,7 +142,7 @@ def due_rows(conn: psycopg.Connection, connection_id: str, *, limit: int = 1000)
     return [ChangeRow(**r) for r in rows]
 
 
-def mark_done(conn: psycopg.Connection, ids: Sequence[int]) -> int:
+def mark_done(conn: Conn, ids: Sequence[int]) -> int:
     """Settle rows; runs in the caller's transaction (the one that advances the sync state)."""
     if not ids:
         return 0
@@ -151,7 +155,7 @@ def mark_done(conn: psycopg.Connection, ids: Sequence[int]) -> int:
 
 
 def reschedule(
-    conn: psycopg.Connection,
+    conn: Conn,
     ids: Sequence[int],
     error: str,
     policy: RetryPolicy,
@@ -196,7 +200,7 @@ def reschedule(
     return dead
 
 
-def requeue_dead(conn: psycopg.Connection, connection_id: str, *, since: datetime | None = None) -> int:
+def requeue_dead(conn: Conn, connection_id: str, *, since: datetime | None = None) -> int:
     """Bring a connection's dead letters (received at or after `since`) back as fresh pending rows."""
     cursor = conn.execute(
         """
@@ -208,12 +212,12 @@ def requeue_dead(conn: psycopg.Connection, connection_id: str, *, since: datetim
     return cursor.rowcount
 
 
-def discard_connection(conn: psycopg.Connection, connection_id: str) -> int:
+def discard_connection(conn: Conn, connection_id: str) -> int:
     """Drop a removed connection's queue (call it with the removal); returns rows dropped."""
     return conn.execute("delete from change_queue where connection_id = %s", (connection_id,)).rowcount
 
 
-def status_counts(conn: psycopg.Connection, connection_id: str) -> dict[str, int]:
+def status_counts(conn: Conn, connection_id: str) -> dict[str, int]:
     rows = conn.execute(
         "select status, count(*) as n from change_queue where connection_id = %s group by status",
         (connection_id,),

@@ -8,14 +8,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-import psycopg
+from ignite_etl.store.database import AsyncConn
 
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def issue(conn: psycopg.AsyncConnection, connection_id: str, *, ttl_seconds: int) -> str:
+async def issue(conn: AsyncConn, connection_id: str, *, ttl_seconds: int) -> str:
     """A new token for the connection; earlier unused ones stop working, so only the newest link does."""
     token = secrets.token_urlsafe(32)
     await conn.execute("delete from connect_token where connection_id = %s and used_at is null", (connection_id,))
@@ -29,7 +29,7 @@ async def issue(conn: psycopg.AsyncConnection, connection_id: str, *, ttl_second
     return token
 
 
-async def valid_connection(conn: psycopg.AsyncConnection, token: str, *, lock: bool = False) -> str | None:
+async def valid_connection(conn: AsyncConn, token: str, *, lock: bool = False) -> str | None:
     """The connection a usable (unused, unexpired) token belongs to, else None; `lock` holds it until commit."""
     cursor = await conn.execute(
         f"""
@@ -43,5 +43,5 @@ async def valid_connection(conn: psycopg.AsyncConnection, token: str, *, lock: b
     return row["connection_id"] if row else None
 
 
-async def use(conn: psycopg.AsyncConnection, token: str) -> None:
+async def use(conn: AsyncConn, token: str) -> None:
     await conn.execute("update connect_token set used_at = now() where token_hash = %s", (_hash(token),))

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import psycopg
 from psycopg.types.json import Jsonb
 
 from ignite_etl.store.cipher import CredentialCipher
 from ignite_etl.store.connections import UPSERT_CONNECTION, upsert_params
+from ignite_etl.store.database import AsyncConn
 
 
-async def lock(conn: psycopg.AsyncConnection, connection_id: str) -> dict | None:
+async def lock(conn: AsyncConn, connection_id: str) -> dict | None:
     """The connection's status, platform and config, its row locked until commit; None when unknown."""
     cursor = await conn.execute(
         "select id, status, platform, platform_config from connection where id = %s for update", (connection_id,)
@@ -20,7 +20,7 @@ async def lock(conn: psycopg.AsyncConnection, connection_id: str) -> dict | None
     return await cursor.fetchone()
 
 
-async def upsert(conn: psycopg.AsyncConnection, cipher: CredentialCipher, **fields: Any) -> str:
+async def upsert(conn: AsyncConn, cipher: CredentialCipher, **fields: Any) -> str:
     """Insert or update (fields as `connections.upsert_params`); `platform_secrets` None keeps the
     stored ones, `store_id` None the stored one."""
     params = upsert_params(cipher, **fields)
@@ -29,7 +29,7 @@ async def upsert(conn: psycopg.AsyncConnection, cipher: CredentialCipher, **fiel
 
 
 async def complete(
-    conn: psycopg.AsyncConnection, cipher: CredentialCipher, connection_id: str,
+    conn: AsyncConn, cipher: CredentialCipher, connection_id: str,
     platform_config: dict[str, Any], platform_secrets: dict[str, str],
 ) -> None:
     """The merchant supplied working platform credentials: the connection is connected."""
@@ -43,7 +43,7 @@ async def complete(
     )
 
 
-async def mark_removing(conn: psycopg.AsyncConnection, connection_id: str) -> None:
+async def mark_removing(conn: AsyncConn, connection_id: str) -> None:
     await conn.execute(
         "update connection set status = 'removing', updated_at = now() where id = %s", (connection_id,)
     )

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import psycopg
 from psycopg.types.json import Jsonb
 
 from ignite_etl.errors import ConfigurationError
 from ignite_etl.store.cipher import CredentialCipher
+from ignite_etl.store.database import Conn
 
 SITE_ENVS = ("live", "test")
 
@@ -38,7 +38,7 @@ class Connection:
     webhook_state: dict[str, Any] = field(default_factory=dict)
 
 
-def get_connection(conn: psycopg.Connection, cipher: CredentialCipher, connection_id: str) -> Connection:
+def get_connection(conn: Conn, cipher: CredentialCipher, connection_id: str) -> Connection:
     row = conn.execute("select * from connection where id = %s", (connection_id,)).fetchone()
     if row is None:
         raise ConnectionNotFound(
@@ -104,7 +104,7 @@ def upsert_params(
     }
 
 
-def save_connection(conn: psycopg.Connection, cipher: CredentialCipher, **fields: Any) -> str:
+def save_connection(conn: Conn, cipher: CredentialCipher, **fields: Any) -> str:
     """Insert or update a connection (fields as `upsert_params`); platform secrets left None keep the
     stored ones."""
     params = upsert_params(cipher, **fields)
@@ -113,7 +113,7 @@ def save_connection(conn: psycopg.Connection, cipher: CredentialCipher, **fields
 
 
 def save_webhook_registration(
-    conn: psycopg.Connection, cipher: CredentialCipher, connection_id: str, *, url: str, key: str, state: dict[str, Any]
+    conn: Conn, cipher: CredentialCipher, connection_id: str, *, url: str, key: str, state: dict[str, Any]
 ) -> None:
     """The webhooks now registered for the connection: their URL, signing key (encrypted) and the
     platform's bookkeeping."""
@@ -124,7 +124,12 @@ def save_webhook_registration(
     )
 
 
-def connection_status(conn: psycopg.Connection, connection_id: str) -> str | None:
+def connection_status(conn: Conn, connection_id: str) -> str | None:
     """pending, connected or removing; None when there is no such connection."""
     row = conn.execute("select status from connection where id = %s", (connection_id,)).fetchone()
     return row["status"] if row else None
+
+
+def connected_ids(conn: Conn) -> list[str]:
+    """The connections that are connected (not pending, not being removed), in id order."""
+    return [r["id"] for r in conn.execute("select id from connection where status = 'connected' order by id")]

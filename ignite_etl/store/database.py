@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -10,15 +12,41 @@ from psycopg.rows import dict_row
 
 from ignite_etl.errors import DatabaseUnavailable
 
+Row: TypeAlias = dict[str, Any]
+Conn: TypeAlias = psycopg.Connection[Row]
+"""A connection to the app database: rows are dicts."""
+AsyncConn: TypeAlias = psycopg.AsyncConnection[Row]
 
-def connect(url: str, *, autocommit: bool = False, connect_timeout: int = 5) -> psycopg.Connection:
+
+def one(row: Row | None) -> Row:
+    """The row of a query that always returns one (an aggregate, an insert ... returning, a row just locked)."""
+    if row is None:
+        raise RuntimeError("the query returned no row")
+    return row
+
+
+@dataclass(frozen=True)
+class Database:
+    """The app database, handed to the code that reads and writes it (rather than a URL each opens itself)."""
+
+    url: str = field(repr=False)
+
+    def connect(self, *, autocommit: bool = False) -> Conn:
+        return connect(self.url, autocommit=autocommit)
+
+    def __repr__(self) -> str:
+        return f"Database({redact_url(self.url)!r})"
+
+
+def connect(url: str, *, autocommit: bool = False, connect_timeout: int = 5) -> Conn:
     """Open a psycopg connection whose rows are dicts.
 
     Raises DatabaseUnavailable with one line naming the server (never the password).
     """
     try:
-        return psycopg.connect(libpq_url(url), autocommit=autocommit, row_factory=dict_row, connect_timeout=connect_timeout)
-    except psycopg.ProgrammingError as exc:
+        return psycopg.connect(libpq_url(url), autocommit=autocommit, row_factory=dict_row,
+                               connect_timeout=connect_timeout)
+    except psycopg.ProgrammingError:
         raise DatabaseUnavailable(
             "the database URL is not a valid PostgreSQL URL; expected postgresql://user:password@host:port/dbname"
         ) from None

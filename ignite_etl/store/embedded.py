@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import warnings
 from pathlib import Path
+from typing import Any
 
 from ignite_etl.errors import ConfigurationError
 
@@ -23,9 +24,9 @@ class EmbeddedPostgres:
     def __init__(self, data_dir: Path, *, delete_on_exit: bool = False):
         self.data_dir = Path(data_dir)
         self._delete_on_exit = delete_on_exit
-        self._server = None
+        self._server: Any = None
 
-    def start(self) -> "EmbeddedPostgres":
+    def start(self) -> EmbeddedPostgres:
         """Start the server, or attach to it if another process already runs it."""
         try:
             with warnings.catch_warnings():

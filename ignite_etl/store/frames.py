@@ -12,16 +12,16 @@ import decimal
 import json
 import numbers
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
-import psycopg
 from psycopg import sql
 from psycopg.rows import tuple_row
 
-from ignite_etl.store.database import connect
+from ignite_etl.store.database import Conn, connect
 
 CONNECTION_COLUMN = "connection_id"
 ROW_COLUMN = "_row"
@@ -200,9 +200,9 @@ class FrameStore:
             if not stored:
                 return pd.DataFrame()
             names = [n for n in stored if n != ROW_COLUMN]
-            if connection_ids is None:
-                where, params = sql.SQL(""), ()
-            else:
+            where: sql.Composable = sql.SQL("")
+            params: tuple[Any, ...] = ()
+            if connection_ids is not None:
                 where = sql.SQL("where {} = any(%s)").format(sql.Identifier(CONNECTION_COLUMN))
                 params = (connection_ids,)
             query = sql.SQL("select {} from {} {} order by {}, {}").format(
@@ -233,6 +233,19 @@ class FrameStore:
             rows = zip(*chunk) if chunk else (() for _ in range(start, stop))
             for position, values in zip(range(start, stop), rows):
                 yield (connection_id, position, *values)
+
+
+def variant_owners(conn: Conn, variants_table: tuple[str, str], connection_id: str,
+                   ids_or_skus: Sequence[str]) -> list[dict]:
+    """Rows of a stored variants extract whose external id or SKU is among `ids_or_skus`: each with its
+    `external_id`, `product_external_id` and `sku`."""
+    if not ids_or_skus:
+        return []
+    return list(conn.execute(
+        sql.SQL("select external_id, product_external_id, sku from {} where connection_id = %s "
+                "and (external_id = any(%s) or sku = any(%s))").format(sql.Identifier(*variants_table)),
+        (connection_id, list(ids_or_skus), list(ids_or_skus)),
+    ))
 
 
 def _frame(names: list[str], stored: dict[str, str], columns: list[list]) -> pd.DataFrame:
@@ -291,7 +304,7 @@ def _column_type(name: str, series: pd.Series) -> str:
         return TIMESTAMP
     if pd.api.types.is_timedelta64_dtype(dtype):
         return INTERVAL
-    if dtype == object:
+    if dtype == np.dtype(object):
         return _object_column_type(name, series)
     raise FrameError(f"column {name!r} has dtype {dtype}, which the frame store cannot hold; convert it first")
 
@@ -304,7 +317,7 @@ def _object_column_type(name: str, series: pd.Series) -> str:
     if kinds <= {BIGINT, DOUBLE} and len(kinds) == 2:
         return DOUBLE
     if len(kinds) == 1 and None not in kinds:
-        return kinds.pop()
+        return str(kinds.pop())
     raise FrameError(
         f"column {name!r} mixes values the frame store cannot put in one column "
         f"({', '.join(sorted(str(k) for k in kinds))}); give it a single type first"
@@ -335,7 +348,7 @@ def _value_kind(value: object) -> str | None:
     return None
 
 
-def _lock_slice(conn: psycopg.Connection, schema: str, table: str, connection_id: str) -> None:
+def _lock_slice(conn: Conn, schema: str, table: str, connection_id: str) -> None:
     """Hold one connection's slice of one table until the transaction ends."""
     conn.execute(
         "select pg_advisory_xact_lock(hashtextextended(%s, 0))",
@@ -343,7 +356,7 @@ def _lock_slice(conn: psycopg.Connection, schema: str, table: str, connection_id
     )
 
 
-def _stored_columns(conn: psycopg.Connection, schema: str, table: str) -> dict[str, str]:
+def _stored_columns(conn: Conn, schema: str, table: str) -> dict[str, str]:
     """Column name -> type of `schema.table` in column order; empty when the table does not exist."""
     rows = conn.execute(
         """
@@ -360,7 +373,7 @@ def _stored_columns(conn: psycopg.Connection, schema: str, table: str) -> dict[s
     return {row["name"]: row["type"] for row in rows}
 
 
-def _registered_tables(conn: psycopg.Connection) -> list[tuple[str, str]]:
+def _registered_tables(conn: Conn) -> list[tuple[str, str]]:
     rows = conn.execute(
         sql.SQL("select schema_name, table_name from {} order by 1, 2").format(sql.Identifier(REGISTRY_TABLE))
     ).fetchall()
@@ -394,7 +407,7 @@ def _fits(stored_type: str, column: _Column) -> bool:
 
 
 def _apply_ddl(
-    conn: psycopg.Connection, schema: str, table: str, stored: dict[str, str], columns: list[_Column]
+    conn: Conn, schema: str, table: str, stored: dict[str, str], columns: list[_Column]
 ) -> dict[str, str]:
     """Create the table or add and retype columns; call under the DDL lock. Returns the new layout."""
     target = sql.Identifier(schema, table)
@@ -430,13 +443,13 @@ def _apply_ddl(
     return _stored_columns(conn, schema, table)
 
 
-def _only_nulls(conn: psycopg.Connection, target: sql.Identifier, column: str) -> bool:
+def _only_nulls(conn: Conn, target: sql.Identifier, column: str) -> bool:
     row = conn.execute(
         sql.SQL("select not exists (select 1 from {} where {} is not null) as empty").format(
             target, sql.Identifier(column)
         )
     ).fetchone()
-    return bool(row["empty"])
+    return bool(row and row["empty"])
 
 
 def _check_types(schema: str, table: str, stored: dict[str, str], columns: list[_Column]) -> None:
@@ -452,6 +465,7 @@ def _python_values(series: pd.Series, stored_type: str) -> list:
     """The series as Python values COPY can take, with None for every missing value."""
     missing = series.isna().to_numpy()
     values = series.astype(object).tolist()
+    convert: Callable[[Any], Any] | None
     if stored_type == JSONB:
         convert = _to_json
     elif stored_type == BIGINT and pd.api.types.is_float_dtype(series.dtype):

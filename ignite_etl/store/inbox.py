@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import psycopg
+from ignite_etl.store.database import AsyncConn, Conn, one
 
 CONNECT, REMOVE, TRIGGER = "connect", "remove", "trigger"
 
@@ -37,7 +37,7 @@ def _request(row: dict) -> InboxRequest:
 # ---- the ingress (async) ----
 
 async def record(
-    conn: psycopg.AsyncConnection, connection_id: str, kind: str, *, sync_data_type: str | None = None,
+    conn: AsyncConn, connection_id: str, kind: str, *, sync_data_type: str | None = None,
     body: bytes | None = None,
 ) -> int:
     """Add a request to the inbox in the caller's transaction; `body` is already encrypted."""
@@ -48,10 +48,10 @@ async def record(
         """,
         (connection_id, kind, sync_data_type, body),
     )
-    return (await cursor.fetchone())["id"]
+    return one(await cursor.fetchone())["id"]
 
 
-async def has_unprocessed_connect(conn: psycopg.AsyncConnection, connection_id: str) -> bool:
+async def has_unprocessed_connect(conn: AsyncConn, connection_id: str) -> bool:
     """A connect the sensor has not acted on yet will read the latest credentials anyway."""
     cursor = await conn.execute(
         "select 1 from connection_request where connection_id = %s and kind = 'connect' and processed_at is null",
@@ -60,7 +60,7 @@ async def has_unprocessed_connect(conn: psycopg.AsyncConnection, connection_id: 
     return await cursor.fetchone() is not None
 
 
-async def has_open_removal(conn: psycopg.AsyncConnection, connection_id: str) -> bool:
+async def has_open_removal(conn: AsyncConn, connection_id: str) -> bool:
     cursor = await conn.execute(
         "select 1 from connection_request where connection_id = %s and kind = 'remove' and finished_at is null",
         (connection_id,),
@@ -69,7 +69,7 @@ async def has_open_removal(conn: psycopg.AsyncConnection, connection_id: str) ->
 
 
 async def sync_in_flight(
-    conn: psycopg.AsyncConnection, connection_id: str, sync_data_type: str, *, window_seconds: int
+    conn: AsyncConn, connection_id: str, sync_data_type: str, *, window_seconds: int
 ) -> bool:
     """Whether a sync covering `sync_data_type` is queued or running for the connection.
 
@@ -90,12 +90,12 @@ async def sync_in_flight(
         """,
         {"c": connection_id, "t": SYNC_RUN_DATA_TYPES.get(sync_data_type), "w": window_seconds},
     )
-    return (await cursor.fetchone())["busy"]
+    return one(await cursor.fetchone())["busy"]
 
 
 # ---- the lifecycle sensor (sync) ----
 
-def pending(conn: psycopg.Connection, limit: int) -> list[InboxRequest]:
+def pending(conn: Conn, limit: int) -> list[InboxRequest]:
     """Requests whose runs are not all launched yet, oldest first."""
     rows = conn.execute(
         "select * from connection_request where processed_at is null order by id limit %s", (limit,)
@@ -103,7 +103,7 @@ def pending(conn: psycopg.Connection, limit: int) -> list[InboxRequest]:
     return [_request(r) for r in rows]
 
 
-def in_flight(conn: psycopg.Connection, limit: int) -> list[InboxRequest]:
+def in_flight(conn: Conn, limit: int) -> list[InboxRequest]:
     """Requests whose runs were all launched and have not been seen ending."""
     rows = conn.execute(
         """
@@ -115,7 +115,7 @@ def in_flight(conn: psycopg.Connection, limit: int) -> list[InboxRequest]:
     return [_request(r) for r in rows]
 
 
-def mark_processed(conn: psycopg.Connection, request_id: int, outcome: str, *, finished: bool = False) -> None:
+def mark_processed(conn: Conn, request_id: int, outcome: str, *, finished: bool = False) -> None:
     conn.execute(
         """
         update connection_request
@@ -127,12 +127,12 @@ def mark_processed(conn: psycopg.Connection, request_id: int, outcome: str, *, f
     )
 
 
-def mark_finished(conn: psycopg.Connection, request_id: int, outcome: str) -> None:
+def mark_finished(conn: Conn, request_id: int, outcome: str) -> None:
     conn.execute(
         "update connection_request set finished_at = coalesce(finished_at, now()), outcome = %s where id = %s",
         (outcome, request_id),
     )
 
 
-def delete(conn: psycopg.Connection, request_id: int) -> None:
+def delete(conn: Conn, request_id: int) -> None:
     conn.execute("delete from connection_request where id = %s", (request_id,))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import psycopg
+from ignite_etl.store.database import Conn
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class LoadOutcome:
         return self.attempted - self.succeeded
 
 
-def record(conn: psycopg.Connection, outcome: LoadOutcome) -> None:
+def record(conn: Conn, outcome: LoadOutcome) -> None:
     conn.execute(
         """
         insert into load_outcome (connection_id, sync_id, kind, data_type, load, attempted, succeeded, failed, unannounced)
@@ -49,7 +49,7 @@ class Announced:
 
 
 def announced_since_last_full_sync(
-    conn: psycopg.Connection, connection_id: str, *, excluding_sync: str
+    conn: Conn, connection_id: str, *, excluding_sync: str
 ) -> Announced | None:
     """None when there is no earlier full sync to measure drift against."""
     since = previous_full_sync_start(conn, connection_id, excluding_sync=excluding_sync)
@@ -62,7 +62,7 @@ def announced_since_last_full_sync(
     return Announced(since, frozenset(r["entity_id"] for r in ids))
 
 
-def previous_full_sync_start(conn: psycopg.Connection, connection_id: str, *, excluding_sync: str) -> datetime | None:
+def previous_full_sync_start(conn: Conn, connection_id: str, *, excluding_sync: str) -> datetime | None:
     """When the last finished full sync before this one started: the state drift is measured against."""
     row = conn.execute(
         """
@@ -74,7 +74,7 @@ def previous_full_sync_start(conn: psycopg.Connection, connection_id: str, *, ex
     return row["since"] if row else None
 
 
-def outcomes(conn: psycopg.Connection, connection_id: str, sync_id: str | None = None) -> list[dict]:
+def outcomes(conn: Conn, connection_id: str, sync_id: str | None = None) -> list[dict]:
     return list(
         conn.execute(
             """

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ignite_etl.errors import ConfigurationError
-from ignite_etl.store.database import connect
+from ignite_etl.store.database import connect, one
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +100,6 @@ def upgrade(url: str, sql_dir: Path = SQL_DIR) -> list[Migration]:
 
 def current_version(url: str) -> int:
     with connect(url, autocommit=True) as conn:
-        if conn.execute("select to_regclass('schema_migration') as t").fetchone()["t"] is None:
+        if one(conn.execute("select to_regclass('schema_migration') as t").fetchone())["t"] is None:
             return 0
-        return conn.execute("select coalesce(max(version), 0) as v from schema_migration").fetchone()["v"]
+        return one(conn.execute("select coalesce(max(version), 0) as v from schema_migration").fetchone())["v"]

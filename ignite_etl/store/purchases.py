@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import psycopg
 from psycopg.types.json import Jsonb
 
+from ignite_etl.store.database import AsyncConn, Conn
 
-def hashes(conn: psycopg.Connection, connection_id: str, order_ids: Sequence[str]) -> dict[str, str]:
+
+def hashes(conn: Conn, connection_id: str, order_ids: Sequence[str]) -> dict[str, str]:
     if not order_ids:
         return {}
     rows = conn.execute(
@@ -19,7 +20,7 @@ def hashes(conn: psycopg.Connection, connection_id: str, order_ids: Sequence[str
     return {r["order_id"]: r["hash"] for r in rows}
 
 
-def advance(conn: psycopg.Connection, connection_id: str, order_id: str, cart_id: str | None, hash_: str,
+def advance(conn: Conn, connection_id: str, order_id: str, cart_id: str | None, hash_: str,
             body: dict[str, Any]) -> None:
     """Record the purchase SparkLayer accepted; runs in the caller's transaction."""
     conn.execute(
@@ -32,7 +33,7 @@ def advance(conn: psycopg.Connection, connection_id: str, order_id: str, cart_id
     )
 
 
-async def accepted(conn: psycopg.AsyncConnection, connection_id: str, *, order_id: str | None = None,
+async def accepted(conn: AsyncConn, connection_id: str, *, order_id: str | None = None,
                    offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
     """The purchases we built and SparkLayer accepted, by order id, each with its `order_id`."""
     cursor = await conn.execute(

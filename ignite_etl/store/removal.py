@@ -4,13 +4,14 @@ connection itself."""
 
 from __future__ import annotations
 
-import psycopg
 from psycopg import sql
+
+from ignite_etl.store.database import Conn, one
 
 INBOX = ("public", "connection_request")
 
 
-def connection_tables(conn: psycopg.Connection) -> list[tuple[str, str]]:
+def connection_tables(conn: Conn) -> list[tuple[str, str]]:
     """(schema, table) of every ordinary table with a `connection_id` column."""
     rows = conn.execute(
         """
@@ -25,7 +26,7 @@ def connection_tables(conn: psycopg.Connection) -> list[tuple[str, str]]:
     return [(r["table_schema"], r["table_name"]) for r in rows]
 
 
-def delete_connection_rows(conn: psycopg.Connection, connection_id: str, *, inbox_before: int | None = None) -> dict[str, int]:
+def delete_connection_rows(conn: Conn, connection_id: str, *, inbox_before: int | None = None) -> dict[str, int]:
     """Delete the connection's rows everywhere, in the caller's transaction; return rows deleted per table.
 
     Inbox rows from `inbox_before` on are kept: the removal request itself (the sensor closes it)
@@ -46,14 +47,14 @@ def delete_connection_rows(conn: psycopg.Connection, connection_id: str, *, inbo
     return deleted
 
 
-def rows_left(conn: psycopg.Connection, connection_id: str) -> dict[str, int]:
+def rows_left(conn: Conn, connection_id: str) -> dict[str, int]:
     """What is still stored for the connection, per table (empty when nothing is)."""
     left: dict[str, int] = {}
     for schema, table in connection_tables(conn):
-        count = conn.execute(
+        count = one(conn.execute(
             sql.SQL("select count(*) as n from {} where connection_id = %s").format(sql.Identifier(schema, table)),
             (connection_id,),
-        ).fetchone()["n"]
+        ).fetchone())["n"]
         if count:
             left[f"{schema}.{table}"] = count
     if conn.execute("select 1 from connection where id = %s", (connection_id,)).fetchone():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import psycopg
+from ignite_etl.store.database import Conn
 
 SYNC_ERROR_COLUMNS = (
     "connection_id", "data_type", "entity", "external_id", "visible_id", "message", "resolution",
@@ -10,7 +10,7 @@ SYNC_ERROR_COLUMNS = (
 )
 
 
-def sync_errors(conn: psycopg.Connection, connection_id: str | None = None) -> list[dict]:
+def sync_errors(conn: Conn, connection_id: str | None = None) -> list[dict]:
     """Every open problem, dead letters first, then the most recently seen."""
     return list(
         conn.execute(
@@ -23,6 +23,6 @@ def sync_errors(conn: psycopg.Connection, connection_id: str | None = None) -> l
     )
 
 
-def sync_health(conn: psycopg.Connection) -> list[dict]:
+def sync_health(conn: Conn) -> list[dict]:
     return list(conn.execute("select * from reporting.sync_health order by connection_id"))
 

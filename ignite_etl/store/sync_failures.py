@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import psycopg
+from ignite_etl.store.database import Conn
 
 
 def mark_failed(
-    conn: psycopg.Connection,
+    conn: Conn,
     *,
     run_id: str,
     connection_id: str,
@@ -46,7 +46,7 @@ def mark_failed(
     return sorted(r["data_type"] for r in rows)
 
 
-def reopen(conn: psycopg.Connection, connection_id: str, sync_id: str) -> int:
+def reopen(conn: Conn, connection_id: str, sync_id: str) -> int:
     """A re-execution of a failed sync picks it up again: its failed data types are open once more."""
     return conn.execute(
         """

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import psycopg
+from ignite_etl.store.database import Conn, one
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class SyncStart:
     previous_succeeded: bool | None
 
 
-def begin(conn: psycopg.Connection, connection_id: str, sync_id: str, data_type: str, kind: str) -> SyncStart:
+def begin(conn: Conn, connection_id: str, sync_id: str, data_type: str, kind: str) -> SyncStart:
     conn.execute(
         """
         insert into sync_run (connection_id, sync_id, data_type, kind) values (%s, %s, %s, %s)
@@ -50,10 +50,10 @@ def begin(conn: psycopg.Connection, connection_id: str, sync_id: str, data_type:
         """,
         (connection_id, sync_id, data_type, kind),
     )
-    row = conn.execute(
+    row = one(conn.execute(
         "select started_at, start_sent_at from sync_run where connection_id = %s and sync_id = %s and data_type = %s",
         (connection_id, sync_id, data_type),
-    ).fetchone()
+    ).fetchone())
     previous = last_full_sync(conn, connection_id, data_type)
     return SyncStart(
         needs_put=row["start_sent_at"] is None,
@@ -63,14 +63,14 @@ def begin(conn: psycopg.Connection, connection_id: str, sync_id: str, data_type:
     )
 
 
-def mark_start_sent(conn: psycopg.Connection, connection_id: str, sync_id: str, data_type: str) -> None:
+def mark_start_sent(conn: Conn, connection_id: str, sync_id: str, data_type: str) -> None:
     conn.execute(
         "update sync_run set start_sent_at = now() where connection_id = %s and sync_id = %s and data_type = %s",
         (connection_id, sync_id, data_type),
     )
 
 
-def started_in(conn: psycopg.Connection, connection_id: str, sync_id: str) -> list[dict]:
+def started_in(conn: Conn, connection_id: str, sync_id: str) -> list[dict]:
     """The data types this sync started and has not finished."""
     return list(
         conn.execute(
@@ -84,7 +84,7 @@ def started_in(conn: psycopg.Connection, connection_id: str, sync_id: str) -> li
 
 
 def finish(
-    conn: psycopg.Connection, connection_id: str, sync_id: str, data_type: str, *, succeeded: bool, at: datetime
+    conn: Conn, connection_id: str, sync_id: str, data_type: str, *, succeeded: bool, at: datetime
 ) -> bool:
     """Record the end of a sync (at the time sent to SparkLayer) once; False when already recorded."""
     row = conn.execute(
@@ -98,7 +98,7 @@ def finish(
     return row is not None
 
 
-def last_full_sync(conn: psycopg.Connection, connection_id: str, data_type: str) -> tuple[datetime, bool] | None:
+def last_full_sync(conn: Conn, connection_id: str, data_type: str) -> tuple[datetime, bool] | None:
     row = conn.execute(
         """
         select finished_at, succeeded from sync_run
@@ -110,7 +110,7 @@ def last_full_sync(conn: psycopg.Connection, connection_id: str, data_type: str)
     return (row["finished_at"], row["succeeded"]) if row else None
 
 
-def record_errors(conn: psycopg.Connection, connection_id: str, data_type: str, errors: Sequence[SyncError]) -> None:
+def record_errors(conn: Conn, connection_id: str, data_type: str, errors: Sequence[SyncError]) -> None:
     """Open (or re-open) each error; one already open counts another attempt."""
     if not errors:
         return
@@ -134,7 +134,7 @@ def record_errors(conn: psycopg.Connection, connection_id: str, data_type: str, 
         )
 
 
-def resolve(conn: psycopg.Connection, connection_id: str, data_type: str, external_ids: Iterable[str]) -> list[str]:
+def resolve(conn: Conn, connection_id: str, data_type: str, external_ids: Iterable[str]) -> list[str]:
     """Close these errors if open; return the ids that were open."""
     ids = list(external_ids)
     if not ids:
@@ -150,7 +150,7 @@ def resolve(conn: psycopg.Connection, connection_id: str, data_type: str, extern
     return [r["external_id"] for r in rows]
 
 
-def resolve_not_seen_since(conn: psycopg.Connection, connection_id: str, data_type: str, since: datetime) -> list[str]:
+def resolve_not_seen_since(conn: Conn, connection_id: str, data_type: str, since: datetime) -> list[str]:
     """After a full sync: errors it did not find again are resolved."""
     rows = conn.execute(
         """
@@ -163,7 +163,7 @@ def resolve_not_seen_since(conn: psycopg.Connection, connection_id: str, data_ty
     return [r["external_id"] for r in rows]
 
 
-def open_errors(conn: psycopg.Connection, connection_id: str, data_type: str | None = None) -> list[dict]:
+def open_errors(conn: Conn, connection_id: str, data_type: str | None = None) -> list[dict]:
     return list(
         conn.execute(
             """

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-import psycopg
-
 from ignite_etl.diff import Accepted, StateKey, StateRow
+from ignite_etl.store.database import Conn
 
 
-def load_state(conn: psycopg.Connection, connection_id: str, entities: Sequence[str]) -> dict[StateKey, StateRow]:
+def load_state(conn: Conn, connection_id: str, entities: Sequence[str]) -> dict[StateKey, StateRow]:
     rows = conn.execute(
         """
         select entity, external_id, hash, parent_external_id, status, sparklayer_id
@@ -23,7 +22,7 @@ def load_state(conn: psycopg.Connection, connection_id: str, entities: Sequence[
     }
 
 
-def load_rows(conn: psycopg.Connection, connection_id: str, keys: Iterable[StateKey]) -> dict[StateKey, StateRow]:
+def load_rows(conn: Conn, connection_id: str, keys: Iterable[StateKey]) -> dict[StateKey, StateRow]:
     """State of just these records (a partial sync touches a few)."""
     keys = list(keys)
     if not keys:
@@ -44,7 +43,7 @@ def load_rows(conn: psycopg.Connection, connection_id: str, keys: Iterable[State
     }
 
 
-def variants_of(conn: psycopg.Connection, connection_id: str, product_ids: Sequence[str]) -> dict[StateKey, StateRow]:
+def variants_of(conn: Conn, connection_id: str, product_ids: Sequence[str]) -> dict[StateKey, StateRow]:
     """Accepted variants of these products, so a partial diff sees variants that left their product."""
     if not product_ids:
         return {}
@@ -62,7 +61,7 @@ def variants_of(conn: psycopg.Connection, connection_id: str, product_ids: Seque
 
 
 def advance(
-    conn: psycopg.Connection, connection_id: str, accepted: Iterable[tuple[Accepted, str | None]]
+    conn: Conn, connection_id: str, accepted: Iterable[tuple[Accepted, str | None]]
 ) -> int:
     """Store accepted rows (with SparkLayer's id when it gave one). Runs in the caller's transaction."""
     rows = [
@@ -88,7 +87,7 @@ def advance(
     return len(rows)
 
 
-def forget(conn: psycopg.Connection, connection_id: str, keys: Iterable[StateKey]) -> None:
+def forget(conn: Conn, connection_id: str, keys: Iterable[StateKey]) -> None:
     """Drop state rows of records deleted in SparkLayer."""
     keys = list(keys)
     if keys:
@@ -101,7 +100,7 @@ def forget(conn: psycopg.Connection, connection_id: str, keys: Iterable[StateKey
         )
 
 
-def forget_stock_at(conn: psycopg.Connection, connection_id: str, location_external_ids: Sequence[str]) -> int:
+def forget_stock_at(conn: Conn, connection_id: str, location_external_ids: Sequence[str]) -> int:
     """Drop what SparkLayer held at these stock locations (they were just created, again: a merchant deleted
     them), so the next stock diff sends their stock whole."""
     if not location_external_ids:

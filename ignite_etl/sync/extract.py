@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ignite_etl.model import CataloguePage, Customer, RecordProblem
-from ignite_etl.sync.payloads import data_type_of
+from ignite_etl.sync.entities import data_type_of
 
 PRODUCT_COLUMNS = ["external_id", "title", "slug", "status", "visible_id", "updated_at"]
 VARIANT_COLUMNS = [

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from ignite_etl.platforms import Platform
 from ignite_etl.sparklayer.client import SparkLayerClient
 from ignite_etl.store.connections import Connection
-from ignite_etl.store.database import connect
+from ignite_etl.store.database import Database
 from ignite_etl.sync.orders import OrdersReport
 from ignite_etl.sync.partial import send_orders
 from ignite_etl.sync.sync_log import utc_now
@@ -20,14 +20,14 @@ from ignite_etl.sync.sync_log import utc_now
 OVERLAP = timedelta(minutes=5)
 
 
-def last_pass(database_url: str, connection_id: str) -> datetime | None:
-    with connect(database_url) as conn:
+def last_pass(db: Database, connection_id: str) -> datetime | None:
+    with db.connect() as conn:
         row = conn.execute("select updated_since from order_pass where connection_id = %s", (connection_id,)).fetchone()
     return row["updated_since"] if row else None
 
 
 def run_order_pass(
-    database_url: str,
+    db: Database,
     connection: Connection,
     *,
     platform: Callable[[], Platform],
@@ -36,7 +36,7 @@ def run_order_pass(
     clock: Callable[[], datetime] = utc_now,
 ) -> OrdersReport:
     started = clock()
-    since = last_pass(database_url, connection.id)
+    since = last_pass(db, connection.id)
     with platform() as source:
         orders = list(source.iter_orders(since))
 
@@ -51,6 +51,6 @@ def run_order_pass(
 
     async def main() -> OrdersReport:
         async with sparklayer() as client:
-            return await send_orders(client, database_url, connection, sync_id, orders, clock, settle_with=advance)
+            return await send_orders(client, db, connection, sync_id, orders, clock, settle_with=advance)
 
     return asyncio.run(main())

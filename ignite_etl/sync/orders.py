@@ -11,15 +11,15 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-import psycopg
 from pydantic import ValidationError
 
 from ignite_etl.diff import record_hash
 from ignite_etl.model import Address, Order, PackageItem
 from ignite_etl.sparklayer import models as sl
 from ignite_etl.sparklayer.client import SparkLayerClient
-from ignite_etl.store import purchases as purchase_state, sync_log
-from ignite_etl.store.database import connect
+from ignite_etl.store import purchases as purchase_state
+from ignite_etl.store import sync_log
+from ignite_etl.store.database import Conn, Database
 from ignite_etl.store.sync_log import SyncError
 from ignite_etl.sync.payloads import address_body
 
@@ -48,8 +48,8 @@ def purchase_for(order: Order) -> sl.Purchase:
         out = []
         for line_id, quantity in quantities:
             line = lines.get(line_id)
-            if line is None or quantity < 1:
-                continue
+            if line is None or quantity < 1 or not line.sku or line.unit_price is None:
+                continue  # lines without a SKU or a price were refused above
             out.append(sl.LineItem(sku=line.sku, name=line.name, quantity=quantity, price=line.unit_price))
         return out
 
@@ -117,14 +117,14 @@ def _first_problem(exc: ValidationError) -> str:
     return f"{'.'.join(str(p) for p in first.get('loc', ()))}: {first.get('msg')}"
 
 
-def order_error(order: Order, reason: str) -> SyncError:
+def order_error(order: Order, reason: str, store_name: str) -> SyncError:
     """What the merchant reads when an order cannot be sent or SparkLayer refuses it."""
     visible = order.visible_id or order.external_id
     return SyncError(
         external_id=f"order:{order.external_id}",
         entity="order",
         message=f"Order {visible} could not be sent to SparkLayer: {reason}",
-        resolution=f"Correct order {visible} in Marketplacer; it is sent again when it next changes.",
+        resolution=f"Correct order {visible} in {store_name}; it is sent again when it next changes.",
         visible_id=visible,
     )
 
@@ -140,13 +140,15 @@ class OrdersReport:
 class PurchaseWriter:
     """Sends orders as whole purchases and records what SparkLayer accepted, order by order."""
 
-    def __init__(self, client: SparkLayerClient, database_url: str, connection_id: str):
+    def __init__(self, client: SparkLayerClient, db: Database, connection_id: str, *,
+                 store_name: str = "the store"):
         self._client = client
-        self._database_url = database_url
+        self._db = db
         self._connection_id = connection_id
+        self._store_name = store_name
 
     async def write(
-        self, orders: Sequence[Order], *, settle_with: Callable[[psycopg.Connection], None] | None = None
+        self, orders: Sequence[Order], *, settle_with: Callable[[Conn], None] | None = None
     ) -> OrdersReport:
         """Write what changed; `settle_with` commits with the state of the last order (or alone)."""
         report = OrdersReport()
@@ -155,10 +157,10 @@ class PurchaseWriter:
             try:
                 purchase = purchase_for(order)
             except PurchaseNotSendable as exc:
-                report.errors.append(order_error(order, str(exc)))
+                report.errors.append(order_error(order, str(exc), self._store_name))
                 continue
             planned.append((order, purchase, record_hash(purchase.to_body())))
-        with connect(self._database_url) as conn:
+        with self._db.connect() as conn:
             known = purchase_state.hashes(conn, self._connection_id, [o.external_id for o, _, _ in planned])
         todo = []
         for order, purchase, hash_ in planned:
@@ -169,16 +171,17 @@ class PurchaseWriter:
         # Transient failures raise out of here: rows stay pending, accepted orders keep their state.
         for index, (order, purchase, hash_) in enumerate(todo):
             result = await self._client.put_purchase(purchase, LOOKUP_BY)
-            with connect(self._database_url) as conn, conn.transaction():
+            with self._db.connect() as conn, conn.transaction():
                 if result.ok:
                     purchase_state.advance(conn, self._connection_id, order.external_id, order.sparklayer_id, hash_,
                                            purchase.to_body())
                     report.written.append(order.external_id)
                 else:
-                    report.errors.append(order_error(order, result.error_message or f"HTTP {result.status_code}"))
+                    report.errors.append(order_error(order, result.error_message or f"HTTP {result.status_code}",
+                                                     self._store_name))
                 if index == len(todo) - 1 and settle_with is not None:
                     settle_with(conn)
-        with connect(self._database_url) as conn, conn.transaction():
+        with self._db.connect() as conn, conn.transaction():
             if report.errors:
                 sync_log.record_errors(conn, self._connection_id, DATA_TYPE, report.errors)
             if not todo and settle_with is not None:

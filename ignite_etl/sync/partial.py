@@ -18,29 +18,39 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import psycopg
-
 from ignite_etl import diff
-from ignite_etl.platforms import InvalidConfiguration, InvalidCredentials, Platform, PlatformError, PlatformUnavailable
+from ignite_etl.platforms import (
+    InvalidConfiguration,
+    InvalidCredentials,
+    Platform,
+    PlatformError,
+    PlatformUnavailable,
+    platform_spec,
+)
 from ignite_etl.sparklayer import models as sl
 from ignite_etl.sparklayer.client import SparkLayerClient
 from ignite_etl.sparklayer.errors import AuthenticationFailed, SparkLayerError, TransientError
 from ignite_etl.store import change_queue, load_stats, sync_log, sync_state
 from ignite_etl.store.change_queue import ChangeRow, RetryPolicy
 from ignite_etl.store.connections import Connection
-from ignite_etl.store.database import connect
+from ignite_etl.store.database import Conn, Database
 from ignite_etl.store.sync_log import SyncError
 from ignite_etl.sync import payloads
-from ignite_etl.sync.extract import CatalogueFrames
-from ignite_etl.sync.orders import DATA_TYPE as PURCHASES, PurchaseWriter
-from ignite_etl.sync.setup import SiteSetupFailed, ensure_stock_locations
+from ignite_etl.sync.entities import data_type_of
+from ignite_etl.sync.extract import CatalogueFrames, customers_frame
+from ignite_etl.sync.orders import DATA_TYPE as PURCHASES
+from ignite_etl.sync.orders import PurchaseWriter
+from ignite_etl.sync.setup import SiteSetupFailed, ensure_stock_locations, set_up_site
 from ignite_etl.sync.sync_log import SyncLogReporter, utc_now
 from ignite_etl.sync.writer import ChangeWriter, LoadReport
 
 log = logging.getLogger(__name__)
 
-PRODUCT_ENTITIES = ("advert", "variant")
-ORDER_ENTITIES = ("invoice",)
+PRODUCT_ENTITIES = ("product", "variant", "stock")  # a product is re-fetched whole for any of them
+ORDER_ENTITIES = ("order",)
+CUSTOMER_ENTITIES = ("customer",)
+SETTINGS_ENTITIES = ("settings",)
+CUSTOMERS = "customers"
 RATE_LIMITED = 429
 DEFAULT_BATCH_SIZE = 500
 DEFAULT_POLL_SECONDS = 0.5
@@ -66,10 +76,10 @@ class PartialSyncOutcome:
 
 
 @contextlib.contextmanager
-def connection_lock(database_url: str, connection_id: str) -> Iterator[psycopg.Connection]:
+def connection_lock(db: Database, connection_id: str) -> Iterator[Conn]:
     """One partial sync per connection at a time: a second run waits for the first, then finds the
     rows the first settled already done. Yields the (autocommit) connection holding the lock."""
-    with connect(database_url, autocommit=True) as conn:
+    with db.connect(autocommit=True) as conn:
         conn.execute("select pg_advisory_lock(hashtextextended(%s, 0))", (_LOCK_NAMESPACE + connection_id,))
         try:
             yield conn
@@ -81,23 +91,23 @@ class PartialSync:
     def __init__(
         self,
         *,
-        database_url: str,
+        db: Database,
         connection: Connection,
         platform: Callable[[], Platform],
         sparklayer: Callable[[], SparkLayerClient],
         sync_id: str,
-        policy: RetryPolicy = RetryPolicy(),
+        policy: RetryPolicy | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
         clock: Callable[[], datetime] = utc_now,
         linger_seconds: float = 0.0,
         poll_seconds: float = DEFAULT_POLL_SECONDS,
     ):
-        self._database_url = database_url
+        self._db = db
         self._connection = connection
         self._platform = platform
         self._sparklayer = sparklayer
         self._sync_id = sync_id
-        self._policy = policy
+        self._policy = policy or RetryPolicy()
         self._batch_size = batch_size
         self._clock = clock
         self._linger_seconds = linger_seconds
@@ -107,12 +117,16 @@ class PartialSync:
     def connection_id(self) -> str:
         return self._connection.id
 
+    @property
+    def _store_name(self) -> str:
+        return platform_spec(self._connection.platform).display_name
+
     def run(self) -> PartialSyncOutcome:
         """Work off the due rows, batch by batch, until none have been due for `linger_seconds` (or a
         batch failed). Lingering lets a steady stream of webhooks be served by the run already going
         instead of each change waiting for the sensor and a new run to start."""
         outcome = PartialSyncOutcome(self.connection_id)
-        with connection_lock(self._database_url, self.connection_id) as lock_conn:
+        with connection_lock(self._db, self.connection_id) as lock_conn:
             idle_until = None
             while True:  # polled on the lock's connection: no new connection per look while lingering
                 rows = change_queue.due_rows(lock_conn, self.connection_id, limit=self._batch_size)
@@ -124,17 +138,18 @@ class PartialSync:
                     continue
                 idle_until = None
                 outcome.rows += len(rows)
-                products = [r for r in rows if r.entity_type in PRODUCT_ENTITIES]
-                orders = [r for r in rows if r.entity_type in ORDER_ENTITIES]
-                other = [r.id for r in rows if r.entity_type not in PRODUCT_ENTITIES + ORDER_ENTITIES]
+                handled = ((PRODUCT_ENTITIES, self._sync_products), (ORDER_ENTITIES, self._sync_orders),
+                           (CUSTOMER_ENTITIES, self._sync_customers), (SETTINGS_ENTITIES, self._sync_settings))
+                known = {entity for entities, _ in handled for entity in entities}
+                other = [r.id for r in rows if r.entity_type not in known]
                 if other:
-                    with connect(self._database_url) as conn, conn.transaction():
+                    with self._db.connect() as conn, conn.transaction():
                         outcome.done += change_queue.mark_done(conn, other)
                 failed = False
-                if products:
-                    failed |= not self._attempt(products, self._sync_products, outcome)
-                if orders:
-                    failed |= not self._attempt(orders, self._sync_orders, outcome)
+                for entities, work in handled:
+                    batch = [r for r in rows if r.entity_type in entities]
+                    if batch:
+                        failed |= not self._attempt(batch, work, outcome)
                 if failed:
                     break  # what is left waits for its backoff; the next run picks it up
         return outcome
@@ -157,7 +172,7 @@ class PartialSync:
 
     def _fail(self, ids: list[int], error: str, outcome: PartialSyncOutcome, *, counts: bool) -> None:
         log.warning("partial sync of %s: %d change(s) to be retried: %s", self.connection_id, len(ids), error)
-        with connect(self._database_url) as conn, conn.transaction():
+        with self._db.connect() as conn, conn.transaction():
             dead = change_queue.reschedule(
                 conn, ids, error, self._policy, counts_as_attempt=counts,
                 wait=None if counts else self._policy.base_delay,
@@ -171,7 +186,7 @@ class PartialSync:
     async def _sync_products(self, rows: list[ChangeRow], outcome: PartialSyncOutcome) -> None:
         cid = self.connection_id
         named = list(dict.fromkeys(r.entity_id for r in rows))
-        with connect(self._database_url) as conn:
+        with self._db.connect() as conn:
             known_variants = sync_state.load_rows(conn, cid, [("variant", i) for i in named])
         # A variant brings its whole product: ask for the product we know it belongs to as well.
         parents = [row.parent_external_id for row in known_variants.values() if row.parent_external_id]
@@ -189,8 +204,8 @@ class PartialSync:
 
         async with self._sparklayer() as client:
             if stock:  # before the stock diff: a location the merchant deleted is created again, empty
-                await ensure_stock_locations(client, self._database_url, cid, locations)
-            with connect(self._database_url) as conn:
+                await ensure_stock_locations(client, self._db, cid, locations)
+            with self._db.connect() as conn:
                 gone = sync_state.load_rows(conn, cid, [("product", i) for i in page.missing_ids])
                 scope = [p.external_id for p in desired] + [key[1] for key in gone]
                 state = sync_state.load_rows(conn, cid, [("product", i) for i in scope])
@@ -206,7 +221,7 @@ class PartialSync:
             price_changes = diff.diff_records("price", prices, state, complete=False, write_action="set")
             changes = product_changes.changes + stock_changes.changes + price_changes.changes
 
-            reporter = SyncLogReporter(client, self._database_url, cid, self._sync_id,
+            reporter = SyncLogReporter(client, self._db, cid, self._sync_id,
                                        integration=self._connection.platform, kind="partial", clock=self._clock)
             data_types = ["products"] + (["stock"] if stock or stock_changes.changes else [])
             for data_type in data_types:
@@ -214,8 +229,8 @@ class PartialSync:
             for data_type, found in problems.items():
                 await reporter.record_and_report(data_type, found)
                 outcome.problems += len(found)
-            writer = ChangeWriter(client, self._database_url, cid, price_list_slug=slug,
-                                  report_errors=reporter.report)
+            writer = ChangeWriter(client, self._db, cid, price_list_slug=slug, report_errors=reporter.report,
+                                  store_name=self._store_name)
             report = await writer.write(changes, settle_with=lambda conn: self._settled(conn, ids, outcome))
             outcome.writes += report.succeeded
             outcome.refused += report.failed
@@ -227,7 +242,7 @@ class PartialSync:
                     for entity, external_id in [(change.entity, change.external_id)] + [
                         (a.entity, a.external_id) for a in change.accepts
                     ]:
-                        accepted.setdefault(payloads.data_type_of(entity), set()).add(f"{entity}:{external_id}")
+                        accepted.setdefault(data_type_of(entity), set()).add(f"{entity}:{external_id}")
             for data_type in data_types:
                 await self._close_log(client, data_type, accepted.get(data_type, set()), outcome)
 
@@ -236,24 +251,24 @@ class PartialSync:
         tried: Counter[str] = Counter()
         accepted: Counter[str] = Counter()
         for result in report.outcomes:
-            data_type = payloads.data_type_of(result.entity)
+            data_type = data_type_of(result.entity)
             tried[data_type] += 1
             accepted[data_type] += bool(result.ok)
-        with connect(self._database_url) as conn:
+        with self._db.connect() as conn:
             for data_type in tried:
                 load_stats.record(conn, load_stats.LoadOutcome(
                     self.connection_id, self._sync_id, "partial", data_type, "partial_sync",
                     attempted=tried[data_type], succeeded=accepted[data_type],
                 ))
 
-    def _settled(self, conn: psycopg.Connection, ids: Sequence[int], outcome: PartialSyncOutcome) -> None:
+    def _settled(self, conn: Conn, ids: Sequence[int], outcome: PartialSyncOutcome) -> None:
         outcome.done += change_queue.mark_done(conn, ids)
 
     async def _close_log(
         self, client: SparkLayerClient, data_type: str, accepted: set[str], outcome: PartialSyncOutcome
     ) -> None:
         """PATCH `last_partial_sync` and the errors these writes resolved; then close them locally."""
-        with connect(self._database_url) as conn:
+        with self._db.connect() as conn:
             open_ids = {e["external_id"] for e in sync_log.open_errors(conn, self.connection_id, data_type)}
         resolved = sorted(open_ids & accepted)
         await client.patch_sync_log(
@@ -261,7 +276,7 @@ class PartialSync:
             sl.PartialSyncLog(last_partial_sync=self._clock(), resolved_external_ids=resolved),
         )
         if resolved:
-            with connect(self._database_url) as conn, conn.transaction():
+            with self._db.connect() as conn, conn.transaction():
                 outcome.resolved += len(sync_log.resolve(conn, self.connection_id, data_type, resolved))
 
     # ---- orders ----
@@ -272,13 +287,75 @@ class PartialSync:
             orders = platform.fetch_orders(named)
         ids = [r.id for r in rows]
         async with self._sparklayer() as client:
-            await send_orders(client, self._database_url, self._connection, self._sync_id, orders, self._clock,
+            await send_orders(client, self._db, self._connection, self._sync_id, orders, self._clock,
                               settle_with=lambda conn: self._settled(conn, ids, outcome), outcome=outcome)
+
+    # ---- customers ----
+
+    async def _sync_customers(self, rows: list[ChangeRow], outcome: PartialSyncOutcome) -> None:
+        """The named customers as the platform has them now: written when changed, deleted from SparkLayer
+        when the platform no longer has them (or they no longer qualify as B2B customers)."""
+        cid = self.connection_id
+        named = list(dict.fromkeys(r.entity_id for r in rows))
+        ids = [r.id for r in rows]
+        with self._platform() as platform:
+            found = platform.fetch_customers(named)
+        if found is None:  # the platform's customers are synced by the full sync only
+            with self._db.connect() as conn, conn.transaction():
+                self._settled(conn, ids, outcome)
+            return
+        bodies, problems = payloads.customer_bodies(customers_frame(found))
+        with self._db.connect() as conn:
+            state = sync_state.load_rows(conn, cid, [("customer", i) for i in named])
+        changes = diff.diff_records("customer", bodies, state, complete=False, write_action="upsert").changes
+        present = {c.external_id for c in found}
+        changes += [diff.Change("customer", key, "delete", None, ()) for (_, key) in state if key not in present]
+        async with self._sparklayer() as client:
+            reporter = SyncLogReporter(client, self._db, cid, self._sync_id, integration=self._connection.platform,
+                                       kind="partial", clock=self._clock)
+            await reporter.start(CUSTOMERS)
+            if problems:
+                await reporter.record_and_report(CUSTOMERS, problems)
+                outcome.problems += len(problems)
+            writer = ChangeWriter(client, self._db, cid, price_list_slug=payloads.price_list_slug(self._connection.platform),
+                                  report_errors=reporter.report, store_name=self._store_name)
+            report = await writer.write(changes, settle_with=lambda conn: self._settled(conn, ids, outcome))
+            outcome.writes += report.succeeded
+            outcome.refused += report.failed
+            self._record_load(report)
+            accepted = {f"customer:{o.external_id}" for o in report.outcomes if o.ok}
+            await self._close_log(client, CUSTOMERS, accepted, outcome)
+
+    # ---- store settings ----
+
+    async def _sync_settings(self, rows: list[ChangeRow], outcome: PartialSyncOutcome) -> None:
+        """The store's settings changed (e.g. its base currency): set the site up again."""
+        ids = [r.id for r in rows]
+        with self._platform() as platform:
+            currency = platform.store_settings().base_currency
+            locations = platform.stock_locations()
+        async with self._sparklayer() as client:
+            reporter = SyncLogReporter(client, self._db, self.connection_id, self._sync_id,
+                                       integration=self._connection.platform, kind="partial", clock=self._clock)
+
+            async def report(data_type: str, errors: list[SyncError]) -> None:
+                await reporter.start(data_type)
+                await reporter.record_and_report(data_type, errors)
+
+            async def resolve(data_type: str, external_ids: list[str]) -> None:
+                await client.patch_sync_log(self._connection.platform, data_type,
+                                            sl.PartialSyncLog(resolved_external_ids=external_ids))
+
+            await set_up_site(client, self._db, self.connection_id,
+                              price_list=payloads.price_list_for(self._connection.platform, currency),
+                              locations=locations, report=report, resolve=resolve)
+        with self._db.connect() as conn, conn.transaction():
+            self._settled(conn, ids, outcome)
 
 
 async def send_orders(
     client: SparkLayerClient,
-    database_url: str,
+    db: Database,
     connection: Connection,
     sync_id: str,
     orders,
@@ -288,20 +365,21 @@ async def send_orders(
     outcome: PartialSyncOutcome | None = None,
 ):
     """Write orders as purchases and tell the purchases sync log: new errors, resolved ones, the time."""
-    reporter = SyncLogReporter(client, database_url, connection.id, sync_id, integration=connection.platform,
+    reporter = SyncLogReporter(client, db, connection.id, sync_id, integration=connection.platform,
                                kind="partial", clock=clock)
     await reporter.start(PURCHASES)
-    report = await PurchaseWriter(client, database_url, connection.id).write(orders, settle_with=settle_with)
+    store_name = platform_spec(connection.platform).display_name
+    report = await PurchaseWriter(client, db, connection.id, store_name=store_name).write(orders, settle_with=settle_with)
     if report.errors:
         await reporter.report(PURCHASES, report.errors)
-    with connect(database_url) as conn:
+    with db.connect() as conn:
         open_ids = {e["external_id"] for e in sync_log.open_errors(conn, connection.id, PURCHASES)}
     resolved = sorted(open_ids & set(report.resolved))
     await client.patch_sync_log(
         connection.platform, PURCHASES, sl.PartialSyncLog(last_partial_sync=clock(), resolved_external_ids=resolved)
     )
     if resolved:
-        with connect(database_url) as conn, conn.transaction():
+        with db.connect() as conn, conn.transaction():
             sync_log.resolve(conn, connection.id, PURCHASES, resolved)
     if outcome is not None:
         outcome.orders_written += len(report.written)
@@ -311,8 +389,8 @@ async def send_orders(
     return report
 
 
-def replay_dead_letters(database_url: str, connection_id: str, since: datetime | None = None) -> int:
+def replay_dead_letters(db: Database, connection_id: str, since: datetime | None = None) -> int:
     """Requeue a connection's dead letters (received since `since`); returns how many."""
-    with connect(database_url) as conn, conn.transaction():
+    with db.connect() as conn, conn.transaction():
         return change_queue.requeue_dead(conn, connection_id, since=since)
 

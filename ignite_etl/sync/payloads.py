@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from datetime import datetime
 from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -17,19 +17,19 @@ import pandas as pd
 from pydantic import ValidationError
 
 from ignite_etl.diff import DesiredProduct
+from ignite_etl.platforms import platform_spec
 from ignite_etl.sparklayer import models as sl
 from ignite_etl.store.sync_log import SyncError
 
-PLATFORM_PRICE_LIST = "{platform}-price"
-
 
 def price_list_slug(platform: str) -> str:
-    return PLATFORM_PRICE_LIST.format(platform=platform)
+    return platform_spec(platform).price_list_slug
 
 
 def price_list_for(platform: str, currency: str) -> sl.PriceList:
-    """The platform's own price list: "Marketplacer Price", slug `marketplacer-price`."""
-    return sl.PriceList(slug=price_list_slug(platform), name=f"{platform.title()} Price", currency_code=currency)
+    """The platform's own price list, named after it ("<Display name> Price", slug `<name>-price`)."""
+    spec = platform_spec(platform)
+    return sl.PriceList(slug=spec.price_list_slug, name=spec.price_list_name, currency_code=currency)
 
 
 ROWS_CHUNK = 10_000
@@ -176,10 +176,10 @@ def customer_bodies(customers: pd.DataFrame | None) -> tuple[list[tuple[str, dic
                 addresses=addresses,
             ).to_body()
         except ValidationError as exc:
-            errors.append(
-                SyncError(f"customer:{external_id}", "customer", f"Customer {row.get('email')} cannot be sent: {_first_error(exc)}.",
-                          "Correct the customer's details in the store; the next sync sends it again.", visible_id=row.get("email"))
-            )
+            errors.append(SyncError(
+                f"customer:{external_id}", "customer", f"Customer {row.get('email')} cannot be sent: {_first_error(exc)}.",
+                "Correct the customer's details in the store; the next sync sends it again.", visible_id=row.get("email"),
+            ))
             continue
         bodies.append((external_id, body))
     return bodies, errors
@@ -198,7 +198,8 @@ def _customer_problem(row: Mapping[str, Any]) -> tuple[str, str] | None:
 def _address_error(customer_id: str, index: int, address: Mapping[str, Any], email: str | None) -> SyncError:
     key = address.get("external_id") or str(index + 1)
     if not address.get("line_1"):
-        message, resolution = f"Address {key} of customer {email} has an empty line 1.", "Fill in line 1 of the address in the store."
+        message = f"Address {key} of customer {email} has an empty line 1."
+        resolution = "Fill in line 1 of the address in the store."
     elif not address.get("country_code"):
         message, resolution = f"Address {key} of customer {email} has no country.", "Set the country of the address in the store."
     else:
@@ -217,13 +218,12 @@ def problem_errors(problems: pd.DataFrame | None) -> dict[str, list[SyncError]]:
     out: dict[str, list[SyncError]] = defaultdict(list)
     for row in rows(problems):
         out[row.get("data_type") or "products"].append(
-            SyncError(row["external_id"], row["entity"], row["message"], row.get("resolution"), row.get("visible_id"), row.get("external_url"))
+            SyncError(row["external_id"], row["entity"], row["message"], row.get("resolution"), row.get("visible_id"),
+                      row.get("external_url"))
         )
     return out
 
 
-def data_type_of(entity: str) -> str:
-    return {"stock": "stock", "customer": "customers", "customer_address": "customers", "order": "purchases"}.get(entity, "products")
 
 
 def unique_errors(errors: Iterable[SyncError]) -> list[SyncError]:

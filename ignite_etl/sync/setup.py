@@ -19,7 +19,7 @@ from ignite_etl.sparklayer import models as sl
 from ignite_etl.sparklayer.client import SparkLayerClient
 from ignite_etl.sparklayer.errors import RecordRejected
 from ignite_etl.store import sync_log, sync_state
-from ignite_etl.store.database import connect
+from ignite_etl.store.database import Database
 from ignite_etl.store.sync_log import SyncError
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ class SiteSetup:
     base_currency: str
     price_list: str
     stock_locations: list[str]
-    written: list[str] = field(default_factory=list)  # what this call changed, e.g. "price_list:marketplacer-price"
+    written: list[str] = field(default_factory=list)  # what this call changed, e.g. "price_list:<slug>"
     refused: list[SyncError] = field(default_factory=list)
 
     @property
@@ -46,7 +46,7 @@ class SiteSetup:
         return "; ".join(e.message for e in self.refused) or None
 
 
-async def ensure_stock_locations(client: SparkLayerClient, database_url: str, connection_id: str,
+async def ensure_stock_locations(client: SparkLayerClient, db: Database, connection_id: str,
                                  locations: Sequence[StockLocation]) -> list[str]:
     """Create each location SparkLayer lacks (one it has answers 409); returns the external ids created.
     SparkLayer refuses stock for a location that does not exist, so this runs before stock is diffed and
@@ -60,7 +60,7 @@ async def ensure_stock_locations(client: SparkLayerClient, database_url: str, co
         if result.status_code != 409:
             created.append(location.external_id)
     if created:
-        with connect(database_url) as conn, conn.transaction():
+        with db.connect() as conn, conn.transaction():
             forgotten = sync_state.forget_stock_at(conn, connection_id, created)
         if forgotten:
             log.info("stock location(s) %s of %s were created again; %d stock level(s) will be sent again",
@@ -70,7 +70,7 @@ async def ensure_stock_locations(client: SparkLayerClient, database_url: str, co
 
 async def set_up_site(
     client: SparkLayerClient,
-    database_url: str,
+    db: Database,
     connection_id: str,
     *,
     price_list: sl.PriceList,
@@ -89,7 +89,7 @@ async def set_up_site(
         BASE_CURRENCY: record_hash({"key": "baseCurrency", "value": currency}),
         ("price_list", price_list.slug): record_hash(price_list.to_body()),
     }
-    with connect(database_url) as conn:
+    with db.connect() as conn:
         state = sync_state.load_rows(conn, connection_id, wanted)
     stale = [key for key, hash_ in wanted.items() if key not in state or state[key].hash != hash_]
     if dry_run:
@@ -103,7 +103,7 @@ async def set_up_site(
             raise SiteSetupFailed(f"SparkLayer refused the price list {price_list.slug}: {result.error_message}")
         accepted.append((Accepted("price_list", price_list.slug, wanted[("price_list", price_list.slug)]), None))
         setup.written.append(f"price_list:{price_list.slug}")
-    created = await ensure_stock_locations(client, database_url, connection_id, locations)
+    created = await ensure_stock_locations(client, db, connection_id, locations)
     setup.written += [f"stock_location:{external_id}" for external_id in created]
     if BASE_CURRENCY in stale:
         try:
@@ -119,7 +119,7 @@ async def set_up_site(
         else:
             accepted.append((Accepted(*BASE_CURRENCY, wanted[BASE_CURRENCY]), None))
             setup.written.append("setting:baseCurrency")
-    with connect(database_url) as conn, conn.transaction():
+    with db.connect() as conn, conn.transaction():
         sync_state.advance(conn, connection_id, accepted)
         open_ids = {e["external_id"] for e in sync_log.open_errors(conn, connection_id, DATA_TYPE)}
         resolved = [BASE_CURRENCY_ERROR] if not setup.refused and BASE_CURRENCY_ERROR in open_ids else []

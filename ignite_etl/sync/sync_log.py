@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ignite_etl.sparklayer import models as sl
 from ignite_etl.sparklayer.client import SparkLayerClient
 from ignite_etl.store import sync_log
-from ignite_etl.store.database import connect
+from ignite_etl.store.database import Database
 from ignite_etl.store.sync_log import SyncError
 from ignite_etl.sync.payloads import unique_errors
 
@@ -26,14 +26,14 @@ MAX_STORED_ERRORS = 5_000  # SparkLayer refuses a log that would hold more
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class SyncLogReporter:
     def __init__(
         self,
         client: SparkLayerClient,
-        database_url: str,
+        db: Database,
         connection_id: str,
         sync_id: str,
         *,
@@ -42,7 +42,7 @@ class SyncLogReporter:
         clock: Callable[[], datetime] = utc_now,
     ):
         self._client = client
-        self._database_url = database_url
+        self._db = db
         self._connection_id = connection_id
         self._sync_id = sync_id
         self._integration = integration
@@ -51,7 +51,7 @@ class SyncLogReporter:
 
     async def start(self, data_type: str) -> None:
         """Open this sync's log for `data_type`, once per sync."""
-        with connect(self._database_url) as conn:
+        with self._db.connect() as conn:
             start = sync_log.begin(conn, self._connection_id, self._sync_id, data_type, self._kind)
         if self._kind != "full" or not start.needs_put:
             return
@@ -65,7 +65,7 @@ class SyncLogReporter:
                 errors=[],
             ),
         )
-        with connect(self._database_url) as conn:
+        with self._db.connect() as conn:
             sync_log.mark_start_sent(conn, self._connection_id, self._sync_id, data_type)
 
     async def report(self, data_type: str, errors: Sequence[SyncError]) -> None:
@@ -89,13 +89,13 @@ class SyncLogReporter:
         """Problems found before any write (mapping): mirror them locally, then send them."""
         if not errors:
             return
-        with connect(self._database_url) as conn:
+        with self._db.connect() as conn:
             sync_log.record_errors(conn, self._connection_id, data_type, unique_errors(errors))
         await self.report(data_type, errors)
 
     def _sent_before(self, data_type: str, excluding: list[str]) -> int:
         """Errors this sync already reported for `data_type` (seen since it started)."""
-        with connect(self._database_url) as conn:
+        with self._db.connect() as conn:
             row = conn.execute(
                 """
                 select count(*) as n from sync_error e join sync_run r
@@ -106,12 +106,12 @@ class SyncLogReporter:
                 """,
                 (self._connection_id, self._sync_id, data_type, excluding),
             ).fetchone()
-        return row["n"]
+        return row["n"] if row else 0
 
     async def finish(self, data_type: str, *, succeeded: bool = True) -> bool:
         """Close a full sync: `last_full_sync` once, and local errors not found again resolved.
         Returns False when this sync had already been closed."""
-        with connect(self._database_url) as conn:
+        with self._db.connect() as conn:
             row = conn.execute(
                 "select started_at, finished_at from sync_run"
                 " where connection_id = %s and sync_id = %s and data_type = %s",
@@ -136,7 +136,7 @@ class SyncLogReporter:
             data_type,
             sl.PartialSyncLog(last_full_sync=now, last_full_sync_succeeded=succeeded, errors=errors),
         )
-        with connect(self._database_url) as conn, conn.transaction():
+        with self._db.connect() as conn, conn.transaction():
             closed = sync_log.finish(conn, self._connection_id, self._sync_id, data_type, succeeded=succeeded, at=now)
             if closed and succeeded:
                 resolved = sync_log.resolve_not_seen_since(conn, self._connection_id, data_type, row["started_at"])

@@ -15,34 +15,23 @@ from itertools import groupby
 from typing import Any
 
 import pandas as pd
-import psycopg
 
 from ignite_etl.diff import Accepted, Change
 from ignite_etl.sparklayer import models as sl
 from ignite_etl.sparklayer.client import SparkLayerClient
 from ignite_etl.store import sync_log, sync_state
-from ignite_etl.store.database import connect
+from ignite_etl.store.database import Conn, Database
 from ignite_etl.store.sync_log import SyncError
-from ignite_etl.sync.payloads import data_type_of
+from ignite_etl.sync.entities import WRITES, data_type_of
 
 log = logging.getLogger(__name__)
 
 ReportErrors = Callable[[str, list[SyncError]], Awaitable[None]]
 # Work to commit together with the last chunk's state (a partial sync marks its queue rows done).
-SettleWith = Callable[[psycopg.Connection], None]
+SettleWith = Callable[[Conn], None]
 
 # The order writes go in: a product must exist before variants are added to it.
-ACTION_ORDER = [
-    ("product", "create"),
-    ("product", "update"),
-    ("product", "add_variants"),
-    ("variant", "update"),
-    ("variant", "discontinue"),
-    ("stock", "set"),
-    ("price", "set"),
-    ("customer", "upsert"),
-    ("customer", "delete"),
-]
+ACTION_ORDER = [(w.entity, w.action) for w in WRITES]
 
 
 _ORDER = {kind: position for position, kind in enumerate(ACTION_ORDER)}
@@ -123,18 +112,20 @@ class ChangeWriter:
     def __init__(
         self,
         client: SparkLayerClient,
-        database_url: str,
+        db: Database,
         connection_id: str,
         *,
         price_list_slug: str,
         report_errors: ReportErrors,
+        store_name: str = "the store",
         chunk_size: int = 500,
     ):
         self._client = client
-        self._database_url = database_url
+        self._db = db
         self._connection_id = connection_id
         self._price_list_slug = price_list_slug
         self._report_errors = report_errors
+        self._store_name = store_name
         self._chunk_size = chunk_size
 
     async def write(self, changes: Sequence[Change], *, settle_with: SettleWith | None = None) -> LoadReport:
@@ -156,7 +147,7 @@ class ChangeWriter:
         chunks = self._chunks(changes)
         current = next(chunks, None)
         if current is None and settle_with is not None:
-            with connect(self._database_url) as conn, conn.transaction():
+            with self._db.connect() as conn, conn.transaction():
                 settle_with(conn)
         while current is not None:
             following = next(chunks, None)  # one ahead, to know which chunk is the last
@@ -182,19 +173,20 @@ class ChangeWriter:
 
     async def _send(self, kind: tuple[str, str], chunk: list[Change]) -> list[sl.WriteResult]:
         client = self._client
+        bodies = [c.body or {} for c in chunk]
         if kind == ("product", "create"):
-            results = await client.create_products([sl.Product(**c.body) for c in chunk])
+            results = await client.create_products([sl.Product(**b) for b in bodies])
             return await self._update_existing(chunk, results)
         if kind in (("product", "update"), ("product", "add_variants")):
-            return await client.update_products([(c.external_id, sl.ProductChanges(**c.body)) for c in chunk])
+            return await client.update_products([(c.external_id, sl.ProductChanges(**b)) for c, b in zip(chunk, bodies)])
         if kind[0] == "variant":
-            return await client.update_variants([(c.external_id, sl.VariantChanges(**c.body)) for c in chunk])
+            return await client.update_variants([(c.external_id, sl.VariantChanges(**b)) for c, b in zip(chunk, bodies)])
         if kind == ("stock", "set"):
-            return await client.batch_update_stock([sl.StockLevel(**c.body) for c in chunk])
+            return await client.batch_update_stock([sl.StockLevel(**b) for b in bodies])
         if kind == ("price", "set"):
-            return await client.update_pricing(self._price_list_slug, [sl.SkuPricing(**c.body) for c in chunk])
+            return await client.update_pricing(self._price_list_slug, [sl.SkuPricing(**b) for b in bodies])
         if kind == ("customer", "upsert"):
-            return await client.upsert_customers([sl.Customer(**c.body) for c in chunk])
+            return await client.upsert_customers([sl.Customer(**b) for b in bodies])
         if kind == ("customer", "delete"):
             return await client.delete_customers([c.external_id for c in chunk])
         raise ValueError(f"no writer for {kind}")  # pragma: no cover - checked in write()
@@ -230,8 +222,8 @@ class ChangeWriter:
                 if change.action == "delete":
                     forgotten.append((change.entity, change.external_id))
             else:
-                errors.append(refused(change, result))
-        with connect(self._database_url) as conn, conn.transaction():
+                errors.append(refused(change, result, self._store_name))
+        with self._db.connect() as conn, conn.transaction():
             sync_state.advance(conn, self._connection_id, accepted)
             sync_state.forget(conn, self._connection_id, forgotten)
             for data_type, group in _by_data_type(errors).items():
@@ -243,15 +235,16 @@ class ChangeWriter:
             await self._report_errors(data_type, group)
 
 
-def refused(change: Change, result: sl.WriteResult) -> SyncError:
-    """What the merchant reads when SparkLayer refuses a record."""
+def refused(change: Change, result: sl.WriteResult, store_name: str) -> SyncError:
+    """What the merchant reads when SparkLayer refuses a record; `store_name` is where they fix it (the
+    platform's display name)."""
     noun = {"stock": "stock level", "price": "price"}.get(change.entity, change.entity)
     reason = result.error_message or f"HTTP {result.status_code}"
     return SyncError(
         external_id=f"{change.entity}:{change.external_id}",
         entity=change.entity,
         message=f"SparkLayer refused {noun} {change.external_id}: {reason}",
-        resolution=f"Correct this {noun} in Marketplacer; it is sent again on the next sync.",
+        resolution=f"Correct this {noun} in {store_name}; it is sent again on the next sync.",
         visible_id=(change.body or {}).get("sku") if change.entity in ("variant", "stock", "price") else None,
     )
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from ignite_etl.ingress.app import create_app
-from ignite_etl.platforms.marketplacer import MarketplacerPlatform
+from ignite_etl.platforms import platform_for
 from ignite_etl.platforms.marketplacer.webhooks import signature
 from ignite_etl.sandbox.marketplacer.sandbox import DEFAULT_API_KEY, MarketplacerSandbox
 from ignite_etl.sandbox.server import BackgroundServer
@@ -39,7 +39,7 @@ def store(database_url, cipher, ingress):
                 platform_config={"marketplacer_api_url": f"{mp_server.url}/graphql", "currency": "AUD"},
                 platform_secrets={"marketplacer_api_key": DEFAULT_API_KEY},
             )
-            platform = MarketplacerPlatform.from_config(
+            platform = platform_for("marketplacer", 
                 {"marketplacer_api_url": f"{mp_server.url}/graphql", "currency": "AUD"},
                 {"marketplacer_api_key": DEFAULT_API_KEY},
             )
@@ -77,7 +77,7 @@ def test_signed_simulator_deliveries_become_one_queue_row_each(store, database_u
     sandbox.deliver_webhooks()
 
     rows = queue_rows(database_url)
-    assert [(r["entity_type"], r["event"], r["status"]) for r in rows] == [("advert", "update", "pending")]
+    assert [(r["entity_type"], r["event"], r["status"]) for r in rows] == [("product", "update", "pending")]
     assert rows[0]["entity_id"] == base64.b64encode(f"Advert-{advert_id}".encode()).decode()
     assert rows[0]["connection_id"] == CONNECTION_ID
     assert rows[0]["sequence"] is not None
@@ -184,6 +184,6 @@ def test_a_delivery_without_idempotency_key_is_deduplicated_by_its_body_id(store
     assert httpx.post(url, content=body, headers=headers).status_code == 202
     assert httpx.post(url, content=body, headers=headers).status_code == 200
     rows = queue_rows(database_url)
-    assert [(r["entity_type"], r["idempotency_key"]) for r in rows] == [("invoice", "V2ViaG9va0V2ZW50LTk=")]
+    assert [(r["entity_type"], r["idempotency_key"]) for r in rows] == [("order", "V2ViaG9va0V2ZW50LTk=")]
     with connect(database_url) as conn:
         assert change_queue.status_counts(conn, CONNECTION_ID) == {"pending": 1, "done": 0, "dead": 0}

@@ -3,6 +3,8 @@ everything is written and its state advanced, and a diff out of write order is r
 
 from __future__ import annotations
 
+from ignite_etl.store.database import Database
+
 import asyncio
 
 import pytest
@@ -35,7 +37,7 @@ async def no_errors(data_type, errors):
 def write_stream(make_client, database_url, batches):
     async def run():
         async with make_client() as client:
-            writer = ChangeWriter(client, database_url, CONNECTION_ID, price_list_slug="marketplacer-price",
+            writer = ChangeWriter(client, Database(database_url), CONNECTION_ID, price_list_slug="marketplacer-price",
                                   report_errors=no_errors, chunk_size=2)
             return await writer.write_stream(batches)
 

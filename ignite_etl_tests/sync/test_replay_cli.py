@@ -20,7 +20,7 @@ def dead_letters(database_url, add_connection, monkeypatch, tmp_path):
     monkeypatch.setenv("IGNITE_HOME", str(tmp_path))
     add_connection("replay")
     with connect(database_url) as conn:
-        ids = [change_queue.enqueue(conn, QueuedChange(CONNECTION_ID, "advert", f"a{i}", "update", f"k{i}"))
+        ids = [change_queue.enqueue(conn, QueuedChange(CONNECTION_ID, "product", f"a{i}", "update", f"k{i}"))
                for i in range(3)]
         conn.execute("update change_queue set received_at = now() - interval '2 days' where id = %s", (ids[0],))
         change_queue.reschedule(conn, ids, "SparkLayer was down", RetryPolicy(max_attempts=1))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ignite_etl.store.database import Database
+
 import asyncio
 
 import pytest
@@ -28,7 +30,7 @@ def sparklayer():
 def run(database_url, base_url, sync_id, steps):
     async def main():
         async with SparkLayerClient(base_url=base_url, site_id="shop", client_id="cid", client_secret="secret") as client:
-            reporter = SyncLogReporter(client, database_url, CONNECTION, sync_id, integration="marketplacer")
+            reporter = SyncLogReporter(client, Database(database_url), CONNECTION, sync_id, integration="marketplacer")
             return [await step(reporter) for step in steps]
 
     return asyncio.run(main())

@@ -15,6 +15,7 @@ from ignite_etl.defs.resources import SyncServices
 from ignite_etl.defs.sync import loading
 from ignite_etl.platforms import WebhookRegistration
 from ignite_etl.store import connections
+from ignite_etl.sync import full
 
 _RETRY = dg.RetryPolicy(max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 
@@ -23,8 +24,11 @@ _RETRY = dg.RetryPolicy(max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL,
 def set_up_site(context: dg.OpExecutionContext, sync_services: SyncServices) -> None:
     """The platform's price list and stock locations, then the base currency, through the same step the
     full sync starts with; a refused base currency is reported to the sync log and completion goes on."""
-    result = loading.load_settings(context, sync_services, dry_run=False, log_kind="partial")
-    context.add_output_metadata({k: v for k, v in result.metadata.items()})
+    result = full.set_up(sync_services.services(), loading.sync_run(context, sync_services), dry_run=False,
+                         log_kind="partial")
+    for warning in result.warnings:
+        context.log.warning(warning)
+    context.add_output_metadata(loading.metadata(result.metadata))
 
 
 @dg.op(ins={"after": dg.In(dg.Nothing)}, out=dg.Out(dg.Nothing), retry_policy=_RETRY)

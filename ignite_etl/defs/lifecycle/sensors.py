@@ -94,7 +94,7 @@ class InboxTick:
                 self.not_cancelled.append(run.run_id)
 
     def result(self) -> dg.SensorResult:
-        requests = []
+        requests: list[dg.AddDynamicPartitionsRequest | dg.DeleteDynamicPartitionsRequest] = []
         if self.deleted:
             requests.append(partitions.connections_partitions.build_delete_request(self.deleted))
         if self.added:
@@ -175,7 +175,7 @@ def finish_step(tick: InboxTick, conn, request: InboxRequest) -> None:
 
 def evaluate_inbox(instance: dg.DagsterInstance, app_db: AppDatabase) -> InboxTick:
     """One pass over the inbox; row marks commit together, only after every row was looked at."""
-    tick = InboxTick(instance, set(instance.get_dynamic_partitions(partitions.connections_partitions.name)))
+    tick = InboxTick(instance, set(instance.get_dynamic_partitions(partitions.CONNECTIONS)))
     with app_db.connect() as conn, conn.transaction():
         requests = inbox.pending(conn, BATCH)
         removals = {r.connection_id: r.id for r in requests if r.kind == inbox.REMOVE}
@@ -192,21 +192,31 @@ def evaluate_inbox(instance: dg.DagsterInstance, app_db: AppDatabase) -> InboxTi
     return tick
 
 
-@dg.sensor(
-    name="connection_lifecycle",
-    minimum_interval_seconds=Settings.from_env().sensor_interval_seconds,
-    jobs=[completion.complete_connection, removal.remove_connection, sync_jobs.full_sync, orders_pass],
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Turns SparkLayer's connect, trigger and remove calls (the ingress's inbox) into "
-    "partitions and runs, each call once.",
-)
-def connection_lifecycle(context: dg.SensorEvaluationContext, app_db: AppDatabase) -> dg.SensorResult:
-    tick = evaluate_inbox(context.instance, app_db)
-    if tick.cancelled:
-        context.log.info("cancelled %d run(s) of removed connections", len(tick.cancelled))
-    if tick.not_cancelled:
-        context.log.warning("could not cancel run(s) %s of removed connections; their removal waits for them",
-                            ", ".join(tick.not_cancelled))
-    if not (tick.run_requests or tick.added or tick.deleted):
-        return dg.SensorResult(skip_reason="no new connection calls")
-    return tick.result()
+def connection_lifecycle_sensor(interval_seconds: int) -> dg.SensorDefinition:
+    """The sensor, evaluated every `interval_seconds` (IGNITE_SENSOR_INTERVAL_SECONDS)."""
+
+    @dg.sensor(
+        name="connection_lifecycle",
+        minimum_interval_seconds=interval_seconds,
+        jobs=[completion.complete_connection, removal.remove_connection, sync_jobs.full_sync, orders_pass],
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Turns SparkLayer's connect, trigger and remove calls (the ingress's inbox) into "
+        "partitions and runs, each call once.",
+    )
+    def connection_lifecycle(context: dg.SensorEvaluationContext, app_db: AppDatabase) -> dg.SensorResult:
+        tick = evaluate_inbox(context.instance, app_db)
+        if tick.cancelled:
+            context.log.info("cancelled %d run(s) of removed connections", len(tick.cancelled))
+        if tick.not_cancelled:
+            context.log.warning("could not cancel run(s) %s of removed connections; their removal waits for them",
+                                ", ".join(tick.not_cancelled))
+        if not (tick.run_requests or tick.added or tick.deleted):
+            return dg.SensorResult(skip_reason="no new connection calls")
+        return tick.result()
+
+    return connection_lifecycle
+
+
+@dg.definitions
+def lifecycle_sensors() -> dg.Definitions:
+    return dg.Definitions(sensors=[connection_lifecycle_sensor(Settings.from_env().sensor_interval_seconds)])

@@ -28,7 +28,7 @@ def work_off_change_queue(
         context.log.info("connection %s was removed; its queued changes are not processed", connection_id)
         return
     outcome = PartialSync(
-        database_url=sync_services.app_db.url,
+        db=sync_services.app_db.database,
         connection=connection,
         platform=lambda: sync_services.platform(connection),
         sparklayer=lambda: sync_services.sparklayer(connection),
@@ -65,7 +65,7 @@ class ReplayConfig(dg.Config):
 @dg.op(out=dg.Out(dg.Nothing))
 def requeue_dead_letters(context: dg.OpExecutionContext, config: ReplayConfig, app_db: AppDatabase):
     since = datetime.fromisoformat(config.since) if config.since else None
-    count = replay_dead_letters(app_db.url, context.partition_key, since)
+    count = replay_dead_letters(app_db.database, context.partition_key, since)
     context.log.info("%d dead letter(s) of %s requeued", count, context.partition_key)
     context.add_output_metadata({"requeued": count})
 
@@ -89,7 +89,7 @@ def send_changed_orders(context: dg.OpExecutionContext, sync_services: SyncServi
         context.log.info("connection %s was removed", context.partition_key)
         return
     report = run_order_pass(
-        sync_services.app_db.url, connection,
+        sync_services.app_db.database, connection,
         platform=lambda: sync_services.platform(connection),
         sparklayer=lambda: sync_services.sparklayer(connection),
         sync_id=context.run.run_id,

@@ -1,11 +1,11 @@
 """How the change queue retries (attempts before a dead letter, the backoff) and how long a partial sync
-lingers for more changes, from the environment."""
+lingers for more changes, from the settings."""
 
-import os
 from datetime import timedelta
 
 import dagster as dg
 
+from ignite_etl.settings import Settings
 from ignite_etl.store.change_queue import DEFAULT_MAX_ATTEMPTS, RetryPolicy
 
 DEFAULT_LINGER_SECONDS = 10.0
@@ -33,12 +33,13 @@ class ChangeQueuePolicy(dg.ConfigurableResource):
 
 @dg.definitions
 def change_queue_resources() -> dg.Definitions:
+    settings = Settings.from_env()
     return dg.Definitions(
         resources={
             "change_queue_policy": ChangeQueuePolicy(
-                max_attempts=int(os.environ.get("IGNITE_QUEUE_MAX_ATTEMPTS") or DEFAULT_MAX_ATTEMPTS),
-                base_delay_seconds=float(os.environ.get("IGNITE_QUEUE_RETRY_SECONDS") or 30),
-                linger_seconds=float(os.environ.get("IGNITE_QUEUE_LINGER_SECONDS") or DEFAULT_LINGER_SECONDS),
+                max_attempts=settings.queue_max_attempts,
+                base_delay_seconds=settings.queue_retry_seconds,
+                linger_seconds=settings.queue_linger_seconds,
             )
         }
     )

@@ -20,7 +20,7 @@ def busy_connections(instance: dg.DagsterInstance) -> set[str]:
     runs = instance.get_runs(
         filters=dg.RunsFilter(job_name=partial_sync.name, statuses=_IN_FLIGHT, tags={SYNC_KIND_TAG: PARTIAL})
     )
-    return {run.tags.get(CONNECTION_TAG) for run in runs}
+    return {run.tags[CONNECTION_TAG] for run in runs if CONNECTION_TAG in run.tags}
 
 
 def partial_sync_requests(
@@ -38,15 +38,26 @@ def partial_sync_requests(
     ][:cap]
 
 
-@dg.sensor(
-    job=partial_sync,
-    minimum_interval_seconds=Settings.from_env().sensor_interval_seconds,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Groups due change-queue rows per connection into one partial_sync run each.",
-)
-def change_queue_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabase):
-    with app_db.connect() as conn:
-        pending = change_queue.pending_connections(conn)
-    requests = partial_sync_requests(pending, busy_connections(context.instance))
-    seen = max([int(context.cursor or 0)] + [p.highest_id for p in pending])
-    return dg.SensorResult(run_requests=requests, cursor=str(seen))
+def change_queue_sensor_for(interval_seconds: int) -> dg.SensorDefinition:
+    """The sensor, evaluated every `interval_seconds` (IGNITE_SENSOR_INTERVAL_SECONDS)."""
+
+    @dg.sensor(
+        name="change_queue_sensor",
+        job=partial_sync,
+        minimum_interval_seconds=interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Groups due change-queue rows per connection into one partial_sync run each.",
+    )
+    def change_queue_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabase):
+        with app_db.connect() as conn:
+            pending = change_queue.pending_connections(conn)
+        requests = partial_sync_requests(pending, busy_connections(context.instance))
+        seen = max([int(context.cursor or 0)] + [p.highest_id for p in pending])
+        return dg.SensorResult(run_requests=requests, cursor=str(seen))
+
+    return change_queue_sensor
+
+
+@dg.definitions
+def change_queue_sensors() -> dg.Definitions:
+    return dg.Definitions(sensors=[change_queue_sensor_for(Settings.from_env().sensor_interval_seconds)])

@@ -6,7 +6,7 @@ quarter hour by the `reporting_refresh` sensor, and on demand. The checks on `sy
 about connections whose syncs need attention.
 """
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -139,7 +139,7 @@ def sync_health(
                 metadata={
                     "failing_connections": dg.MetadataValue.json(outcome.failing),
                     "per_connection": dg.MetadataValue.json({k: _plain(v) for k, v in outcome.values.items()}),
-                    "checked_at": now.astimezone(timezone.utc).isoformat(),
+                    "checked_at": now.astimezone(UTC).isoformat(),
                 },
             )
             for outcome in outcomes

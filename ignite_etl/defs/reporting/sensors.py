@@ -7,7 +7,7 @@ while any connection is syncing. So one sensor asks for at most one refresh per 
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
@@ -41,7 +41,7 @@ def refresh_decision(
     finished = instance.get_run_records(
         filters=dg.RunsFilter(
             statuses=_FINISHED, tags={SYNC_KIND_TAG: SYNC_KINDS},
-            updated_after=datetime.fromtimestamp(cursor.seen_until, tz=timezone.utc),
+            updated_after=datetime.fromtimestamp(cursor.seen_until, tz=UTC),
         ),
         limit=1000,
     )
@@ -64,7 +64,7 @@ def refresh_decision(
 )
 def reporting_refresh(context: dg.SensorEvaluationContext):
     request, cursor, reason = refresh_decision(context.instance, RefreshCursor.parse(context.cursor),
-                                               datetime.now(timezone.utc))
+                                               datetime.now(UTC))
     if request is None:
         return dg.SkipReason(reason)
     return dg.SensorResult(run_requests=[request], cursor=cursor.dump())

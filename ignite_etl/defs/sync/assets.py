@@ -6,20 +6,16 @@ sync log tells the merchant what happened.
 """
 
 
-import time
-
 import dagster as dg
 import pandas as pd
 
-from ignite_etl import diff
 from ignite_etl.defs.io_managers import stored_table
 from ignite_etl.defs.partitions import connections_partitions
 from ignite_etl.defs.resources import SyncServices
 from ignite_etl.defs.sync import loading
-from ignite_etl.store import sync_state
-from ignite_etl.store.frames import FrameStore
-from ignite_etl.sync import payloads
-from ignite_etl.sync.extract import CatalogueFrames, customers_frame
+from ignite_etl.platforms import platform_specs
+from ignite_etl.sync import full
+from ignite_etl.sync.entities import load_data_type
 
 PLATFORM = "platform"
 DIFF = "diff"
@@ -27,68 +23,53 @@ SPARKLAYER = "sparklayer"
 SPARKLAYER_POOL = "sparklayer"
 VARIANTS_TABLE = stored_table(PLATFORM, "platform_variants")  # read in chunks and by SQL, not as an input
 
-_EXTRACT_KINDS = {"marketplacer", "pandas"}
+_EXTRACT_KINDS = {spec.name for spec in platform_specs()} | {"pandas"}
 _RETRY = dg.RetryPolicy(max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 
 
 @dg.multi_asset(
     outs={
-        "platform_products": dg.AssetOut(
-            group_name=PLATFORM, kinds=_EXTRACT_KINDS, description="Every product (advert) in the store, deleted and offline ones included."
-        ),
-        "platform_variants": dg.AssetOut(
-            group_name=PLATFORM, kinds=_EXTRACT_KINDS, description="Every variant of those products, with SKU, options, weight and status."
-        ),
-        "platform_stock": dg.AssetOut(group_name=PLATFORM, kinds=_EXTRACT_KINDS, description="Stock on hand per SKU and location."),
-        "platform_prices": dg.AssetOut(group_name=PLATFORM, kinds=_EXTRACT_KINDS, description="The store's own price of each SKU."),
-        "platform_problems": dg.AssetOut(
-            group_name=PLATFORM, kinds=_EXTRACT_KINDS,
-            description="Records the store holds that cannot be sent as they are (e.g. a variant without a SKU), "
-            "with what the merchant should fix.",
-        ),
+        f"platform_{name}": dg.AssetOut(group_name=PLATFORM, kinds=_EXTRACT_KINDS, description=description)
+        for name, description in (
+            ("products", "Every product in the store, deleted and offline ones included."),
+            ("variants", "Every variant of those products, with SKU, options, weight, status and B2B attributes."),
+            ("stock", "Stock on hand per SKU and location, with restock dates and minimum levels."),
+            ("prices", "The store's own price of each SKU."),
+            ("problems", "Records the store holds that cannot be sent as they are (e.g. a variant without a SKU), "
+                         "with what the merchant should fix."),
+        )
     },
     partitions_def=connections_partitions,
     retry_policy=_RETRY,
 )
 def platform_catalogue(context: dg.AssetExecutionContext, sync_services: SyncServices):
     """One pass over the store's catalogue, page by page, feeding five extracts."""
-    connection = sync_services.app_db.connection(context.partition_key)
-    started = time.monotonic()
-    frames = CatalogueFrames()
-    with sync_services.platform(connection) as platform:
-        for page in platform.iter_catalogue():
-            frames.add(page)
-    seconds = round(time.monotonic() - started, 2)
-    context.log.info("extracted %d products in %d pages in %ss", len(frames.products), frames.pages, seconds)
-    for name in ("products", "variants", "stock", "prices", "problems"):
-        frame = frames.frame(name)
-        yield dg.Output(
-            frame,
-            output_name=f"platform_{name}",
-            metadata={"rows_extracted": len(frame), "pages": frames.pages, "duration_s": seconds,
-                      "preview": loading.preview(frame)},
-        )
+    frames, extracted = full.extract_catalogue(sync_services.services(), loading.sync_run(context, sync_services))
+    context.log.info("extracted %d products in %d pages in %ss", extracted["products"], extracted["pages"],
+                     extracted["duration_s"])
+    for name, frame in frames.items():
+        yield dg.Output(frame, output_name=f"platform_{name}", metadata=loading.metadata({
+            "rows_extracted": len(frame), "pages": extracted["pages"], "duration_s": extracted["duration_s"],
+            "preview": frame}))
 
 
 @dg.asset(
     group_name=PLATFORM,
     partitions_def=connections_partitions,
     retry_policy=_RETRY,
-    kinds={"marketplacer", "pandas"},
-    description="The store's B2B customers: the buyers of SparkLayer orders, one row per customer.",
+    kinds=_EXTRACT_KINDS,
+    description="The store's B2B customers, one row per customer.",
 )
 def platform_customers(context: dg.AssetExecutionContext, sync_services: SyncServices) -> dg.Output[pd.DataFrame]:
-    connection = sync_services.app_db.connection(context.partition_key)
-    with sync_services.platform(connection) as platform:
-        frame = customers_frame(platform.iter_customers())
-    return dg.Output(frame, metadata={"rows_extracted": len(frame), "preview": loading.preview(frame)})
+    frame = full.extract_customers(sync_services.services(), loading.sync_run(context, sync_services))
+    return dg.Output(frame, metadata=loading.metadata({"rows_extracted": len(frame), "preview": frame}))
 
 
 @dg.asset(
     group_name=DIFF,
     partitions_def=connections_partitions,
     kinds={"pandas"},
-    deps=["platform_variants"],  # read a chunk at a time below: the largest extract, never held whole
+    deps=["platform_variants"],  # read a chunk at a time: the largest extract, never held whole
     description="What SparkLayer must be told about products and variants: creates, updates and "
     "discontinues against what it last accepted, plus the records that cannot be sent.",
 )
@@ -98,14 +79,9 @@ def product_changes(
     platform_products: pd.DataFrame,
     platform_problems: pd.DataFrame,
 ) -> dg.Output[pd.DataFrame]:
-    with sync_services.app_db.connect() as conn:
-        state = sync_state.load_state(conn, context.partition_key, ["product", "variant"])
-    variant_chunks = FrameStore(sync_services.app_db.url).iter_slice(*VARIANTS_TABLE, context.partition_key)
-    desired = payloads.iter_desired_products(platform_products, variant_chunks)
-    changes = diff.diff_products(desired, state, complete=True)
-    problems = payloads.problem_errors(platform_problems).get("products", [])
-    drift = loading.drift(context, sync_services, changes, variants_table=VARIANTS_TABLE)
-    return loading.changes_output(changes, problems, drift)
+    return loading.output(context, full.product_changes(
+        sync_services.services(), loading.sync_run(context, sync_services), platform_products, platform_problems,
+        VARIANTS_TABLE))
 
 
 @dg.asset(
@@ -124,12 +100,9 @@ def stock_changes(
     platform_stock: pd.DataFrame,
     platform_problems: pd.DataFrame,
 ) -> dg.Output[pd.DataFrame]:
-    with sync_services.app_db.connect() as conn:
-        state = sync_state.load_state(conn, context.partition_key, ["stock"])
-    changes = diff.diff_records("stock", payloads.stock_bodies(platform_stock), state, complete=True, write_action="set",
-                                vanished=payloads.zero_stock_body)
-    drift = loading.drift(context, sync_services, changes, variants_table=VARIANTS_TABLE)
-    return loading.changes_output(changes, payloads.problem_errors(platform_problems).get("stock", []), drift)
+    return loading.output(context, full.stock_changes(
+        sync_services.services(), loading.sync_run(context, sync_services), platform_stock, platform_problems,
+        VARIANTS_TABLE))
 
 
 @dg.asset(
@@ -144,31 +117,22 @@ def price_changes(
     sync_services: SyncServices,
     platform_prices: pd.DataFrame,
 ) -> dg.Output[pd.DataFrame]:
-    connection = sync_services.app_db.connection(context.partition_key)
-    with sync_services.app_db.connect() as conn:
-        state = sync_state.load_state(conn, context.partition_key, ["price"])
-    slug = payloads.price_list_slug(connection.platform)
-    changes = diff.diff_records("price", payloads.pricing_bodies(platform_prices, slug), state, complete=True,
-                                write_action="set")
-    drift = loading.drift(context, sync_services, changes, variants_table=VARIANTS_TABLE)
-    return loading.changes_output(changes, [], drift)
+    return loading.output(context, full.price_changes(
+        sync_services.services(), loading.sync_run(context, sync_services), platform_prices, VARIANTS_TABLE))
 
 
 @dg.asset(
     group_name=DIFF,
     partitions_def=connections_partitions,
     kinds={"pandas"},
-    description="Customers to create or replace in SparkLayer (always whole), customers that left the "
-    "store, and customers that cannot be sent as they are.",
+    description="Customers to create or update in SparkLayer (the fields the store owns), customers that "
+    "left the store, and customers that cannot be sent as they are.",
 )
 def customer_changes(
     context: dg.AssetExecutionContext, sync_services: SyncServices, platform_customers: pd.DataFrame
 ) -> dg.Output[pd.DataFrame]:
-    with sync_services.app_db.connect() as conn:
-        state = sync_state.load_state(conn, context.partition_key, ["customer"])
-    bodies, problems = payloads.customer_bodies(platform_customers)
-    changes = diff.diff_records("customer", bodies, state, complete=True, write_action="upsert", delete_vanished=True)
-    return loading.changes_output(changes, problems, loading.drift(context, sync_services, changes))
+    return loading.output(context, full.customer_changes(
+        sync_services.services(), loading.sync_run(context, sync_services), platform_customers))
 
 
 class LoadConfig(dg.Config):
@@ -176,8 +140,26 @@ class LoadConfig(dg.Config):
     """Compute and show what would be written, and write nothing."""
 
 
-def _load_asset(name: str, changes_asset: str, data_type: str, description: str, **kwargs):
-    """The four change loads share one shape: read the diff, write it, report the outcome."""
+@dg.asset(
+    group_name=SPARKLAYER,
+    partitions_def=connections_partitions,
+    pool=SPARKLAYER_POOL,
+    retry_policy=_RETRY,
+    kinds={"sparklayer"},
+    description="The site set up for the store, before any data is written: the platform's own price list "
+    "(\"<platform> Price\") and stock location created when missing, and its base currency. A refused "
+    "base currency is a sync-log error; the sync goes on.",
+)
+def sparklayer_settings(
+    context: dg.AssetExecutionContext, config: LoadConfig, sync_services: SyncServices
+) -> dg.Output[pd.DataFrame]:
+    return loading.output(context, full.set_up(sync_services.services(), loading.sync_run(context, sync_services),
+                                               dry_run=config.dry_run, log_kind=loading.setup_log_kind(context)))
+
+
+def _load_asset(name: str, changes_asset: str, description: str):
+    """The four change loads share one shape: read the stored diff, write it, report the outcome (under the
+    sync-log data type the entity table gives the load)."""
 
     @dg.asset(
         name=name,
@@ -187,51 +169,31 @@ def _load_asset(name: str, changes_asset: str, data_type: str, description: str,
         retry_policy=_RETRY,
         kinds={"sparklayer"},
         description=description,
-        # Not an input: the load reads the stored diff a chunk at a time instead of as one DataFrame.
-        deps=[changes_asset, *kwargs.pop("deps", [])],
-        **kwargs,
+        # Not an input: the load reads the stored diff a chunk at a time instead of as one DataFrame; the
+        # site is set up (price list, stock location) before anything is written.
+        deps=[changes_asset, sparklayer_settings],
     )
     def load(context: dg.AssetExecutionContext, config: LoadConfig, sync_services: SyncServices):
-        return loading.load_changes(context, sync_services, stored_table(DIFF, changes_asset), data_type=data_type,
-                                    dry_run=config.dry_run)
+        return loading.output(context, full.load_changes(
+            sync_services.services(), loading.sync_run(context, sync_services), stored_table(DIFF, changes_asset),
+            data_type=load_data_type(name), load_name=name, dry_run=config.dry_run))
 
     return load
 
 
-@dg.asset(
-    group_name=SPARKLAYER,
-    partitions_def=connections_partitions,
-    pool=SPARKLAYER_POOL,
-    retry_policy=_RETRY,
-    kinds={"sparklayer"},
-    description="The site set up for the store, before any data is written: its own price list "
-    "(\"Marketplacer Price\") and stock location created when missing, and its base currency. A refused "
-    "base currency is a sync-log error; the sync goes on.",
-)
-def sparklayer_settings(
-    context: dg.AssetExecutionContext, config: LoadConfig, sync_services: SyncServices
-) -> dg.Output[pd.DataFrame]:
-    return loading.load_settings(context, sync_services, dry_run=config.dry_run,
-                                 log_kind=loading.setup_log_kind(context))
-
-
 sparklayer_products = _load_asset(
-    "sparklayer_products", "product_changes", "products",
+    "sparklayer_products", "product_changes",
     "Products and variants written to SparkLayer by this sync: one row per write with its outcome.",
-    deps=[sparklayer_settings],
 )
 sparklayer_stock = _load_asset(
-    "sparklayer_stock", "stock_changes", "stock", "Stock levels written to SparkLayer in batches, with each SKU's outcome.",
-    deps=[sparklayer_settings],
+    "sparklayer_stock", "stock_changes", "Stock levels written to SparkLayer in batches, with each SKU's outcome.",
 )
 sparklayer_customers = _load_asset(
-    "sparklayer_customers", "customer_changes", "customers", "Customers created, replaced or removed in SparkLayer, with outcomes.",
-    deps=[sparklayer_settings],
+    "sparklayer_customers", "customer_changes", "Customers created, updated or removed in SparkLayer, with outcomes.",
 )
 sparklayer_prices = _load_asset(
-    "sparklayer_prices", "price_changes", "products",
+    "sparklayer_prices", "price_changes",
     "Prices written to the store's price list in SparkLayer, in batches, with each SKU's outcome.",
-    deps=[sparklayer_settings],
 )
 
 
@@ -246,4 +208,5 @@ sparklayer_prices = _load_asset(
 def sparklayer_sync_log(
     context: dg.AssetExecutionContext, config: LoadConfig, sync_services: SyncServices
 ) -> dg.Output[pd.DataFrame]:
-    return loading.close_sync_log(context, sync_services, dry_run=config.dry_run)
+    return loading.output(context, full.close_sync_log(sync_services.services(), loading.sync_run(context, sync_services),
+                                                       dry_run=config.dry_run))

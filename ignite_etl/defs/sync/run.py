@@ -76,7 +76,7 @@ def run_full_sync(
     )
     assets = {}
     for event in result.get_asset_materialization_events():
-        materialization = event.event_specific_data.materialization
+        materialization = event.materialization
         assets[materialization.asset_key.to_user_string()] = {
             k: v.value for k, v in materialization.metadata.items() if isinstance(v.value, (int, float, bool, str))
             and k not in ("preview", "errors")

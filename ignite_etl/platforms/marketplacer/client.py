@@ -136,7 +136,8 @@ class MarketplacerClient:
                 continue
             if status in (401, 403):
                 raise InvalidCredentials(
-                    "Marketplacer refused the API key: create a new Operator API key and reconnect"
+                    "Marketplacer refused the API key: check that it is an Operator API key of this store, or create "
+                    "a new one and reconnect"
                 )
             if status >= 500:
                 failures += 1

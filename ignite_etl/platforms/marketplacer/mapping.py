@@ -24,6 +24,7 @@ from ignite_etl.model import (
     Price,
     Product,
     RecordProblem,
+    RecordStatus,
     Refund,
     RefundItem,
     Shipment,
@@ -101,7 +102,7 @@ def map_advert(node: dict, currency: str, into: MappedAdverts) -> None:
                                      visible_id=legacy_id, updated_at=_timestamp(node.get("updatedAt"))))
         return
     title = advert.get("title")
-    status = "live" if node["__typename"] == "Advert" and advert.get("online") else "discontinued"
+    status: RecordStatus = "live" if node["__typename"] == "Advert" and advert.get("online") else "discontinued"
     image = (advert.get("displayImage") or {}).get("url")
     advert_rrp = advert.get("recommendedRetailPrice")
     variants = []
@@ -122,7 +123,7 @@ def map_advert(node: dict, currency: str, into: MappedAdverts) -> None:
     )
 
 
-def _map_variant(node: dict, product_id: str, position: int, status: str, image: str | None, advert_rrp: str | None,
+def _map_variant(node: dict, product_id: str, position: int, status: RecordStatus, image: str | None, advert_rrp: str | None,
                  currency: str, into: MappedAdverts) -> Variant | None:
     legacy_id = str(node.get("legacyId") or legacy_id_of(node["id"]))
     sku = (node.get("sku") or "").strip()
@@ -221,14 +222,14 @@ def map_order(node: dict, currency: str) -> Order:
                     and i.get("quantity", 0) > 0]
             if not done:
                 continue
-            items = tuple(RefundItem(line_external_id=i["lineItem"]["id"], quantity=i["quantity"],
-                                     dispatched=bool(i.get("dispatched"))) for i in done)
-            for item in items:
-                if not item.dispatched:
-                    refunded_undispatched[item.line_external_id] = (
-                        refunded_undispatched.get(item.line_external_id, 0) + item.quantity)
+            refunded = tuple(RefundItem(line_external_id=i["lineItem"]["id"], quantity=i["quantity"],
+                                        dispatched=bool(i.get("dispatched"))) for i in done)
+            for unit in refunded:
+                if not unit.dispatched:
+                    refunded_undispatched[unit.line_external_id] = (
+                        refunded_undispatched.get(unit.line_external_id, 0) + unit.quantity)
             refunds.append(Refund(
-                external_id=refund["id"], items=items,
+                external_id=refund["id"], items=refunded,
                 refunded_at=_timestamp(refund.get("refundedAt") or refund.get("createdAt")),
                 amount=sum((Decimal(i.get("amountCents") or 0) for i in done), Decimal(0)) / 100,
             ))

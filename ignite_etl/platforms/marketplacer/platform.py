@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
-from ignite_etl.model import CataloguePage, Customer, Order, StockLocation, StoreSettings, WebhookEvent
+from ignite_etl.model import CataloguePage, Customer, Order, StockLocation, StoreSettings
 from ignite_etl.platforms.base import (
     InvalidConfiguration,
     InvalidCredentials,
@@ -27,19 +27,19 @@ from ignite_etl.platforms.marketplacer.mapping import (
     map_advert,
     map_order,
 )
-from ignite_etl.platforms.marketplacer.webhooks import new_hmac_key, verify_webhook
+from ignite_etl.platforms.marketplacer.settings import MarketplacerSettings
+from ignite_etl.platforms.marketplacer.webhooks import new_hmac_key
 
 log = logging.getLogger(__name__)
 
 NODES_PER_REQUEST = 100
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
 def _iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.isoformat()
 
 
@@ -52,28 +52,25 @@ class MarketplacerPlatform(Platform):
         self.page_size = page_size
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any], secrets: Mapping[str, str], *, page_size: int | None = None,
-                    **client_options: Any) -> "MarketplacerPlatform":
-        """Build from a connection's extra_config and decrypted secrets; refuse an incomplete one."""
-        api_url = (config.get("marketplacer_api_url") or "").strip()
-        if not api_url.startswith(("http://", "https://")):
+    def from_settings(cls, settings: MarketplacerSettings, *, page_size: int | None = None,
+                      **client_options: Any) -> MarketplacerPlatform:
+        """The adapter of a connection whose settings are complete; refuse one that is not."""
+        if not settings.marketplacer_api_url:
             raise InvalidConfiguration(
                 "The connection has no Marketplacer API URL: set extra_config.marketplacer_api_url to the "
                 "instance's /graphql URL"
             )
-        api_key = secrets.get("marketplacer_api_key") or config.get("marketplacer_api_key")
-        if not api_key:
+        if not settings.marketplacer_api_key:
             raise InvalidCredentials(
                 "The connection has no Marketplacer API key: create an Operator API key in Marketplacer and reconnect"
             )
-        currency = str(config.get("currency") or "").strip().upper()
-        if not _CURRENCY.match(currency):
+        if not settings.currency:
             raise InvalidConfiguration(
                 "Marketplacer does not report a base currency: set extra_config.currency to the store's "
                 "ISO 4217 code, e.g. AUD"
             )
-        client = MarketplacerClient(api_url, api_key, **client_options)
-        return cls(client, currency, page_size=page_size or queries.DEFAULT_PAGE_SIZE)
+        client = MarketplacerClient(settings.marketplacer_api_url, settings.marketplacer_api_key, **client_options)
+        return cls(client, settings.currency, page_size=page_size or queries.DEFAULT_PAGE_SIZE)
 
     def __repr__(self) -> str:
         return f"MarketplacerPlatform(api_url={self.client.api_url!r}, currency={self.currency!r})"
@@ -125,32 +122,30 @@ class MarketplacerPlatform(Platform):
             info = page.get("pageInfo") or {}
             connection["pageInfo"] = info
 
+    def _connection_after(self, query: str, node_id: str, first: int, name: str, after: str) -> dict | None:
+        """The page after `after` of connection `name` of `node(id:)` (an unpublished advert's is under its
+        `details`); None when the node is gone."""
+        found = self.client.execute(query, {"id": node_id, "first": first, "after": after})["node"]
+        return None if found is None else (found.get("details") or found).get(name)
+
     def _read_variants_whole(self, node: dict) -> None:
         advert = advert_fields(node)
         if advert is None:
             return
-        advert_id = node["id"]
-
-        def variants_after(after: str) -> dict | None:
-            found = self.client.execute(queries.ADVERT_VARIANTS, {
-                "id": advert_id, "first": queries.VARIANTS_PER_PAGE, "after": after})["node"] or {}
-            return (found.get("details") or found).get("variants")
-
         variants = advert.setdefault("variants", {})
-        self._read_rest(variants, variants_after, f"the variants of advert {advert_id}")
+        self._read_rest(variants, partial(self._connection_after, queries.ADVERT_VARIANTS, node["id"],
+                                          queries.VARIANTS_PER_PAGE, "variants"),
+                        f"the variants of advert {node['id']}")
         for variant in variants.get("nodes") or []:
             if variant and (variant.get("variantOptionValues") or {}).get("pageInfo", {}).get("hasNextPage"):
-                variant_id = variant["id"]
-                self._read_rest(variant["variantOptionValues"], lambda after: (self.client.execute(
-                    queries.VARIANT_OPTION_VALUES,
-                    {"id": variant_id, "first": queries.OPTION_VALUES_PER_PAGE, "after": after})["node"] or {}
-                ).get("variantOptionValues"), f"the options of variant {variant_id}")
+                self._read_rest(variant["variantOptionValues"], partial(
+                    self._connection_after, queries.VARIANT_OPTION_VALUES, variant["id"],
+                    queries.OPTION_VALUES_PER_PAGE, "variantOptionValues"), f"the options of variant {variant['id']}")
 
     def _read_invoices_whole(self, order: dict) -> None:
-        order_id = order["id"]
-        self._read_rest(order.setdefault("invoices", {}), lambda after: (self.client.execute(
-            queries.ORDER_INVOICES, {"id": order_id, "first": queries.INVOICES_PER_PAGE, "after": after})["node"] or {}
-        ).get("invoices"), f"the invoices of order {order_id}")
+        self._read_rest(order.setdefault("invoices", {}), partial(
+            self._connection_after, queries.ORDER_INVOICES, order["id"], queries.INVOICES_PER_PAGE, "invoices"),
+            f"the invoices of order {order['id']}")
 
     def _page(self, nodes: list[dict]) -> CataloguePage:
         mapped = MappedAdverts()
@@ -247,6 +242,3 @@ class MarketplacerPlatform(Platform):
                 return
             after = info["endCursor"]
 
-    @staticmethod
-    def verify_webhook(headers: Mapping[str, str], raw_body: bytes, key: str) -> WebhookEvent:
-        return verify_webhook(headers, raw_body, key)

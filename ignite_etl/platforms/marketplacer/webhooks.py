@@ -9,11 +9,11 @@ import json
 import secrets
 from collections.abc import Mapping
 
-from ignite_etl.model import WebhookEvent
+from ignite_etl.model import WebhookEvent, WebhookObjectType
 from ignite_etl.platforms.base import WebhookRejected
 
 SIGNATURE_HEADER = "marketplacer-hmac-256"
-OBJECT_TYPES = {
+OBJECT_TYPES: dict[str, WebhookObjectType] = {
     "Advert": "product", "UnpublishedAdvert": "product", "DeletedAdvert": "product",
     "Variant": "variant", "Invoice": "order", "Order": "order",
     # a shipment or refund changes its invoice: the payload names it (queries.WEBHOOK_QUERY)

@@ -11,7 +11,7 @@ import bisect
 import random
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 ADVERT_STATES = ("online", "offline", "unpublished", "deleted")
@@ -21,7 +21,7 @@ OPTION_VALUES = {  # id -> (option type id, name)
     6: (2, "XS"), 7: (2, "S"), 8: (2, "M"), 9: (2, "L"), 10: (2, "XL"),
 }
 SELLERS = {1: "Harbour Supplies", 2: "Outback Outfitters", 3: "Coastal Goods"}
-GENERATED_EPOCH_US = int(datetime(2025, 1, 1, tzinfo=timezone.utc).timestamp() * 1_000_000)
+GENERATED_EPOCH_US = int(datetime(2025, 1, 1, tzinfo=UTC).timestamp() * 1_000_000)
 BROKEN_KINDS = ("variant_without_sku", "unparsable_price", "offline_advert", "unpublished_advert", "deleted_advert")
 # SparkLayer's variant-level B2B keys, as merchants keep them in a variant's metadata (README, "B2B attributes")
 B2B_METADATA = ({"pack_size": "6"}, {"min_order_quantity": "12", "max_order_quantity": "240"},
@@ -61,13 +61,13 @@ def _cents(price: str) -> int:
 
 
 def iso(stamp_us: int) -> str:
-    return datetime.fromtimestamp(stamp_us // 1_000_000, tz=timezone.utc).isoformat()
+    return datetime.fromtimestamp(stamp_us // 1_000_000, tz=UTC).isoformat()
 
 
 def parse_iso_us(value: str) -> int:
     moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp() * 1_000_000)
 
 
@@ -182,6 +182,9 @@ class Catalogue:
     """Adverts, variants, orders and invoices of one simulated instance. Not thread-safe: callers lock."""
 
     def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
         self.adverts: dict[int, AdvertRecord] = {}
         self.variants: dict[int, VariantRecord] = {}
         self.orders: dict[int, OrderRecord] = {}
@@ -238,7 +241,7 @@ class Catalogue:
 
         `b2b_rate` of the variants carry SparkLayer's B2B keys in their metadata and an RRP; `large_adverts`
         more adverts have LARGE_ADVERT_VARIANTS variants each, more than one page of them."""
-        self.__init__()
+        self._reset()
         rng = random.Random(seed)
         extras = random.Random(seed + 1_000_003)  # its own stream: the base catalogue of a seed never changes
         broken: dict[str, list[int]] = {kind: [] for kind in BROKEN_KINDS}

@@ -74,7 +74,7 @@ def list_connection(items: list, first: int | None = None, after: str | None = N
                     before: str | None = None) -> dict:
     """A Relay connection over an in-memory list (nested connections)."""
     size = _page_size(first, last, before)
-    start = 0 if after is None else _uncursor("arrayconnection", after) + 1
+    start = 0 if after is None else (_uncursor("arrayconnection", after) or 0) + 1
     page = items[start:start + size]
     return _connection([(start + i, item) for i, item in enumerate(page)], "arrayconnection",
                        start + size < len(items), len(items))
@@ -512,7 +512,7 @@ class QueryRoot:
             and (not title or title.lower() in a.title.lower())
             and a.state in ("online", "offline")  # the connection's nodes are Adverts
         ]
-        start = 0 if after is None else _uncursor("advertswhere", after) + 1
+        start = 0 if after is None else (_uncursor("advertswhere", after) or 0) + 1
         size = _page_size(first, last, before)
         page = matching[start:start + size]
         return _connection([(start + i, AdvertView(self.catalogue, a)) for i, a in enumerate(page)],

@@ -306,7 +306,7 @@ class MarketplacerSandbox:
     async def _change_advert(self, request: Request):
         advert_id = request.path_params["advert_id"]
         if request.method == "DELETE":
-            return await self._call(request, lambda d: self.delete_advert(advert_id) or {})
+            return await self._call(request, lambda d: _done(self.delete_advert, advert_id))
 
         def change(d):
             with self._lock:
@@ -323,8 +323,8 @@ class MarketplacerSandbox:
     async def _change_variant(self, request: Request):
         variant_id = request.path_params["variant_id"]
         if request.method == "DELETE":
-            return await self._call(request, lambda d: self.delete_variant(variant_id) or {})
-        return await self._call(request, lambda d: self.update_variant(variant_id, **d) or {})
+            return await self._call(request, lambda d: _done(self.delete_variant, variant_id))
+        return await self._call(request, lambda d: _done(self.update_variant, variant_id, **d))
 
     async def _place_order(self, request: Request):
         return await self._call(request, lambda d: self.place_order(
@@ -332,9 +332,9 @@ class MarketplacerSandbox:
 
     async def _amend_order(self, request: Request):
         order_id = request.path_params["order_id"]
-        return await self._call(request, lambda d: self.amend_order(
-            order_id, quantities={int(k): int(v) for k, v in (d.get("quantities") or {}).items()},
-            add=d.get("add")) or {})
+        return await self._call(request, lambda d: _done(
+            self.amend_order, order_id, quantities={int(k): int(v) for k, v in (d.get("quantities") or {}).items()},
+            add=d.get("add")))
 
     async def _invoice_package(self, request: Request):
         invoice_id, package = request.path_params["invoice_id"], request.path_params["package"]
@@ -342,14 +342,14 @@ class MarketplacerSandbox:
             "shipments": lambda d: {"shipment_id": self.ship(invoice_id, d.get("items"), **{
                 k: d[k] for k in ("carrier", "tracking_number") if k in d})},
             "refunds": lambda d: {"refund_id": self.refund(invoice_id, d.get("items"))},
-            "cancellations": lambda d: self.cancel(invoice_id, d.get("items")) or {},
+            "cancellations": lambda d: _done(self.cancel, invoice_id, d.get("items")),
         }
         if package not in operations:
             return problem(404, f"no invoice operation {package!r}: use shipments, refunds or cancellations")
         return await self._call(request, operations[package], 201)
 
     async def _api_keys_endpoint(self, request: Request):
-        return await self._call(request, lambda d: self.set_api_keys(*d["keys"]) or {})
+        return await self._call(request, lambda d: _done(self.set_api_keys, *d["keys"]))
 
     async def _rate_limits_endpoint(self, request: Request):
         return await self._call(request, lambda d: asdict(self.set_rate_limit(**d)))
@@ -367,9 +367,15 @@ class MarketplacerSandbox:
             settle=bool(d.get("settle", True)), timeout=float(d.get("timeout", 30)))})
 
     async def _chaos_endpoint(self, request: Request):
-        return await self._call(request, lambda d: self.set_webhook_chaos(
-            float(d.get("duplicate_rate", 0)), bool(d.get("out_of_order", False))) or {})
+        return await self._call(request, lambda d: _done(
+            self.set_webhook_chaos, float(d.get("duplicate_rate", 0)), bool(d.get("out_of_order", False))))
 
     def close(self) -> None:
         self._stop.set()
         self.webhooks.close()
+
+
+def _done(action, *args, **kwargs) -> dict:
+    """Run a sandbox change that answers nothing; its HTTP answer is an empty object."""
+    action(*args, **kwargs)
+    return {}

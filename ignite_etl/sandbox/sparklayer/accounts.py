@@ -21,15 +21,15 @@ def upsert_customer(call: Call) -> Response:
     lookup_by, identifier = _customer_path(call)
     body: CustomerIn = call.body(CustomerIn)
     site = call.site
-    stated = {"platform": body.external_id, "email": body.email, "sparklayer": body.id or body.legacy_id}[lookup_by]
+    stated = {"platform": body.external_id, "email": body.email, "sparklayer": body.id or body.legacy_id}.get(lookup_by)
     if stated != identifier:
         raise refuse(400, f"The body's identifier does not match {identifier!r} in the path.", code="idMismatch")
-    if body.external_id in call.rejected_records:
+    if body.external_id is not None and body.external_id in call.rejected_records:
         raise refuse(400, call.rejected_records[body.external_id], code="rejected", prop="external_id")
     if body.group is not None and body.group not in site.customer_groups:
         raise refuse(400, f"Unknown customer group {body.group!r}.", code="invalid", prop="group")
     existing = site.find_customer(lookup_by, identifier)
-    own_id = existing["id"] if existing else (body.id if lookup_by == "sparklayer" else new_id())
+    own_id = existing["id"] if existing else ((body.id if lookup_by == "sparklayer" else None) or new_id())
     others = [c for c in site.customers.values() if c["id"] != own_id]
     if body.parent_customer_id is not None and not any(
         body.parent_customer_id in (c["id"], c.get("external_id")) for c in others
@@ -110,7 +110,8 @@ def put_purchase(call: Call) -> Response:
     stored = body.model_dump(mode="json", exclude_none=True)
     stored["purchase_identifiers"] = {lookup_by: identifier} | identifiers
     if not stored["purchase_identifiers"].get("sparklayer"):
-        stored["purchase_identifiers"]["sparklayer"] = (existing or {}).get("purchase_identifiers", {}).get("sparklayer") or new_id("cart_")
+        previous = (existing or {}).get("purchase_identifiers", {}).get("sparklayer")
+        stored["purchase_identifiers"]["sparklayer"] = previous or new_id("cart_")
     stored |= {"id": own_id, "total": _total(stored), "updated_at": call.now.isoformat()}
     site.purchases[own_id] = stored
     return JSONResponse(stored, status_code=200 if existing else 201)

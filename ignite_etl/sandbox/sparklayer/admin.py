@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from ignite_etl.sandbox.sparklayer.sandbox import SparkLayerSandbox
 
 
-def admin_routes(sandbox: "SparkLayerSandbox") -> list[Route]:
+def admin_routes(sandbox: SparkLayerSandbox) -> list[Route]:
     async def add_site(request: Request) -> Response:
         body = await _json(request)
         try:

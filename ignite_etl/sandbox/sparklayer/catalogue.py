@@ -31,7 +31,8 @@ def create_product(call: Call) -> Response:
     site = call.site
     _refuse_rejected(call, [body.external_id] + [v.external_id for v in body.variants])
     if body.external_id in site.products:
-        raise refuse(409, f"A product with external_id {body.external_id!r} already exists.", code="duplicate", prop="external_id")
+        raise refuse(409, f"A product with external_id {body.external_id!r} already exists.", code="duplicate",
+                     prop="external_id")
     _check_new_variants(call, body.variants, product_external_id=None)
     product = {"id": new_id("pp_"), "external_id": body.external_id, "title": body.title, "slug": body.slug,
                "created_at": call.now.isoformat(), "updated_at": call.now.isoformat(), "variant_external_ids": []}
@@ -76,9 +77,10 @@ def batch_update_stock(call: Call) -> Response:
     seen: set[tuple[str, str]] = set()
     for index, item in enumerate(items):
         if (item.stock_location_id is None) == (item.stock_location_external_id is None):
-            problems.append((index, "stock_location_external_id", "Give exactly one of stock_location_id and stock_location_external_id."))
+            problems.append((index, "stock_location_external_id",
+                             "Give exactly one of stock_location_id and stock_location_external_id."))
             continue
-        location = item.stock_location_external_id or item.stock_location_id
+        location = item.stock_location_external_id or item.stock_location_id or ""
         found = site.find_stock_location(location)
         if found is None:
             problems.append((index, "stock_location_external_id", f"Unknown stock location {location!r}."))
@@ -93,7 +95,9 @@ def batch_update_stock(call: Call) -> Response:
         errors = [{"code": "invalid", "message": m, "property": f"[{i}].{f}"} for i, f, m in problems]
         raise Refused(problem(400, "Some stock levels were refused; nothing was written.", errors=errors))
     for item in items:
-        location = site.find_stock_location(item.stock_location_external_id or item.stock_location_id)["external_id"]
+        found = site.find_stock_location(item.stock_location_external_id or item.stock_location_id or "")
+        assert found is not None  # every item was checked above
+        location = found["external_id"]
         stored = item.model_dump(mode="json", exclude_none=True) | {"stock_location_external_id": location}
         stored.pop("stock_location_id", None)
         site.stock[(item.sku, location)] = stored
@@ -117,7 +121,8 @@ def create_price_list(call: Call) -> Response:
         raise refuse(400, f"A price list with slug {body.slug!r} already exists.", code="slug-exists", prop="slug")
     for index, rule in enumerate(body.rules):
         if rule.source_price_list_slug not in site.price_lists:
-            raise refuse(400, f"Unknown source price list {rule.source_price_list_slug!r}.", prop=f"rules[{index}].source_price_list_slug")
+            raise refuse(400, f"Unknown source price list {rule.source_price_list_slug!r}.",
+                         prop=f"rules[{index}].source_price_list_slug")
     site.price_lists[body.slug] = body.model_dump(mode="json") | {"created_at": call.now.isoformat()}
     site.pricing[body.slug] = {}
     return JSONResponse(site.price_lists[body.slug], status_code=201)

@@ -13,7 +13,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -57,7 +57,7 @@ API_ROUTES: list[tuple[str, str, Callable[[Call], Response]]] = [
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,8 @@ class SparkLayerSandbox:
             customer.update(fields)
             return dict(customer)
 
-    def journal(self, *, env: str | None = None, site_id: str | None = None, path_contains: str | None = None) -> list[JournalEntry]:
+    def journal(self, *, env: str | None = None, site_id: str | None = None,
+                path_contains: str | None = None) -> list[JournalEntry]:
         with self._lock:
             return [
                 entry for entry in self._journal

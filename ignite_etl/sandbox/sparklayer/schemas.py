@@ -13,7 +13,7 @@ Number = float  # strict mode still accepts a JSON integer here
 Currency = str
 
 
-def _external_id(reserved_prefix: str):
+def _not_prefixed(reserved_prefix: str):
     """An external id may not look like a SparkLayer id (`pp_`, `pv_`, `cu_`)."""
 
     def check(value: str) -> str:
@@ -21,12 +21,12 @@ def _external_id(reserved_prefix: str):
             raise ValueError(f"an external_id must not start with {reserved_prefix!r}")
         return value
 
-    return Annotated[str, Field(min_length=1), AfterValidator(check)]
+    return AfterValidator(check)
 
 
-ProductExternalId = _external_id("pp_")
-VariantExternalId = _external_id("pv_")
-CustomerExternalId = _external_id("cu_")
+ProductExternalId = Annotated[str, Field(min_length=1), _not_prefixed("pp_")]
+VariantExternalId = Annotated[str, Field(min_length=1), _not_prefixed("pv_")]
+CustomerExternalId = Annotated[str, Field(min_length=1), _not_prefixed("cu_")]
 
 
 class Strict(BaseModel):
@@ -266,7 +266,11 @@ def pricing_problems_of(exc: ValidationError) -> list[dict[str, Any]]:
     out = []
     for error in exc.errors():
         loc = list(error["loc"])
-        line = loc.pop(0) + 1 if loc and isinstance(loc[0], int) else None
+        first = loc[0] if loc else None
+        line = None
+        if isinstance(first, int):
+            loc.pop(0)
+            line = first + 1
         out.append({"line": line, "field": property_path(tuple(loc)), "message": error["msg"]})
     return out
 

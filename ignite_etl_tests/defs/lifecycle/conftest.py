@@ -12,7 +12,7 @@ import pytest
 from ignite_etl.defs.io_managers import PostgresFrameIOManager
 from ignite_etl.defs.lifecycle import completion, removal
 from ignite_etl.defs.lifecycle.resources import LifecycleSettings
-from ignite_etl.defs.lifecycle.sensors import RUN_KEY_TAG, connection_lifecycle
+from ignite_etl.defs.lifecycle.sensors import RUN_KEY_TAG, connection_lifecycle_sensor
 from ignite_etl.defs.partial.jobs import orders_pass
 from ignite_etl.defs.resources import AppDatabase
 from ignite_etl.defs.sync.jobs import full_sync
@@ -27,6 +27,7 @@ from ignite_etl_tests.defs.sync.conftest import (
 )
 
 INGRESS_TOKEN = "lifecycle-test-token"
+connection_lifecycle = connection_lifecycle_sensor(30)
 SITE_PATH = f"/v1/{SITE_ENV}/{SITE_ID}"
 QUEUED_COORDINATOR = {"run_coordinator": {"module": "dagster._core.run_coordinator", "class": "QueuedRunCoordinator"}}
 

@@ -13,7 +13,7 @@ from ignite_etl.defs.partial.jobs import orders_pass, partial_sync, replay_dead_
 from ignite_etl.defs.partial.resources import ChangeQueuePolicy
 from ignite_etl.ingress.app import create_app
 from ignite_etl.ingress.config import IngressConfig
-from ignite_etl.platforms.marketplacer import MarketplacerPlatform
+from ignite_etl.platforms import platform_for
 from ignite_etl.sandbox.marketplacer.sandbox import DEFAULT_API_KEY
 from ignite_etl.sandbox.server import BackgroundServer
 from ignite_etl.store.connections import save_webhook_registration
@@ -89,7 +89,7 @@ def _webhooks_to_ingress(store: ConnectedStore, cipher, *, full_sync: bool):
     with BackgroundServer(app) as ingress:
         with connect(store.database_url) as conn:
             api_url = conn.execute("select platform_config->>'marketplacer_api_url' as u from connection").fetchone()["u"]
-            with MarketplacerPlatform.from_config({"marketplacer_api_url": api_url, "currency": "AUD"},
+            with platform_for("marketplacer", {"marketplacer_api_url": api_url, "currency": "AUD"},
                                                   {"marketplacer_api_key": DEFAULT_API_KEY}) as platform:
                 url = f"{ingress.url}/webhooks/marketplacer/{CONNECTION_ID}"
                 registration = platform.register_webhooks(url)

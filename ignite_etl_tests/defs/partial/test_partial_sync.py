@@ -53,7 +53,7 @@ def test_a_signed_webhook_becomes_exactly_one_sparklayer_write(webhook_store):
     result = store.partial_sync()
 
     assert result.success
-    assert {(r["entity_type"], r["status"]) for r in queued} == {("variant", "pending"), ("advert", "pending")}
+    assert {(r["entity_type"], r["status"]) for r in queued} == {("variant", "pending"), ("product", "pending")}
     writes = store.store.data_writes(mark)
     assert [(w.method, w.path.rsplit("/", 1)[-1], w.item_count) for w in writes] == [
         ("POST", "batch-update-stock", 1)

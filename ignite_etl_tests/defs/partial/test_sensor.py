@@ -8,7 +8,7 @@ import dagster as dg
 import pytest
 
 from ignite_etl.defs.partial.jobs import partial_sync
-from ignite_etl.defs.partial.sensors import busy_connections, change_queue_sensor, partial_sync_requests
+from ignite_etl.defs.partial.sensors import busy_connections, change_queue_sensor_for, partial_sync_requests
 from ignite_etl.defs.resources import AppDatabase
 from ignite_etl.store import change_queue
 from ignite_etl.store.change_queue import QueuedChange, RetryPolicy
@@ -26,7 +26,10 @@ def app_db(database_url, cipher, secret_key):
     return AppDatabase(url=database_url, secret_key=secret_key)
 
 
-def queue(app_db, connection_id: str, key: str, entity_type: str = "advert") -> int | None:
+change_queue_sensor = change_queue_sensor_for(30)
+
+
+def queue(app_db, connection_id: str, key: str, entity_type: str = "product") -> int | None:
     with app_db.connect() as conn:
         return change_queue.enqueue(conn, QueuedChange(connection_id, entity_type, f"id-{key}", "update", key))
 

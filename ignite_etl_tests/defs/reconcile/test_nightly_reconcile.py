@@ -9,7 +9,10 @@ from decimal import Decimal
 import dagster as dg
 import pytest
 
-from ignite_etl.defs.reconcile.schedules import ReconcileTiming, nightly_reconcile
+from ignite_etl.defs.reconcile.schedules import nightly_reconcile_for
+from ignite_etl.settings import Settings
+
+nightly_reconcile = nightly_reconcile_for("0 2 * * *", "UTC")
 from ignite_etl.errors import ConfigurationError
 from ignite_etl.store import load_stats
 from ignite_etl.store.connections import save_connection
@@ -87,14 +90,16 @@ def test_schedule_requests_one_reconcile_per_connected_store(connected_store, ci
     assert nightly_reconcile.job_name == "full_sync"
 
 
-def test_schedule_timing_comes_from_the_environment():
-    timing = ReconcileTiming.from_env({"IGNITE_RECONCILE_CRON": "30 3 * * 1-5", "IGNITE_RECONCILE_TIMEZONE": "Australia/Sydney"})
-    assert (timing.cron, timing.timezone) == ("30 3 * * 1-5", "Australia/Sydney")
-    assert ReconcileTiming.from_env({}) == ReconcileTiming("0 2 * * *", "UTC")
+def test_schedule_timing_comes_from_the_settings():
+    settings = Settings.from_env({"IGNITE_RECONCILE_CRON": "30 3 * * 1-5", "IGNITE_RECONCILE_TIMEZONE": "Australia/Sydney"})
+    schedule = nightly_reconcile_for(settings.reconcile_cron, settings.reconcile_timezone)
+    assert (schedule.cron_schedule, schedule.execution_timezone) == ("30 3 * * 1-5", "Australia/Sydney")
+    defaults = Settings.from_env({})
+    assert (defaults.reconcile_cron, defaults.reconcile_timezone) == ("0 2 * * *", "UTC")
     with pytest.raises(ConfigurationError, match="IGNITE_RECONCILE_CRON"):
-        ReconcileTiming.from_env({"IGNITE_RECONCILE_CRON": "every night"})
+        Settings.from_env({"IGNITE_RECONCILE_CRON": "every night"})
     with pytest.raises(ConfigurationError, match="IGNITE_RECONCILE_TIMEZONE"):
-        ReconcileTiming.from_env({"IGNITE_RECONCILE_TIMEZONE": "Mars/Olympus"})
+        Settings.from_env({"IGNITE_RECONCILE_TIMEZONE": "Mars/Olympus"})
 
 
 def test_reconcile_removes_what_vanished_unannounced_and_reports_drift(connected_store):

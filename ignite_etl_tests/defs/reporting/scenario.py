@@ -49,14 +49,14 @@ def build(database_url: str, cipher) -> None:
             """
             insert into change_queue (connection_id, entity_type, entity_id, event, idempotency_key, received_at,
                                       status, attempts, not_before, last_error, processed_at) values
-              ('test-alpha', 'advert', 'A1', 'update', 'k1', now() - interval '10 minutes', 'pending', 0, now(), null, null),
+              ('test-alpha', 'product', 'A1', 'update', 'k1', now() - interval '10 minutes', 'pending', 0, now(), null, null),
               ('test-alpha', 'variant', 'V1', 'update', 'k2', now() - interval '5 minutes', 'pending', 0, now(), null, null),
               ('test-alpha', 'variant', 'V2', 'update', 'k3', now() - interval '1 minute', 'pending', 1, now(), 'HTTP 503', null),
-              ('test-alpha', 'advert', 'A2', 'update', 'k4', now() - interval '40 minutes', 'done', 0, now(), null, now() - interval '30 minutes'),
-              ('test-beta', 'advert', 'B1', 'update', 'k5', now() - interval '2 hours', 'pending', 2, now(), 'HTTP 503', null),
+              ('test-alpha', 'product', 'A2', 'update', 'k4', now() - interval '40 minutes', 'done', 0, now(), null, now() - interval '30 minutes'),
+              ('test-beta', 'product', 'B1', 'update', 'k5', now() - interval '2 hours', 'pending', 2, now(), 'HTTP 503', null),
               ('test-beta', 'variant', 'BV1', 'update', 'k6', now() - interval '6 hours', 'dead', 8, now() - interval '1 hour',
                'SparkLayer answered 503 Service Unavailable', now() - interval '1 hour'),
-              ('test-beta', 'invoice', 'I1', 'create', 'k7', now() - interval '5 hours', 'dead', 8, now() - interval '2 hours',
+              ('test-beta', 'order', 'I1', 'create', 'k7', now() - interval '5 hours', 'dead', 8, now() - interval '2 hours',
                null, null)
             """
         )

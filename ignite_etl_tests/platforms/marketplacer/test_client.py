@@ -99,7 +99,7 @@ def test_connection_without_currency_is_refused_at_connect_time():
     with pytest.raises(InvalidConfiguration) as raised:
         platform_for("marketplacer", {"marketplacer_api_url": "http://127.0.0.1:1/graphql"}, {"marketplacer_api_key": "k"})
 
-    assert "extra_config.currency" in str(raised.value)
+    assert "currency" in str(raised.value) and "ISO 4217" in str(raised.value)
 
 
 def test_store_settings_use_the_configured_currency(connect):
