@@ -4,13 +4,18 @@ VENV := .venv
 STAMP_DEV := $(VENV)/.installed-dev
 STAMP_TEST := $(VENV)/.installed-test
 
-.PHONY: dev test venv clean
+.PHONY: dev test check venv clean
 
 dev: $(STAMP_DEV)
 	$(VENV)/bin/ignite-etl dev
 
-test: $(STAMP_TEST)
+# Lint and types first (seconds), then the suite, which includes the Dagster definitions snapshot.
+test: check
 	$(VENV)/bin/pytest
+
+check: $(STAMP_TEST)
+	$(VENV)/bin/ruff check ignite_etl
+	$(VENV)/bin/mypy
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ignite-etl needs Python 3.11 or newer")'

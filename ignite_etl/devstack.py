@@ -24,6 +24,10 @@ from ignite_etl.store.embedded import EmbeddedPostgres
 log = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# The Dagster instance configuration. It lives outside the repository root on purpose: Dagster's CLI
+# reads a dagster.yaml in the working directory, and `dagster definitions validate` run from the root
+# must work with nothing set.
+INSTANCE_YAML = PROJECT_ROOT / "deploy" / "dagster.yaml"
 APP_DATABASE = "ignite"
 INGRESS_PORT = 8090
 DAGSTER_DATABASE = "dagster"
@@ -68,10 +72,10 @@ def open_databases(settings: Settings) -> Databases:
 
 
 def prepare_dagster_home(settings: Settings, environ: dict[str, str]) -> Path:
-    """DAGSTER_HOME (default `.ignite/dagster`) holding the project's dagster.yaml, kept current."""
+    """DAGSTER_HOME (default `.ignite/dagster`) holding the project's deploy/dagster.yaml, kept current."""
     home = Path(environ.get("DAGSTER_HOME") or settings.home / "dagster")
     home.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    shutil.copyfile(INSTANCE_YAML, home / "dagster.yaml")
     return home
 
 
@@ -138,7 +142,7 @@ def plan(
         ProcessSpec(
             "dagster",
             [*dagster, "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(ui_port)],
-            cwd=Path(env["DAGSTER_HOME"]),  # so Dagster reads only DAGSTER_HOME/dagster.yaml, not the root's
+            cwd=Path(env["DAGSTER_HOME"]),  # Dagster reads a dagster.yaml in its working directory too
         ),
         ProcessSpec("ingress", [*ignite, "ingress", "--port", str(ingress_port)]),
     ]

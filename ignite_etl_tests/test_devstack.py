@@ -42,7 +42,7 @@ def test_stack_environment_carries_resolved_urls_key_and_dagster_home(tmp_path):
     assert env["IGNITE_SENSOR_INTERVAL_SECONDS"] == "5"
     dagster_home = Path(env["DAGSTER_HOME"])
     assert dagster_home == tmp_path / ".ignite" / "dagster"
-    assert (dagster_home / "dagster.yaml").read_text() == (devstack.PROJECT_ROOT / "dagster.yaml").read_text()
+    assert (dagster_home / "dagster.yaml").read_text() == devstack.INSTANCE_YAML.read_text()
 
     (dagster,) = [p for p in stack.processes if p.name == "dagster"]
     assert dagster.argv[1:3] == ["dev", "-w"]

@@ -12,6 +12,8 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
 from ignite_etl.sandbox.sparklayer.controls import JournalEntry
 from ignite_etl.sparklayer import endpoints as ep
 
@@ -102,15 +104,15 @@ _OPERATION = re.compile(r"\b(?:query|mutation)\s+([A-Za-z_]\w*)")
 class OperationCounter:
     """ASGI wrapper that counts GraphQL requests by operation name on their way to the simulator."""
 
-    def __init__(self, app):
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self.counts: Counter = Counter()
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != "/graphql":
             await self.app(scope, receive, send)
             return
-        chunks: list[dict] = []
+        chunks: list[Message] = []
         body = b""
         while True:
             message = await receive()
@@ -121,7 +123,7 @@ class OperationCounter:
         self.counts[operation_name(body)] += 1
         pending = iter(chunks)
 
-        async def replay():
+        async def replay() -> Message:
             return next(pending, {"type": "http.disconnect"})
 
         await self.app(scope, replay, send)

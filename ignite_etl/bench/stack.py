@@ -24,7 +24,7 @@ from typing import Any
 
 from ignite_etl.bench.accounting import OperationCounter, SparkLayerUsage, difference, sparklayer_usage
 from ignite_etl.bench.worker import RESULT_PREFIX
-from ignite_etl.devstack import PROJECT_ROOT, dagster_storage_url
+from ignite_etl.devstack import INSTANCE_YAML, dagster_storage_url
 from ignite_etl.sandbox.marketplacer.sandbox import DEFAULT_API_KEY, MarketplacerSandbox
 from ignite_etl.sandbox.server import BackgroundServer
 from ignite_etl.sandbox.sparklayer.sandbox import SparkLayerSandbox
@@ -111,7 +111,7 @@ class BenchStack:
         migrations.upgrade(self.app_url)
         self.dagster_home = self.workdir / "dagster"
         self.dagster_home.mkdir()
-        shutil.copyfile(PROJECT_ROOT / "dagster.yaml", self.dagster_home / "dagster.yaml")
+        shutil.copyfile(INSTANCE_YAML, self.dagster_home / "dagster.yaml")
 
         self.sparklayer = SparkLayerSandbox()
         for site in (OURS, NAIVE):
