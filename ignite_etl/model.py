@@ -122,6 +122,27 @@ class Customer(Record):
     updated_at: datetime | None = None
 
 
+CustomerRole = Literal["main", "limited-customer"]
+
+
+class CustomerRequest(Record):
+    """A customer SparkLayer asks the platform to create or update (Ignite's `PUT …/customers`): the
+    platform keeps what it can and answers with its external id. Fields SparkLayer adds later are ignored,
+    not refused."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+    first_name: str = Field(min_length=1, max_length=255)
+    last_name: str = Field(min_length=1, max_length=255)
+    company_name: str | None = Field(default=None, max_length=255)
+    sales_agent_groups: tuple[str, ...] = ()
+    price_lists: tuple[str, ...] = ()
+    customer_discount_percentage: Decimal | None = Field(default=None, ge=0, le=100)
+    group: str | None = Field(default=None, max_length=255)
+    role: CustomerRole | None = None
+
+
 class OrderLine(Record):
     external_id: str
     sku: str | None = None

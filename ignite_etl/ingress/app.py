@@ -23,6 +23,7 @@ from starlette.routing import Route
 from ignite_etl.ingress.config import IngressConfig
 from ignite_etl.ingress.connect_page import connect_page_routes
 from ignite_etl.ingress.connections import connection_routes
+from ignite_etl.ingress.customers import customer_routes
 from ignite_etl.ingress.entities import entity_routes
 from ignite_etl.ingress.http import Problem, problem_handler
 from ignite_etl.ingress.queue_writer import ChangeQueueWriter
@@ -77,6 +78,7 @@ def create_app(config: IngressConfig) -> Starlette:
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         *connection_routes,
+        *customer_routes,
         *entity_routes,
         *connect_page_routes,
         *webhook_routes,

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from ignite_etl.model import CataloguePage, Customer, Order, StockLocation, StoreSettings, WebhookEvent
+from ignite_etl.model import CataloguePage, Customer, CustomerRequest, Order, StockLocation, StoreSettings, WebhookEvent
 
 
 class PlatformError(Exception):
@@ -27,6 +27,10 @@ class InvalidCredentials(PlatformError):
 
 class InvalidConfiguration(PlatformError):
     """The connection's configuration is incomplete (e.g. no base currency); the message says what to set."""
+
+
+class InvalidSession(PlatformError):
+    """A customer session token the platform does not recognise (expired, forged, for another store)."""
 
 
 class WebhookRejected(PlatformError):
@@ -178,13 +182,14 @@ class Platform(ABC):
         webhooks (its customers are synced by the full sync only)."""
         return None
 
-    def upsert_customer(self, customer: Customer) -> str:
-        """Create or update a customer on the platform for SparkLayer; returns its external id."""
+    def upsert_customer(self, customer: CustomerRequest) -> str:
+        """Create or update (by email) a customer on the platform for SparkLayer; returns its external id.
+        `PlatformError` with a merchant-facing message when the platform refuses it."""
         raise NotSupported(f"{type(self).__name__} cannot create customers")
 
     def verify_customer_session(self, token: str) -> str:
         """The external id of the customer whose platform session `token` is (SparkLayer's customer
-        authentication); `InvalidCredentials` when it is not a valid session."""
+        authentication); `InvalidSession` when it is not a valid session."""
         raise NotSupported(f"{type(self).__name__} has no customer sessions")
 
     def close(self) -> None:  # noqa: B027 - a platform without connections to release keeps this no-op

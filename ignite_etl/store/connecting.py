@@ -3,6 +3,7 @@ connect page. Each runs in the caller's transaction after `lock` took the connec
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from psycopg.types.json import Jsonb
@@ -47,3 +48,26 @@ async def mark_removing(conn: AsyncConn, connection_id: str) -> None:
     await conn.execute(
         "update connection set status = 'removing', updated_at = now() where id = %s", (connection_id,)
     )
+
+
+@dataclass(frozen=True)
+class PlatformAccess:
+    """What the ingress needs to call a connection's platform itself (customer calls): its platform and
+    settings, the secret ones decrypted."""
+
+    status: str
+    platform: str
+    config: dict[str, Any]
+    secrets: dict[str, str] = field(repr=False)
+
+
+async def platform_access(conn: AsyncConn, cipher: CredentialCipher, connection_id: str) -> PlatformAccess | None:
+    cursor = await conn.execute(
+        "select status, platform, platform_config, platform_credentials from connection where id = %s",
+        (connection_id,),
+    )
+    row = await cursor.fetchone()
+    if row is None:
+        return None
+    secrets = cipher.decrypt_json(row["platform_credentials"]) if row["platform_credentials"] else {}
+    return PlatformAccess(row["status"], row["platform"], dict(row["platform_config"] or {}), secrets)

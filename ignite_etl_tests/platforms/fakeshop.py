@@ -19,6 +19,7 @@ from pydantic import Field, field_validator
 from ignite_etl.model import (
     CataloguePage,
     Customer,
+    CustomerRequest,
     Order,
     Price,
     Product,
@@ -32,7 +33,9 @@ from ignite_etl.platforms import (
     ConnectSettings,
     FormField,
     InvalidCredentials,
+    InvalidSession,
     Platform,
+    PlatformError,
     PlatformSpec,
     SettingProblem,
     WebhookRegistration,
@@ -55,6 +58,8 @@ class FakeItem:
 class FakeStore:
     products: dict[str, tuple[str, list[FakeItem]]] = field(default_factory=dict)  # id -> (title, items)
     webhooks: list[tuple[str, str]] = field(default_factory=list)  # (url, key) registered
+    customers: dict[str, dict] = field(default_factory=dict)  # id -> fields, as SparkLayer sent them
+    sessions: dict[str, str] = field(default_factory=dict)  # storefront session token -> customer id
 
 
 STORES: dict[str, FakeStore] = {}
@@ -116,6 +121,22 @@ class FakeShopPlatform(Platform):
     def iter_customers(self, updated_since=None) -> Iterator[Customer]:
         return iter(())
 
+    def upsert_customer(self, customer: CustomerRequest) -> str:
+        self.check_credentials()
+        if customer.email.endswith("@blocked.test"):
+            raise PlatformError("FakeShop does not accept customers of blocked.test")
+        existing = next((cid for cid, c in self.store.customers.items() if c["email"] == customer.email), None)
+        customer_id = existing or f"c{len(self.store.customers) + 1}"
+        self.store.customers[customer_id] = customer.model_dump(mode="json")
+        return customer_id
+
+    def verify_customer_session(self, token: str) -> str:
+        self.check_credentials()
+        try:
+            return self.store.sessions[token]
+        except KeyError:
+            raise InvalidSession("FakeShop knows no such session") from None
+
     def store_settings(self) -> StoreSettings:
         return StoreSettings(base_currency=self.currency)
 
@@ -152,4 +173,5 @@ SPEC = PlatformSpec(
     connect_help="Your FakeShop store name and API key are in its admin.",
     build=FakeShopPlatform,
     verify_webhook=verify,
+    has_customers=True,
 )
