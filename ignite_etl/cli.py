@@ -92,6 +92,9 @@ def _connect_demo(sandbox, ingress_url: str, settings: Settings) -> None:
     if not token:
         log.error("cannot connect the demo store: IGNITE_INGRESS_TOKEN is not set")
         return
+    # The simulated Dashboard API calls this ingress as SparkLayer would, for app-store installs.
+    sandbox.sparklayer.dashboard.configure(token=settings.resolve_dashboard_token() or "", integration_url=ingress_url,
+                                           integration_token=token)
     try:
         status = connect_demo_store(sandbox, ingress_url, token)
     except Exception as exc:  # the sandbox keeps serving; the developer can connect by hand

@@ -152,6 +152,8 @@ def plan(
     if sandbox:
         sparklayer_port, marketplacer_port = ingress_port + 1, ingress_port + 2
         env["SPARKLAYER_API_URL"] = f"http://127.0.0.1:{sparklayer_port}/{{site_env}}"
+        env["SPARKLAYER_DASHBOARD_URL"] = f"http://127.0.0.1:{sparklayer_port}/dashboard"
+        env["SPARKLAYER_DASHBOARD_TOKEN"] = settings.resolve_dashboard_token() or ""
         processes.append(ProcessSpec("sandbox", [
             *ignite, "sandbox", "--sparklayer-port", str(sparklayer_port),
             "--marketplacer-port", str(marketplacer_port), "--connect-demo", ingress_url,

@@ -15,6 +15,9 @@ from ignite_etl.errors import ConfigurationError
 DEFAULT_SENSOR_INTERVAL_SECONDS = 30
 DEFAULT_RECONCILE_CRON = "0 2 * * *"
 DEFAULT_RECONCILE_TIMEZONE = "UTC"
+DEFAULT_DASHBOARD_URL = "https://app.sparklayer.io/api/dashboard"
+APP_PREFIX = "IGNITE_APP_"
+"""`IGNITE_APP_<PLATFORM>_<KEY>`: an app-store platform's app credentials, e.g. IGNITE_APP_SHOPIFY_CLIENT_ID."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,10 @@ class Settings:
     orders_pass_minutes: int = 15
     reconcile_cron: str = DEFAULT_RECONCILE_CRON
     reconcile_timezone: str = DEFAULT_RECONCILE_TIMEZONE
+    sparklayer_dashboard_url: str = DEFAULT_DASHBOARD_URL
+    sparklayer_dashboard_token: str | None = field(default=None, repr=False)
+    platform_apps: Mapping[str, Mapping[str, str]] = field(default_factory=dict, repr=False)
+    """Per platform name, its app credentials (keys lower case) from `IGNITE_APP_<PLATFORM>_<KEY>`."""
 
     @property
     def is_production(self) -> bool:
@@ -74,6 +81,9 @@ class Settings:
             orders_pass_minutes=_number(env, "IGNITE_ORDERS_PASS_MINUTES", 15, int, 1),
             reconcile_cron=cron,
             reconcile_timezone=timezone,
+            sparklayer_dashboard_url=(env.get("SPARKLAYER_DASHBOARD_URL") or DEFAULT_DASHBOARD_URL).rstrip("/"),
+            sparklayer_dashboard_token=env.get("SPARKLAYER_DASHBOARD_TOKEN") or None,
+            platform_apps=_platform_apps(env),
         )
 
     def sparklayer_base_url(self, site_env: str) -> str:
@@ -105,6 +115,13 @@ class Settings:
             return self.ingress_token
         return self._generated_once("ingress.token", lambda: secrets.token_urlsafe(32))
 
+    def resolve_dashboard_token(self) -> str | None:
+        """SPARKLAYER_DASHBOARD_TOKEN; in development a token generated once into the home folder, which the
+        local SparkLayer simulator's Dashboard API accepts; in production only what is configured."""
+        if self.sparklayer_dashboard_token or self.is_production:
+            return self.sparklayer_dashboard_token
+        return self._generated_once("dashboard.token", lambda: secrets.token_urlsafe(32))
+
     def _generated_once(self, name: str, generate: Callable[[], str]) -> str:
         value_file = self.home / name
         if not value_file.exists():
@@ -119,6 +136,16 @@ class Settings:
             finally:
                 tmp.unlink(missing_ok=True)
         return value_file.read_text().strip()
+
+
+def _platform_apps(env: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """`IGNITE_APP_SHOPIFY_CLIENT_ID=x` -> {"shopify": {"client_id": "x"}}: the platform is the first word."""
+    apps: dict[str, dict[str, str]] = {}
+    for name, value in env.items():
+        platform, _, key = name[len(APP_PREFIX):].partition("_")
+        if name.startswith(APP_PREFIX) and platform and key and value:
+            apps.setdefault(platform.lower(), {})[key.lower()] = value
+    return apps
 
 
 def _number(env: Mapping[str, str], name: str, default, kind, minimum):

@@ -26,6 +26,7 @@ from ignite_etl.ingress.connections import connection_routes
 from ignite_etl.ingress.customers import customer_routes
 from ignite_etl.ingress.entities import entity_routes
 from ignite_etl.ingress.http import Problem, problem_handler
+from ignite_etl.ingress.install import install_exception_handlers, install_routes
 from ignite_etl.ingress.queue_writer import ChangeQueueWriter
 from ignite_etl.ingress.webhooks import webhook_routes
 from ignite_etl.problem import problem
@@ -81,10 +82,12 @@ def create_app(config: IngressConfig) -> Starlette:
         *customer_routes,
         *entity_routes,
         *connect_page_routes,
+        *install_routes,
         *webhook_routes,
     ]
     return Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers=cast(Any, {Problem: problem_handler, HTTPException: _http_error, Exception: _unexpected}),
+        exception_handlers=cast(Any, {Problem: problem_handler, **install_exception_handlers, HTTPException: _http_error,
+                                     Exception: _unexpected}),
     )

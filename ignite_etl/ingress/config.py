@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ignite_etl.errors import ConfigurationError
@@ -33,6 +34,19 @@ class IngressConfig:
     """The connect page's one credentials check against the platform."""
     platform_time_scale: float = 0.1
     """Scales the platform client's retry waits for that check, so a merchant waits seconds, not a minute."""
+    dashboard_url: str = "https://app.sparklayer.io/api/dashboard"
+    """SPARKLAYER_DASHBOARD_URL: SparkLayer's Dashboard API (registration, platform connection, onboarding)."""
+    dashboard_token: str | None = field(default=None, repr=False)
+    """SPARKLAYER_DASHBOARD_TOKEN: our partner credential for the Dashboard API."""
+    platform_apps: Mapping[str, Mapping[str, str]] = field(default_factory=dict, repr=False)
+    """App credentials of app-store platforms, by platform name (IGNITE_APP_<PLATFORM>_<KEY>)."""
+    install_state_ttl_seconds: int = 3600
+    """How long a merchant has to authorise the app on the platform once the install started."""
+    install_page_ttl_seconds: int = 7 * 24 * 3600
+    """How long the registration and onboarding links work."""
+    reconnect_after_seconds: float = 60.0
+    """The onboarding page asks SparkLayer to connect the store again when the connection has not arrived
+    this long after the last request."""
 
     def __post_init__(self) -> None:
         if not self.ingress_token:
@@ -50,5 +64,8 @@ class IngressConfig:
             secret_key=settings.resolve_secret_key(),
             ingress_token=settings.resolve_ingress_token() or "",
             public_url=settings.public_url,
+            dashboard_url=settings.sparklayer_dashboard_url,
+            dashboard_token=settings.resolve_dashboard_token(),
+            platform_apps=settings.platform_apps,
             **overrides,
         )

@@ -17,6 +17,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from ignite_etl.ingress.http import Problem, read_body
+from ignite_etl.ingress.pages import page, sentence
 from ignite_etl.platforms import (
     ConnectSettings,
     InvalidConfiguration,
@@ -29,20 +30,6 @@ from ignite_etl.platforms import (
 from ignite_etl.store import connect_tokens, connecting, inbox
 
 log = logging.getLogger(__name__)
-
-_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{{font-family:system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem}}
-label{{display:block;margin-top:1rem}}input{{width:100%;padding:.4rem}}button{{margin-top:1.5rem;padding:.5rem 1rem}}
-.error{{color:#a00}}</style></head>
-<body><h1>{title}</h1>{content}</body></html>"""
-
-
-def _page(title: str, content: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(_PAGE.format(title=html.escape(title), content=content), status_code=status,
-                        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
-
 
 def _form(spec: PlatformSpec, connection_id: str, config: dict, error: str | None = None,
           status: int = 200) -> HTMLResponse:
@@ -57,7 +44,7 @@ def _form(spec: PlatformSpec, connection_id: str, config: dict, error: str | Non
                f"{html.escape(connection_id)}</strong>. {html.escape(spec.connect_help)}</p>\n"
                + (f'<p class="error">{html.escape(error)}</p>\n' if error else "")
                + f'<form method="post">\n{inputs}<button type="submit">Connect</button>\n</form>')
-    return _page("Connect your store", content, status)
+    return page("Connect your store", content, status)
 
 
 def _unusable_link() -> Problem:
@@ -100,7 +87,7 @@ async def submit_connect_form(request: Request) -> Response:
     try:
         settings = spec.settings.parse({**stored, **entered})
     except InvalidSettings as exc:
-        return _form(spec, connection_id, shown, _sentence(next(iter(exc.problems.values()))), 400)
+        return _form(spec, connection_id, shown, sentence(next(iter(exc.problems.values()))), 400)
     if not settings.complete:
         missing = next(f.label for f in spec.form_fields if f.name in spec.settings.required and not getattr(settings, f.name))
         return _form(spec, connection_id, shown, f"Enter the {missing}.", 400)
@@ -116,13 +103,9 @@ async def submit_connect_form(request: Request) -> Response:
         if not await inbox.has_unprocessed_connect(conn, connection_id):
             await inbox.record(conn, connection_id, inbox.CONNECT)
     log.info("connect page: %s completed", connection_id)
-    return _page("Store connected", f"<p>Your store is connected to SparkLayer site <strong>"
+    return page("Store connected", f"<p>Your store is connected to SparkLayer site <strong>"
                  f"{html.escape(connection_id)}</strong>. The first full sync starts in a moment; you can close "
                  "this page.</p>")
-
-
-def _sentence(message: str) -> str:
-    return message[0].upper() + message[1:] + ("" if message.endswith(".") else ".")
 
 
 async def _check_credentials(request: Request, spec: PlatformSpec, settings: ConnectSettings) -> tuple[str | None, int]:
@@ -137,7 +120,7 @@ async def _check_credentials(request: Request, spec: PlatformSpec, settings: Con
     try:
         await run_in_threadpool(check)
     except (InvalidCredentials, InvalidConfiguration) as exc:
-        return _sentence(str(exc)), 400
+        return sentence(str(exc)), 400
     except PlatformError:
         return (f"We could not reach your {spec.display_name} store with these settings. Check them and try "
                 "again."), 502

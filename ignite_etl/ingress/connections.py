@@ -5,14 +5,16 @@ lifecycle sensor in Dagster does the work."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ignite_etl.ingress.connect_request import parse_connect_request
+from ignite_etl.ingress.connect_request import ConnectRequest, parse_connect_request
 from ignite_etl.ingress.http import Problem, choice, read_body, read_json_object, require_bearer, site_connection_id
-from ignite_etl.store import connect_tokens, connecting, inbox
+from ignite_etl.platforms import platform_spec
+from ignite_etl.store import connect_tokens, connecting, inbox, installations
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,7 @@ async def create_platform_connection(request: Request) -> Response:
         existing = await connecting.lock(conn, connection_id)
         if existing and existing["status"] == "removing":
             raise Problem(409, f"Connection {connection_id} is being removed; connect again once that is done.")
+        call = await _with_installed_settings(conn, cipher, call, connection_id)
         platform_config = dict(existing["platform_config"] or {}) if existing and existing["platform"] == call.platform else {}
         platform_config.update(call.settings.config() if call.settings else {})
         platform_config["platform"] = call.platform
@@ -55,6 +58,19 @@ async def create_platform_connection(request: Request) -> Response:
     status = "connected" if connected else "pending"
     log.info("connect %s: %s", connection_id, status)
     return JSONResponse({"connection_id": connection_id, "status": status, "redirect_url": redirect_url})
+
+
+async def _with_installed_settings(conn, cipher, call: ConnectRequest, connection_id: str) -> ConnectRequest:
+    """A connect call for a site our app-store install registered (the platform-initiated flow) brings no
+    platform settings: the installed store's complete the connection, under what the call itself sent."""
+    if call.complete or not call.store_id:
+        return call
+    installed = await installations.settings_for_connection(conn, cipher, call.platform, call.store_id, connection_id)
+    if installed is None:
+        return call
+    sent = call.settings.model_dump(exclude_none=True) if call.settings else {}
+    settings = platform_spec(call.platform).settings.parse({**installed.config, **installed.secrets, **sent})
+    return replace(call, settings=settings)
 
 
 async def remove_platform_connection(request: Request) -> Response:

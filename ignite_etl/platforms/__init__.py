@@ -9,6 +9,9 @@ from typing import Any
 from ignite_etl.platforms.base import (
     ConnectSettings,
     FormField,
+    InstallFlow,
+    InstallRefused,
+    InstallStart,
     InvalidConfiguration,
     InvalidCredentials,
     InvalidSession,
@@ -70,6 +73,9 @@ _register_shipped()
 __all__ = [
     "ConnectSettings",
     "FormField",
+    "InstallFlow",
+    "InstallRefused",
+    "InstallStart",
     "InvalidConfiguration",
     "InvalidCredentials",
     "InvalidSession",

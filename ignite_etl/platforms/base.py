@@ -41,6 +41,11 @@ class NotSupported(PlatformError):
     """The platform cannot do this (e.g. create customers when it keeps none); the message says why."""
 
 
+class InstallRefused(PlatformError):
+    """An install request or callback that is not the platform's (signature missing or wrong) or names no
+    store; the message is shown to the merchant."""
+
+
 class SettingProblem(ValueError):
     """A connect setting that is wrong, with the merchant-facing message; `field` names it when a check spans
     several fields."""
@@ -203,12 +208,43 @@ class Platform(ABC):
 
 
 @dataclass(frozen=True)
+class InstallStart:
+    """Where an install request sends the merchant: the platform's authorisation page for `store_id`."""
+
+    store_id: str
+    authorize_url: str
+
+
+class InstallFlow(ABC):
+    """A platform's app-store install (the platform-initiated connection flow, OAuth-style): the platform
+    opens our install link, the merchant authorises the app on the platform, the platform calls us back
+    with a code we exchange for the store's credentials. The generic part (our `state`, the pages, the
+    SparkLayer registration) is the ingress's; a flow knows only its platform's side."""
+
+    @abstractmethod
+    def begin(self, query: Mapping[str, str], *, state: str, callback_url: str) -> InstallStart:
+        """The store an install request names and its authorisation URL (carrying `state` and
+        `callback_url`). `InstallRefused` when the request is not the platform's or names no store."""
+
+    @abstractmethod
+    def verify_callback(self, query: Mapping[str, str]) -> str:
+        """The store a callback is for, after checking the platform's signature; `InstallRefused` otherwise.
+        Checks only what the platform signed: `state` is the caller's to check."""
+
+    @abstractmethod
+    def exchange(self, query: Mapping[str, str], *, callback_url: str) -> ConnectSettings:
+        """The store's connect settings (its credentials among them) for a verified callback's code;
+        `InstallRefused` when the platform refuses the code, `PlatformUnavailable` when it does not answer."""
+
+
+@dataclass(frozen=True)
 class PlatformSpec:
     """Everything the rest of the system knows of a platform: registered once, in `ignite_etl.platforms`.
 
     `build(settings, **options)` makes the connected adapter; `verify_webhook(headers, raw_body, key)` checks
-    a delivery's signature and reads it into a canonical `WebhookEvent`; `install` is the app-store flow of a
-    platform that has one."""
+    a delivery's signature and reads it into a canonical `WebhookEvent`; `install(app, **options)` makes the
+    app-store flow of a platform that has one, from the app's credentials (`IGNITE_APP_<NAME>_<KEY>`
+    variables, e.g. `client_id`, `client_secret`)."""
 
     name: str
     display_name: str
@@ -217,7 +253,7 @@ class PlatformSpec:
     connect_help: str  # the connect page's first paragraph: where the merchant finds these settings
     build: Callable[..., Platform]
     verify_webhook: Callable[[Mapping[str, str], bytes, str], WebhookEvent]
-    install: Any = None  # an InstallFlow (ignite_etl.platforms.install), for platforms with an app store
+    install: Callable[..., InstallFlow] | None = None
     has_customers: bool = False  # SparkLayer may create customers on it and verify their sessions
 
     @property

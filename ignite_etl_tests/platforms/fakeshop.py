@@ -1,20 +1,30 @@
 """FakeShop: a minimal platform that exists only in the tests, registered as a third platform would be.
 
 Its stores live in this process (`STORES`); its webhooks are JSON bodies signed with `X-Fake-Signature`
-(hex HMAC-SHA256 of the body). Nothing in `ignite_etl` knows it: the tests that register it show that a
-platform is its package and one registry line."""
+(hex HMAC-SHA256 of the body). It has an app store: `admin_app` serves its admin (the app listing's
+Install button, the authorisation page, the token exchange), and `FakeShopInstall` is its side of the
+install, signing and checking query strings with the app's secret as app stores do. Nothing in
+`ignite_etl` knows it: the tests that register it show that a platform is its package and one registry
+line."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import html
 import json
 import secrets
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from urllib.parse import parse_qs, urlencode
 
+import httpx
 from pydantic import Field, field_validator
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
 
 from ignite_etl.model import (
     CataloguePage,
@@ -32,11 +42,16 @@ from ignite_etl.model import (
 from ignite_etl.platforms import (
     ConnectSettings,
     FormField,
+    InstallFlow,
+    InstallRefused,
+    InstallStart,
+    InvalidConfiguration,
     InvalidCredentials,
     InvalidSession,
     Platform,
     PlatformError,
     PlatformSpec,
+    PlatformUnavailable,
     SettingProblem,
     WebhookRegistration,
     WebhookRejected,
@@ -58,6 +73,7 @@ class FakeItem:
 class FakeStore:
     products: dict[str, tuple[str, list[FakeItem]]] = field(default_factory=dict)  # id -> (title, items)
     webhooks: list[tuple[str, str]] = field(default_factory=list)  # (url, key) registered
+    currency: str = "NZD"
     customers: dict[str, dict] = field(default_factory=dict)  # id -> fields, as SparkLayer sent them
     sessions: dict[str, str] = field(default_factory=dict)  # storefront session token -> customer id
 
@@ -79,6 +95,42 @@ class FakeShopSettings(ConnectSettings):
         if value is not None and value not in STORES:
             raise SettingProblem(f"there is no FakeShop store called {value!r}")
         return value
+
+
+class FakeShopInstall(InstallFlow):
+    """App credentials: `client_id`, `client_secret` and `admin_url` (where FakeShop's admin is served)."""
+
+    def __init__(self, app: Mapping[str, str], **_options):
+        missing = [key for key in ("client_id", "client_secret", "admin_url") if not app.get(key)]
+        if missing:
+            raise InvalidConfiguration(f"set IGNITE_APP_FAKESHOP_{missing[0].upper()}")
+        self.client_id, self.client_secret, self.admin_url = app["client_id"], app["client_secret"], app["admin_url"]
+
+    def _verified_store(self, query: Mapping[str, str]) -> str:
+        if not hmac.compare_digest(query.get("hmac", ""), sign_query(query, self.client_secret)):
+            raise InstallRefused("the request is not signed by FakeShop")
+        store = query.get("store", "")
+        if store not in STORES:
+            raise InstallRefused(f"FakeShop has no store {store!r}")
+        return store
+
+    def begin(self, query: Mapping[str, str], *, state: str, callback_url: str) -> InstallStart:
+        store = self._verified_store(query)
+        target = urlencode({"client_id": self.client_id, "store": store, "state": state, "redirect_uri": callback_url})
+        return InstallStart(store, f"{self.admin_url}/oauth/authorize?{target}")
+
+    def verify_callback(self, query: Mapping[str, str]) -> str:
+        return self._verified_store(query)
+
+    def exchange(self, query: Mapping[str, str], *, callback_url: str) -> FakeShopSettings:
+        answer = httpx.post(f"{self.admin_url}/oauth/token", json={
+            "client_id": self.client_id, "client_secret": self.client_secret, "code": query.get("code", "")})
+        if answer.status_code == 400:
+            raise InstallRefused("FakeShop refused the authorisation code")
+        if answer.status_code != 200:
+            raise PlatformUnavailable(f"FakeShop answered {answer.status_code}")
+        token = answer.json()
+        return FakeShopSettings(fake_store=query["store"], fake_api_key=token["access_token"], currency=token["currency"])
 
 
 class FakeShopPlatform(Platform):
@@ -151,6 +203,60 @@ class FakeShopPlatform(Platform):
         return WebhookRegistration(key, {"url": url})
 
 
+def sign_query(query: Mapping[str, str], secret: str) -> str:
+    message = urlencode(sorted((k, v) for k, v in query.items() if k != "hmac"))
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
+def signed(query: dict[str, str], secret: str) -> dict[str, str]:
+    return {**query, "hmac": sign_query(query, secret)}
+
+
+def admin_app(client_id: str, client_secret: str, ignite_url: str) -> Starlette:
+    """FakeShop's admin: `/apps/sparklayer/install?store=` is the app listing's Install button (it opens
+    Ignite's install link, signed); `/oauth/authorize` asks the merchant to approve the app and sends them
+    back with a one-time code; `/oauth/token` exchanges the code for the store's API key."""
+    codes: dict[str, str] = {}  # code -> store
+
+    async def install_button(request: Request) -> Response:
+        query = signed({"store": request.query_params["store"], "timestamp": "1700000000"}, client_secret)
+        return RedirectResponse(f"{ignite_url}/install/{NAME}?{urlencode(query)}", status_code=302)
+
+    async def authorize_page(request: Request) -> Response:
+        q = request.query_params
+        if q.get("client_id") != client_id:
+            return HTMLResponse("<h1>Unknown app</h1>", status_code=400)
+        hidden = "".join(f'<input type="hidden" name="{k}" value="{html.escape(q.get(k, ""))}">'
+                         for k in ("store", "state", "redirect_uri"))
+        return HTMLResponse(f"<!doctype html><title>FakeShop</title><h1>Install SparkLayer on {html.escape(q['store'])}?"
+                            f'</h1><form method="post" action="/oauth/authorize">{hidden}'
+                            '<button type="submit">Install app</button></form>')
+
+    async def approve(request: Request) -> Response:
+        form = {k: v[-1] for k, v in parse_qs((await request.body()).decode()).items()}
+        code = secrets.token_hex(8)
+        codes[code] = str(form["store"])
+        query = signed({"code": code, "store": str(form["store"]), "state": str(form["state"]),
+                        "timestamp": "1700000001"}, client_secret)
+        return RedirectResponse(f"{form['redirect_uri']}?{urlencode(query)}", status_code=302)
+
+    async def token(request: Request) -> Response:
+        body = await request.json()
+        if (body.get("client_id"), body.get("client_secret")) != (client_id, client_secret):
+            return JSONResponse({"error": "invalid_client"}, status_code=401)
+        store = codes.pop(body.get("code", ""), None)
+        if store is None:
+            return JSONResponse({"error": "invalid_grant"}, status_code=400)
+        return JSONResponse({"access_token": GOOD_KEY, "currency": STORES[store].currency})
+
+    return Starlette(routes=[
+        Route("/apps/sparklayer/install", install_button),
+        Route("/oauth/authorize", authorize_page, methods=["GET"]),
+        Route("/oauth/authorize", approve, methods=["POST"]),
+        Route("/oauth/token", token, methods=["POST"]),
+    ])
+
+
 def sign(body: bytes, key: str) -> str:
     return hmac.new(key.encode(), body, hashlib.sha256).hexdigest()
 
@@ -173,5 +279,6 @@ SPEC = PlatformSpec(
     connect_help="Your FakeShop store name and API key are in its admin.",
     build=FakeShopPlatform,
     verify_webhook=verify,
+    install=FakeShopInstall,
     has_customers=True,
 )

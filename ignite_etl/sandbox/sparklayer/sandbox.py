@@ -27,6 +27,7 @@ from ignite_etl.sandbox.sparklayer import accounts, catalogue, sync_log
 from ignite_etl.sandbox.sparklayer.admin import admin_routes
 from ignite_etl.sandbox.sparklayer.calls import Call, Refused
 from ignite_etl.sandbox.sparklayer.controls import Faults, JournalEntry, RateLimit
+from ignite_etl.sandbox.sparklayer.dashboard import DashboardSimulator
 from ignite_etl.sandbox.sparklayer.schemas import TokenIn, parse, problems_of
 from ignite_etl.sandbox.sparklayer.state import SiteState
 
@@ -90,9 +91,10 @@ class SparkLayerSandbox:
         self._in_flight: dict[tuple[str, str], int] = defaultdict(int)
         self.faults = Faults()
         self.rate_limit: RateLimit | None = None
+        self.dashboard = DashboardSimulator(self)
         routes = [Route("/{env}/api/auth/token", self._api_endpoint(None), methods=["POST"])]
         routes += [Route("/{env}" + path, self._api_endpoint(handler), methods=[method]) for method, path, handler in API_ROUTES]
-        self.app = Starlette(routes=admin_routes(self) + routes)
+        self.app = Starlette(routes=admin_routes(self) + self.dashboard.routes() + routes)
 
     def __repr__(self) -> str:
         return f"SparkLayerSandbox(sites={sorted(self._sites)})"
@@ -118,6 +120,12 @@ class SparkLayerSandbox:
             site.customer_groups = set(customer_groups) | {"base"}
         with self._lock:
             self._sites[(env, site_id)] = site
+
+    def site_credentials(self, env: str, site_id: str) -> tuple[str, str]:
+        """The site's API client id and secret (what SparkLayer hands an integration on connect)."""
+        with self._lock:
+            site = self._site(env, site_id)
+            return site.client_id, site.client_secret
 
     def state(self, env: str, site_id: str) -> dict[str, Any]:
         """A copy of everything the site holds."""

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import dagster as dg
@@ -27,6 +29,7 @@ from ignite_etl_tests.defs.sync.conftest import (
 )
 
 INGRESS_TOKEN = "lifecycle-test-token"
+DASHBOARD_TOKEN = "lifecycle-dashboard-token"
 connection_lifecycle = connection_lifecycle_sensor(30)
 SITE_PATH = f"/v1/{SITE_ENV}/{SITE_ID}"
 QUEUED_COORDINATOR = {"run_coordinator": {"module": "dagster._core.run_coordinator", "class": "QueuedRunCoordinator"}}
@@ -110,6 +113,7 @@ class Stack:
     marketplacer: MarketplacerSandbox
     marketplacer_url: str
     sparklayer: SparkLayerSandbox
+    sparklayer_url: str
 
     def platform_connect_body(self, api_key: str = DEFAULT_API_KEY) -> dict:
         return {"store_id": "bobs", "spark_api_client_id": CLIENT_ID, "spark_api_client_secret": CLIENT_SECRET,
@@ -120,16 +124,30 @@ class Stack:
         return self.sparklayer.state(SITE_ENV, SITE_ID)
 
 
-@pytest.fixture
-def stack(database_url, secret_key):
+class DeferredApp:
+    """An ASGI app set after its server took a port: an ingress whose public URL is its own address."""
+
+    app = None
+
+    async def __call__(self, scope, receive, send):
+        await self.app(scope, receive, send)
+
+
+@contextlib.contextmanager
+def running_stack(database_url: str, secret_key: str, sparklayer: SparkLayerSandbox,
+                  **ingress_options) -> Iterator[Stack]:
+    """Both simulators, the ingress (its public URL its own address, SparkLayer's simulated Dashboard API
+    calling it back) and the lifecycle's Dagster definitions."""
     marketplacer = MarketplacerSandbox(time_scale=0.001, auto_deliver=False)
-    sparklayer = SparkLayerSandbox()
-    sparklayer.add_site(SITE_ENV, SITE_ID, CLIENT_ID, CLIENT_SECRET)
-    config = IngressConfig(database_url=database_url, secret_key=secret_key, ingress_token=INGRESS_TOKEN,
-                           pool_min_size=1, pool_max_size=4)
-    with BackgroundServer(marketplacer.app) as mp_server, BackgroundServer(sparklayer.app) as sl_server, \
-            BackgroundServer(create_app(config)) as ingress_server, \
-            dg.instance_for_test(overrides=QUEUED_COORDINATOR) as instance, \
+    deferred = DeferredApp()
+    ingress_server, sl_server = BackgroundServer(deferred), BackgroundServer(sparklayer.app)
+    deferred.app = create_app(IngressConfig(
+        database_url=database_url, secret_key=secret_key, ingress_token=INGRESS_TOKEN, public_url=ingress_server.url,
+        pool_min_size=1, pool_max_size=4, dashboard_url=f"{sl_server.url}/dashboard", dashboard_token=DASHBOARD_TOKEN,
+        **ingress_options))
+    sparklayer.dashboard.configure(token=DASHBOARD_TOKEN, integration_url=ingress_server.url,
+                                   integration_token=INGRESS_TOKEN)
+    with BackgroundServer(marketplacer.app) as mp_server, sl_server, ingress_server, dg.instance_for_test(overrides=QUEUED_COORDINATOR) as instance, \
             httpx.Client(base_url=ingress_server.url, headers={"Authorization": f"Bearer {INGRESS_TOKEN}"},
                          timeout=30) as client:
         app_db = AppDatabase(url=database_url, secret_key=secret_key)
@@ -146,8 +164,18 @@ def stack(database_url, secret_key):
             sensors=[connection_lifecycle], resources=resources,
         )
         lifecycle = Lifecycle(database_url, instance, definitions, app_db)
-        yield Stack(lifecycle, client, ingress_server.url, marketplacer, mp_server.url, sparklayer)
-    marketplacer.close()
+        try:
+            yield Stack(lifecycle, client, ingress_server.url, marketplacer, mp_server.url, sparklayer, sl_server.url)
+        finally:
+            marketplacer.close()
+
+
+@pytest.fixture
+def stack(database_url, secret_key):
+    sparklayer = SparkLayerSandbox()
+    sparklayer.add_site(SITE_ENV, SITE_ID, CLIENT_ID, CLIENT_SECRET)
+    with running_stack(database_url, secret_key, sparklayer) as running:
+        yield running
 
 
 @pytest.fixture
