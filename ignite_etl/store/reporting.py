@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ignite_etl.store.database import Conn
+from datetime import datetime
+
+from ignite_etl.store.database import Conn, one
 
 SYNC_ERROR_COLUMNS = (
     "connection_id", "data_type", "entity", "external_id", "visible_id", "message", "resolution",
@@ -26,3 +28,8 @@ def sync_errors(conn: Conn, connection_id: str | None = None) -> list[dict]:
 def sync_health(conn: Conn) -> list[dict]:
     return list(conn.execute("select * from reporting.sync_health order by connection_id"))
 
+
+
+def database_now(conn: Conn) -> datetime:
+    """The database's clock: the health checks compare it with timestamps the database wrote."""
+    return one(conn.execute("select now() as now").fetchone())["now"]

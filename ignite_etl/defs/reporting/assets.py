@@ -109,7 +109,7 @@ def sync_health(
 ) -> dg.MaterializeResult:
     with app_db.connect() as conn:
         rows = reporting.sync_health(conn)
-        now = conn.execute("select now() as now").fetchone()["now"]
+        now = reporting.database_now(conn)
     thresholds = health_checks.Thresholds(
         error_rate=config.error_rate_threshold,
         full_sync_max_age=timedelta(hours=config.full_sync_max_age_hours),

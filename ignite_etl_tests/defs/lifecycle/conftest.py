@@ -20,13 +20,15 @@ from ignite_etl.defs.resources import AppDatabase
 from ignite_etl.defs.sync.jobs import full_sync
 from ignite_etl.ingress.app import create_app
 from ignite_etl.ingress.config import IngressConfig
+from ignite_etl.platforms import register, unregister
 from ignite_etl.sandbox.marketplacer.sandbox import DEFAULT_API_KEY, MarketplacerSandbox
 from ignite_etl.sandbox.server import BackgroundServer
 from ignite_etl.sandbox.sparklayer.sandbox import SparkLayerSandbox
 from ignite_etl.store.database import connect
-from ignite_etl_tests.defs.sync.conftest import (
+from ignite_etl_tests.defs.sync.conftest import (  # noqa: F401 - CONNECTION_ID is the lifecycle tests' too
     CLIENT_ID, CLIENT_SECRET, CONNECTION_ID, FULL_SYNC_ASSETS, SITE_ENV, SITE_ID, FastSyncServices,
 )
+from ignite_etl_tests.platforms import fakeshop
 
 INGRESS_TOKEN = "lifecycle-test-token"
 DASHBOARD_TOKEN = "lifecycle-dashboard-token"
@@ -176,6 +178,46 @@ def stack(database_url, secret_key):
     sparklayer.add_site(SITE_ENV, SITE_ID, CLIENT_ID, CLIENT_SECRET)
     with running_stack(database_url, secret_key, sparklayer) as running:
         yield running
+
+
+APP = {"client_id": "fakeshop-app", "client_secret": "fakeshop-app-secret"}
+
+
+@dataclass
+class InstallStack:
+    stack: Stack
+    admin_url: str
+    sparklayer: SparkLayerSandbox
+
+    @property
+    def lifecycle(self):
+        return self.stack.lifecycle
+
+    def rows(self, query: str, params=()) -> list[dict]:
+        with connect(self.lifecycle.database_url) as conn:
+            return list(conn.execute(query, params))
+
+
+@pytest.fixture
+def install_stack(database_url, secret_key):
+    fakeshop.STORES["s1"] = fakeshop.FakeStore(products={
+        "p1": ("Kettle", [fakeshop.FakeItem("K-1", "20.00", 5)]),
+        "p2": ("Teapot", [fakeshop.FakeItem("T-1", "35.50", 9)]),
+    }, currency="NZD")
+    fakeshop.STORES["s2"] = fakeshop.FakeStore(products={"p9": ("Mug", [fakeshop.FakeItem("M-1", "4.00", 50)])})
+    register(fakeshop.SPEC)
+    admin = DeferredApp()
+    admin_server = BackgroundServer(admin)
+    sparklayer = SparkLayerSandbox()
+    apps = {"fakeshop": {**APP, "admin_url": admin_server.url}}
+    try:
+        with running_stack(database_url, secret_key, sparklayer, platform_apps=apps) as stack:
+            admin.app = fakeshop.admin_app(APP["client_id"], APP["client_secret"], stack.ingress_url)
+            with admin_server:
+                yield InstallStack(stack, admin_server.url, sparklayer)
+    finally:
+        unregister(fakeshop.NAME)
+        fakeshop.STORES.clear()
 
 
 @pytest.fixture

@@ -16,55 +16,15 @@ import httpx
 import pytest
 
 from ignite_etl.platforms import register, unregister
-from ignite_etl.sandbox.server import BackgroundServer
 from ignite_etl.sandbox.sparklayer.sandbox import SparkLayerSandbox
-from ignite_etl.store.database import connect
 from ignite_etl_tests.platforms import fakeshop
 
-from .conftest import DeferredApp, running_stack
+from .conftest import APP, InstallStack, running_stack
 from .test_end_to_end import settle
 
-APP = {"client_id": "fakeshop-app", "client_secret": "fakeshop-app-secret"}
 MERCHANT = {"name": "Bob Baker", "email": "bob@bobs.test", "company": "Bob's Kettles", "password": "correct horse 1"}
 SITE = ("live", "bob-s-kettles")
 CONNECTION_ID = "live-bob-s-kettles"
-
-
-@dataclass
-class InstallStack:
-    stack: object
-    admin_url: str
-    sparklayer: SparkLayerSandbox
-
-    @property
-    def lifecycle(self):
-        return self.stack.lifecycle
-
-    def rows(self, query: str, params=()) -> list[dict]:
-        with connect(self.lifecycle.database_url) as conn:
-            return list(conn.execute(query, params))
-
-
-@pytest.fixture
-def install_stack(database_url, secret_key):
-    fakeshop.STORES["s1"] = fakeshop.FakeStore(products={
-        "p1": ("Kettle", [fakeshop.FakeItem("K-1", "20.00", 5)]),
-        "p2": ("Teapot", [fakeshop.FakeItem("T-1", "35.50", 9)]),
-    }, currency="NZD")
-    fakeshop.STORES["s2"] = fakeshop.FakeStore(products={"p9": ("Mug", [fakeshop.FakeItem("M-1", "4.00", 50)])})
-    register(fakeshop.SPEC)
-    admin = DeferredApp()
-    admin_server = BackgroundServer(admin)
-    sparklayer = SparkLayerSandbox()
-    apps = {"fakeshop": {**APP, "admin_url": admin_server.url}}
-    try:
-        with running_stack(database_url, secret_key, sparklayer, platform_apps=apps) as stack:
-            admin.app = fakeshop.admin_app(APP["client_id"], APP["client_secret"], stack.ingress_url)
-            with admin_server:
-                yield InstallStack(stack, admin_server.url, sparklayer)
-    finally:
-        unregister(fakeshop.NAME)
-        fakeshop.STORES.clear()
 
 
 class _Form(HTMLParser):
