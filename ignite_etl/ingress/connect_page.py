@@ -56,16 +56,10 @@ async def _pending_connection(conn, token: str, *, lock: bool = False) -> dict:
     connection_id = await connect_tokens.valid_connection(conn, token, lock=lock)
     if connection_id is None:
         raise _unusable_link()
-    row = await (connecting.lock(conn, connection_id) if lock else _read(conn, connection_id))
+    row = await (connecting.lock(conn, connection_id) if lock else connecting.read(conn, connection_id))
     if row is None or row["status"] == "removing":
         raise _unusable_link()
     return row
-
-
-async def _read(conn, connection_id: str) -> dict | None:
-    cursor = await conn.execute("select id, status, platform, platform_config from connection where id = %s",
-                                (connection_id,))
-    return await cursor.fetchone()
 
 
 async def show_connect_form(request: Request) -> Response:

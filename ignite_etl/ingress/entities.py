@@ -4,22 +4,15 @@ asset tables the full sync writes, `platform.platform_*`), never from the platfo
 
 from __future__ import annotations
 
-from typing import Any
-
-from psycopg import sql
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ignite_etl.ingress.http import Problem, choice, field_error, read_json_object, require_bearer, site_connection_id
-from ignite_etl.store import purchases
+from ignite_etl.store import connecting
+from ignite_etl.store.extracts import attach_variants, entity_rows
 
 ENTITY_SYNC_DATA_TYPES = ("customers", "products", "purchases", "stock")
-EXTRACT_SCHEMA = "platform"
-# data type -> (asset table, key column an entity id names); purchases are the ones we built (purchase_state)
-TABLES = {"products": ("platform_products", "external_id"), "customers": ("platform_customers", "external_id"),
-          "stock": ("platform_stock", "sku")}
-VARIANTS = "platform_variants"
 MAX_PAGE = 10_000_000
 
 
@@ -31,9 +24,9 @@ async def list_entities(request: Request) -> Response:
     size = request.app.state.config.page_size
     async with request.app.state.db.connection() as conn:
         await _require_connection(conn, connection_id)
-        rows = await _rows(conn, data_type, connection_id, offset=offset, limit=size + 1)
+        rows = await entity_rows(conn, data_type, connection_id, offset=offset, limit=size + 1)
         if data_type == "products":
-            await _attach_variants(conn, connection_id, rows[:size])
+            await attach_variants(conn, connection_id, rows[:size])
     more = len(rows) > size
     return JSONResponse({"data": rows[:size], "next_page": str(offset + size) if more else None})
 
@@ -49,9 +42,9 @@ async def fetch_entity(request: Request) -> Response:
                       errors=[field_error("payload", "payload must be a string or null", "invalid_type")])
     async with request.app.state.db.connection() as conn:
         await _require_connection(conn, connection_id)
-        rows = await _rows(conn, data_type, connection_id, key=entity_id)
+        rows = await entity_rows(conn, data_type, connection_id, key=entity_id)
         if data_type == "products":
-            await _attach_variants(conn, connection_id, rows)
+            await attach_variants(conn, connection_id, rows)
     if not rows:
         raise Problem(404, f"No {data_type} entity {entity_id!r} in the last extract of {connection_id}.")
     if data_type == "stock":  # one SKU is stocked at several locations
@@ -69,59 +62,9 @@ def _page(value: str | None) -> int:
 
 
 async def _require_connection(conn, connection_id: str) -> None:
-    cursor = await conn.execute("select status from connection where id = %s", (connection_id,))
-    row = await cursor.fetchone()
-    if row is None or row["status"] == "removing":
+    status = await connecting.status(conn, connection_id)
+    if status is None or status == "removing":
         raise Problem(404, f"There is no connection {connection_id}: it was never connected or has been removed.")
-
-
-async def _table_exists(conn, table: str) -> bool:
-    cursor = await conn.execute("select to_regclass(%s) is not null as present", (f"{EXTRACT_SCHEMA}.{table}",))
-    return (await cursor.fetchone())["present"]
-
-
-async def _rows(conn, data_type: str, connection_id: str, *, key: str | None = None, offset: int = 0,
-                limit: int | None = None) -> list[dict[str, Any]]:
-    if data_type == "purchases":
-        return await purchases.accepted(conn, connection_id, order_id=key, offset=offset, limit=limit)
-    if data_type not in TABLES:
-        return []
-    table, key_column = TABLES[data_type]
-    if not await _table_exists(conn, table):
-        return []  # nothing extracted yet
-    query = sql.SQL(
-        "select to_jsonb(t) - 'connection_id' - '_row' as doc from {} t where connection_id = %s {} "
-        "order by _row offset %s {}"
-    ).format(
-        sql.Identifier(EXTRACT_SCHEMA, table),
-        sql.SQL("and {} = %s").format(sql.Identifier(key_column)) if key is not None else sql.SQL(""),
-        sql.SQL("limit %s") if limit is not None else sql.SQL(""),
-    )
-    params: list[Any] = [connection_id]
-    if key is not None:
-        params.append(key)
-    params.append(offset)
-    if limit is not None:
-        params.append(limit)
-    cursor = await conn.execute(query, params)
-    return [r["doc"] for r in await cursor.fetchall()]
-
-
-async def _attach_variants(conn, connection_id: str, products: list[dict[str, Any]]) -> None:
-    for product in products:
-        product["variants"] = []
-    if not products or not await _table_exists(conn, VARIANTS):
-        return
-    by_id = {p["external_id"]: p for p in products}
-    cursor = await conn.execute(
-        sql.SQL(
-            "select to_jsonb(v) - 'connection_id' - '_row' as doc from {} v "
-            "where connection_id = %s and product_external_id = any(%s) order by _row"
-        ).format(sql.Identifier(EXTRACT_SCHEMA, VARIANTS)),
-        (connection_id, list(by_id)),
-    )
-    for row in await cursor.fetchall():
-        by_id[row["doc"]["product_external_id"]]["variants"].append(row["doc"])
 
 
 entity_routes = [

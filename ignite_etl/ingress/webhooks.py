@@ -56,10 +56,7 @@ class WebhookKeys:
 
     async def load(self, request: Request, connection_id: str) -> _CachedKey | None:
         async with request.app.state.db.connection() as conn:
-            cursor = await conn.execute(
-                "select platform, webhook_secret from connection where id = %s", (connection_id,)
-            )
-            row = await cursor.fetchone()
+            row = await connecting.webhook_key(conn, connection_id)
         if row is None:
             self._keys.pop(connection_id, None)
             return None

@@ -10,6 +10,7 @@ from typing import Protocol
 from pydantic import SecretStr
 
 from ignite_etl.errors import ConfigurationError
+from ignite_etl.store import connections
 from ignite_etl.store.cipher import CredentialCipher
 from ignite_etl.store.database import connect
 
@@ -55,28 +56,17 @@ class PostgresTokenStore:
 
     def load(self) -> StoredToken | None:
         with connect(self._database_url) as conn:
-            row = conn.execute(
-                "select sparklayer_token, sparklayer_token_expires_at from connection where id = %s",
-                (self.connection_id,),
-            ).fetchone()
-        if row is None or row["sparklayer_token"] is None or row["sparklayer_token_expires_at"] is None:
+            stored = connections.sparklayer_token(conn, self.connection_id)
+        if stored is None:
             return None
-        return StoredToken(
-            access_token=SecretStr(self._cipher.decrypt(row["sparklayer_token"])),
-            expires_at=row["sparklayer_token_expires_at"],
-        )
+        encrypted, expires_at = stored
+        return StoredToken(access_token=SecretStr(self._cipher.decrypt(encrypted)), expires_at=expires_at)
 
     def save(self, token: StoredToken) -> None:
+        encrypted = self._cipher.encrypt(token.access_token.get_secret_value())
         with connect(self._database_url) as conn:
-            updated = conn.execute(
-                """
-                update connection
-                   set sparklayer_token = %s, sparklayer_token_expires_at = %s, updated_at = now()
-                 where id = %s
-                """,
-                (self._cipher.encrypt(token.access_token.get_secret_value()), token.expires_at, self.connection_id),
-            ).rowcount
-        if updated == 0:
+            saved = connections.save_sparklayer_token(conn, self.connection_id, encrypted, token.expires_at)
+        if not saved:
             raise ConfigurationError(
                 f"connection {self.connection_id!r} does not exist, so its SparkLayer token cannot be stored; "
                 "connect the site again from the SparkLayer Dashboard"

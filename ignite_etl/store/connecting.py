@@ -21,6 +21,26 @@ async def lock(conn: AsyncConn, connection_id: str) -> dict | None:
     return await cursor.fetchone()
 
 
+async def status(conn: AsyncConn, connection_id: str) -> str | None:
+    cursor = await conn.execute("select status from connection where id = %s", (connection_id,))
+    row = await cursor.fetchone()
+    return row["status"] if row else None
+
+
+async def read(conn: AsyncConn, connection_id: str) -> dict | None:
+    """The connection's status, platform and config, without locking it."""
+    cursor = await conn.execute(
+        "select id, status, platform, platform_config from connection where id = %s", (connection_id,)
+    )
+    return await cursor.fetchone()
+
+
+async def webhook_key(conn: AsyncConn, connection_id: str) -> dict | None:
+    """The connection's platform and its encrypted webhook signing key (None while none is registered)."""
+    cursor = await conn.execute("select platform, webhook_secret from connection where id = %s", (connection_id,))
+    return await cursor.fetchone()
+
+
 async def upsert(conn: AsyncConn, cipher: CredentialCipher, **fields: Any) -> str:
     """Insert or update (fields as `connections.upsert_params`); `platform_secrets` None keeps the
     stored ones, `store_id` None the stored one."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from psycopg.types.json import Jsonb
@@ -133,3 +134,24 @@ def connection_status(conn: Conn, connection_id: str) -> str | None:
 def connected_ids(conn: Conn) -> list[str]:
     """The connections that are connected (not pending, not being removed), in id order."""
     return [r["id"] for r in conn.execute("select id from connection where status = 'connected' order by id")]
+
+
+def sparklayer_token(conn: Conn, connection_id: str) -> tuple[bytes, datetime] | None:
+    """The connection's encrypted SparkLayer access token and its expiry; None when none is stored."""
+    row = conn.execute(
+        "select sparklayer_token, sparklayer_token_expires_at from connection where id = %s", (connection_id,)
+    ).fetchone()
+    if row is None or row["sparklayer_token"] is None or row["sparklayer_token_expires_at"] is None:
+        return None
+    return row["sparklayer_token"], row["sparklayer_token_expires_at"]
+
+
+def save_sparklayer_token(conn: Conn, connection_id: str, encrypted: bytes, expires_at: datetime) -> bool:
+    """False when the connection does not exist."""
+    return conn.execute(
+        """
+        update connection set sparklayer_token = %s, sparklayer_token_expires_at = %s, updated_at = now()
+        where id = %s
+        """,
+        (encrypted, expires_at, connection_id),
+    ).rowcount > 0

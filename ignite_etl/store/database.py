@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 from urllib.parse import urlsplit, urlunsplit
@@ -55,6 +57,16 @@ def connect(url: str, *, autocommit: bool = False, connect_timeout: int = 5) -> 
             f"cannot reach the database at {redact_url(url)}: {_first_line(exc)}. "
             "Check that the server runs and IGNITE_DATABASE_URL is right, or unset it to use the embedded server."
         ) from None
+
+
+@contextlib.contextmanager
+def advisory_lock(conn: Conn, name: str) -> Iterator[None]:
+    """A session-level Postgres advisory lock named `name`, held for the block (waits while another holds it)."""
+    conn.execute("select pg_advisory_lock(hashtextextended(%s, 0))", (name,))
+    try:
+        yield
+    finally:
+        conn.execute("select pg_advisory_unlock(hashtextextended(%s, 0))", (name,))
 
 
 def libpq_url(url: str) -> str:

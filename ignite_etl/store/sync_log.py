@@ -98,6 +98,31 @@ def finish(
     return row is not None
 
 
+def open_since(conn: Conn, connection_id: str, sync_id: str, data_type: str) -> datetime | None:
+    """When the sync of `data_type` began; None when it never began or is closed already."""
+    row = conn.execute(
+        "select started_at, finished_at from sync_run where connection_id = %s and sync_id = %s and data_type = %s",
+        (connection_id, sync_id, data_type),
+    ).fetchone()
+    return row["started_at"] if row is not None and row["finished_at"] is None else None
+
+
+def errors_reported_by(conn: Conn, connection_id: str, sync_id: str, data_type: str,
+                       excluding: Sequence[str] = ()) -> int:
+    """Open errors of `data_type` seen since this sync started, other than `excluding`."""
+    row = conn.execute(
+        """
+        select count(*) as n from sync_error e join sync_run r
+          on r.connection_id = e.connection_id and r.data_type = e.data_type
+        where r.connection_id = %s and r.sync_id = %s and r.data_type = %s
+          and e.resolved_at is null and e.last_seen_at >= r.started_at
+          and not (e.external_id = any(%s))
+        """,
+        (connection_id, sync_id, data_type, list(excluding)),
+    ).fetchone()
+    return row["n"] if row else 0
+
+
 def last_full_sync(conn: Conn, connection_id: str, data_type: str) -> tuple[datetime, bool] | None:
     row = conn.execute(
         """

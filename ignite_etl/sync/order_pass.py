@@ -9,8 +9,9 @@ from datetime import datetime, timedelta
 
 from ignite_etl.platforms import Platform
 from ignite_etl.sparklayer.client import SparkLayerClient
+from ignite_etl.store import order_pass
 from ignite_etl.store.connections import Connection
-from ignite_etl.store.database import Database
+from ignite_etl.store.database import Conn, Database
 from ignite_etl.sync.orders import OrdersReport
 from ignite_etl.sync.partial import send_orders
 from ignite_etl.sync.sync_log import utc_now
@@ -22,8 +23,7 @@ OVERLAP = timedelta(minutes=5)
 
 def last_pass(db: Database, connection_id: str) -> datetime | None:
     with db.connect() as conn:
-        row = conn.execute("select updated_since from order_pass where connection_id = %s", (connection_id,)).fetchone()
-    return row["updated_since"] if row else None
+        return order_pass.updated_since(conn, connection_id)
 
 
 def run_order_pass(
@@ -40,14 +40,8 @@ def run_order_pass(
     with platform() as source:
         orders = list(source.iter_orders(since))
 
-    def advance(conn) -> None:
-        conn.execute(
-            """
-            insert into order_pass (connection_id, updated_since) values (%s, %s)
-            on conflict (connection_id) do update set updated_since = excluded.updated_since, finished_at = now()
-            """,
-            (connection.id, started - OVERLAP),
-        )
+    def advance(conn: Conn) -> None:
+        order_pass.advance(conn, connection.id, started - OVERLAP)
 
     async def main() -> OrdersReport:
         async with sparklayer() as client:

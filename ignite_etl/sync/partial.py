@@ -33,7 +33,7 @@ from ignite_etl.sparklayer.errors import AuthenticationFailed, SparkLayerError, 
 from ignite_etl.store import change_queue, load_stats, sync_log, sync_state
 from ignite_etl.store.change_queue import ChangeRow, RetryPolicy
 from ignite_etl.store.connections import Connection
-from ignite_etl.store.database import Conn, Database
+from ignite_etl.store.database import Conn, Database, advisory_lock
 from ignite_etl.store.sync_log import SyncError
 from ignite_etl.sync import payloads
 from ignite_etl.sync.entities import data_type_of
@@ -79,12 +79,8 @@ class PartialSyncOutcome:
 def connection_lock(db: Database, connection_id: str) -> Iterator[Conn]:
     """One partial sync per connection at a time: a second run waits for the first, then finds the
     rows the first settled already done. Yields the (autocommit) connection holding the lock."""
-    with db.connect(autocommit=True) as conn:
-        conn.execute("select pg_advisory_lock(hashtextextended(%s, 0))", (_LOCK_NAMESPACE + connection_id,))
-        try:
-            yield conn
-        finally:
-            conn.execute("select pg_advisory_unlock(hashtextextended(%s, 0))", (_LOCK_NAMESPACE + connection_id,))
+    with db.connect(autocommit=True) as conn, advisory_lock(conn, _LOCK_NAMESPACE + connection_id):
+        yield conn
 
 
 class PartialSync:

@@ -96,28 +96,14 @@ class SyncLogReporter:
     def _sent_before(self, data_type: str, excluding: list[str]) -> int:
         """Errors this sync already reported for `data_type` (seen since it started)."""
         with self._db.connect() as conn:
-            row = conn.execute(
-                """
-                select count(*) as n from sync_error e join sync_run r
-                  on r.connection_id = e.connection_id and r.data_type = e.data_type
-                where r.connection_id = %s and r.sync_id = %s and r.data_type = %s
-                  and e.resolved_at is null and e.last_seen_at >= r.started_at
-                  and not (e.external_id = any(%s))
-                """,
-                (self._connection_id, self._sync_id, data_type, excluding),
-            ).fetchone()
-        return row["n"] if row else 0
+            return sync_log.errors_reported_by(conn, self._connection_id, self._sync_id, data_type, excluding)
 
     async def finish(self, data_type: str, *, succeeded: bool = True) -> bool:
         """Close a full sync: `last_full_sync` once, and local errors not found again resolved.
         Returns False when this sync had already been closed."""
         with self._db.connect() as conn:
-            row = conn.execute(
-                "select started_at, finished_at from sync_run"
-                " where connection_id = %s and sync_id = %s and data_type = %s",
-                (self._connection_id, self._sync_id, data_type),
-            ).fetchone()
-        if row is None or row["finished_at"] is not None:
+            started_at = sync_log.open_since(conn, self._connection_id, self._sync_id, data_type)
+        if started_at is None:
             return False
         now = self._clock()
         errors = []
@@ -139,7 +125,7 @@ class SyncLogReporter:
         with self._db.connect() as conn, conn.transaction():
             closed = sync_log.finish(conn, self._connection_id, self._sync_id, data_type, succeeded=succeeded, at=now)
             if closed and succeeded:
-                resolved = sync_log.resolve_not_seen_since(conn, self._connection_id, data_type, row["started_at"])
+                resolved = sync_log.resolve_not_seen_since(conn, self._connection_id, data_type, started_at)
                 if resolved:
                     log.info("%d %s error(s) no longer occur", len(resolved), data_type)
         return closed
