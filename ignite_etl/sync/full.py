@@ -21,7 +21,6 @@ from ignite_etl import diff
 from ignite_etl.diff import Change, ChangeSet, unannounced
 from ignite_etl.platforms import Platform, platform_spec
 from ignite_etl.sparklayer.client import SparkLayerClient
-from ignite_etl.sparklayer.models import PartialSyncLog
 from ignite_etl.store import load_stats, sync_failures, sync_log, sync_state
 from ignite_etl.store.connections import Connection
 from ignite_etl.store.database import Database
@@ -205,17 +204,8 @@ def set_up(services: Services, run: SyncRun, *, dry_run: bool, log_kind: str = "
         async with services.sparklayer(connection) as client:
             reporter = SyncLogReporter(client, services.db, connection.id, run.sync_id,
                                        integration=connection.platform, kind=log_kind)
-
-            async def report(data_type: str, errors: list[SyncError]) -> None:
-                await reporter.start(data_type)
-                await reporter.record_and_report(data_type, errors)
-
-            async def resolve(data_type: str, external_ids: list[str]) -> None:
-                await client.patch_sync_log(connection.platform, data_type,
-                                            PartialSyncLog(resolved_external_ids=external_ids))
-
             return await set_up_site(client, services.db, connection.id, price_list=price_list,
-                                     locations=locations, report=report, resolve=resolve, dry_run=dry_run)
+                                     locations=locations, reporter=reporter, dry_run=dry_run)
 
     setup = asyncio.run(main())
     metadata: dict[str, Any] = {"dry_run": dry_run, "base_currency": currency, "price_list": price_list.slug,

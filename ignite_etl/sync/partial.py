@@ -34,7 +34,6 @@ from ignite_etl.store import change_queue, load_stats, sync_log, sync_state
 from ignite_etl.store.change_queue import ChangeRow, RetryPolicy
 from ignite_etl.store.connections import Connection
 from ignite_etl.store.database import Conn, Database, advisory_lock
-from ignite_etl.store.sync_log import SyncError
 from ignite_etl.sync import payloads
 from ignite_etl.sync.entities import data_type_of
 from ignite_etl.sync.extract import CatalogueFrames, customers_frame
@@ -333,18 +332,9 @@ class PartialSync:
         async with self._sparklayer() as client:
             reporter = SyncLogReporter(client, self._db, self.connection_id, self._sync_id,
                                        integration=self._connection.platform, kind="partial", clock=self._clock)
-
-            async def report(data_type: str, errors: list[SyncError]) -> None:
-                await reporter.start(data_type)
-                await reporter.record_and_report(data_type, errors)
-
-            async def resolve(data_type: str, external_ids: list[str]) -> None:
-                await client.patch_sync_log(self._connection.platform, data_type,
-                                            sl.PartialSyncLog(resolved_external_ids=external_ids))
-
             await set_up_site(client, self._db, self.connection_id,
                               price_list=payloads.price_list_for(self._connection.platform, currency),
-                              locations=locations, report=report, resolve=resolve)
+                              locations=locations, reporter=reporter)
         with self._db.connect() as conn, conn.transaction():
             self._settled(conn, ids, outcome)
 

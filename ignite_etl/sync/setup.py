@@ -10,7 +10,7 @@ of the setup and the syncs that follow still run.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ignite_etl.diff import Accepted, record_hash
@@ -21,6 +21,7 @@ from ignite_etl.sparklayer.errors import RecordRejected
 from ignite_etl.store import sync_log, sync_state
 from ignite_etl.store.database import Database
 from ignite_etl.store.sync_log import SyncError
+from ignite_etl.sync.sync_log import SyncLogReporter
 
 log = logging.getLogger(__name__)
 
@@ -75,14 +76,13 @@ async def set_up_site(
     *,
     price_list: sl.PriceList,
     locations: Sequence[StockLocation],
-    report: Callable[[str, list[SyncError]], Awaitable[None]],
-    resolve: Callable[[str, list[str]], Awaitable[None]],
+    reporter: SyncLogReporter,
     dry_run: bool = False,
 ) -> SiteSetup:
     """Write what is missing or changed. Stock locations are created every time (a merchant can delete one
-    in SparkLayer; an existing one answers 409, which counts as done). `report` records new sync-log errors
-    and sends them (after opening the sync's log, so a full sync's start does not wipe them); `resolve`
-    tells the sync log which of them no longer hold."""
+    in SparkLayer; an existing one answers 409, which counts as done). A refused base currency goes to the
+    sync log through `reporter` (after opening the sync's log, so a full sync's start does not wipe it); an
+    accepted one resolves the earlier refusal there."""
     currency = price_list.currency_code
     setup = SiteSetup(currency, price_list.slug, [loc.external_id for loc in locations])
     wanted = {
@@ -127,7 +127,7 @@ async def set_up_site(
             sync_log.resolve(conn, connection_id, DATA_TYPE, resolved)
     if setup.refused:
         log.warning("site setup of %s: %s", connection_id, setup.failure_reason)
-        await report(DATA_TYPE, setup.refused)
-    if resolved:
-        await resolve(DATA_TYPE, resolved)
+        await reporter.start(DATA_TYPE)
+        await reporter.record_and_report(DATA_TYPE, setup.refused)
+    await reporter.resolve(DATA_TYPE, resolved)
     return setup

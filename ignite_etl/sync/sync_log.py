@@ -85,6 +85,12 @@ class SyncLogReporter:
                 sl.PartialSyncLog(errors=[sl.SyncLogError(**e.to_sync_log_item()) for e in batch]),
             )
 
+    async def resolve(self, data_type: str, external_ids: Sequence[str]) -> None:
+        """Tell the sync log these errors no longer hold (the caller closed them locally)."""
+        if external_ids:
+            await self._client.patch_sync_log(self._integration, data_type,
+                                              sl.PartialSyncLog(resolved_external_ids=list(external_ids)))
+
     async def record_and_report(self, data_type: str, errors: Sequence[SyncError]) -> None:
         """Problems found before any write (mapping): mirror them locally, then send them."""
         if not errors:
