@@ -78,13 +78,8 @@ async def remove_platform_connection(request: Request) -> Response:
     connection_id = site_connection_id(request)
     await read_body(request)  # bounded, and discarded: removal takes no body
     async with request.app.state.db.connection() as conn, conn.transaction():
-        existing = await connecting.lock(conn, connection_id)
-        if existing is None:
+        if not await connecting.request_removal(conn, connection_id):
             raise Problem(404, f"There is no connection {connection_id}: it was never connected or is already removed.")
-        if existing["status"] != "removing":
-            await connecting.mark_removing(conn, connection_id)
-        if not await inbox.has_open_removal(conn, connection_id):  # none yet, or the last one failed
-            await inbox.record(conn, connection_id, inbox.REMOVE)
     log.info("remove %s: accepted", connection_id)
     return Response(status_code=204)
 

@@ -22,7 +22,7 @@ from starlette.routing import Route
 from ignite_etl.ingress.http import read_body
 from ignite_etl.platforms import InvalidConfiguration, PlatformSpec, WebhookRejected, platform_spec
 from ignite_etl.problem import problem
-from ignite_etl.store import connecting, inbox
+from ignite_etl.store import connecting
 from ignite_etl.store.change_queue import QUEUED_ENTITY_TYPES, QueuedChange
 
 log = logging.getLogger(__name__)
@@ -120,13 +120,8 @@ async def receive_webhook(request: Request) -> Response:
 async def _start_removal(request: Request, connection_id: str) -> Response:
     """The merchant uninstalled the app on the platform: remove the connection as SparkLayer's DELETE does."""
     async with request.app.state.db.connection() as conn, conn.transaction():
-        existing = await connecting.lock(conn, connection_id)
-        if existing is None:
+        if not await connecting.request_removal(conn, connection_id):
             return JSONResponse({"queued": False, "reason": "no such connection"}, status_code=200)
-        if existing["status"] != "removing":
-            await connecting.mark_removing(conn, connection_id)
-        if not await inbox.has_open_removal(conn, connection_id):
-            await inbox.record(conn, connection_id, inbox.REMOVE)
     log.info("webhook: %s uninstalled on the platform; removal queued", connection_id)
     return JSONResponse({"queued": True, "removal": True}, status_code=202)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
+from ignite_etl.store import inbox
 from ignite_etl.store.cipher import CredentialCipher
 from ignite_etl.store.connections import UPSERT_CONNECTION, upsert_params
 from ignite_etl.store.database import AsyncConn
@@ -62,6 +63,19 @@ async def complete(
         """,
         (Jsonb(platform_config), cipher.encrypt_json(platform_secrets), connection_id),
     )
+
+
+async def request_removal(conn: AsyncConn, connection_id: str) -> bool:
+    """Mark the connection removing and queue its removal for the lifecycle sensor, once (again after a
+    failed removal); False for an unknown connection. Runs in the caller's transaction."""
+    existing = await lock(conn, connection_id)
+    if existing is None:
+        return False
+    if existing["status"] != "removing":
+        await mark_removing(conn, connection_id)
+    if not await inbox.has_open_removal(conn, connection_id):
+        await inbox.record(conn, connection_id, inbox.REMOVE)
+    return True
 
 
 async def mark_removing(conn: AsyncConn, connection_id: str) -> None:

@@ -81,3 +81,27 @@ def test_a_platform_registered_in_the_tests_connects_syncs_takes_webhooks_and_is
     assert stack.sparklayer_state()["sync_logs"] == {}
     with connect(lifecycle.database_url) as conn:
         assert rows_left(conn, CONNECTION_ID) == {}
+
+
+def test_an_uninstall_on_the_platform_removes_the_connection_as_sparklayer_s_delete_does(stack, lifecycle,
+                                                                                         fake_platform):
+    answer = stack.ingress.post(SITE_PATH, json=connect_body(fake_store="s1", fake_api_key="good-key", currency="NZD"))
+    assert answer.json()["status"] == "connected"
+    settle(lifecycle)
+    ((_, key),) = fake_platform.webhooks
+
+    body = json.dumps({"type": "uninstalled", "id": "s1", "event": "evt-bye"}).encode()
+    forged = stack.ingress.post(f"/webhooks/fakeshop/{CONNECTION_ID}", content=body,
+                                headers={"X-Fake-Signature": "0" * 64})
+    assert forged.status_code == 401
+    assert [r["kind"] for r in lifecycle.inbox()] == ["connect"]
+    uninstalled = stack.ingress.post(f"/webhooks/fakeshop/{CONNECTION_ID}", content=body,
+                                     headers={"X-Fake-Signature": fakeshop.sign(body, key)})
+    assert (uninstalled.status_code, uninstalled.json()) == (202, {"queued": True, "removal": True})
+    assert [r["kind"] for r in lifecycle.inbox()] == ["connect", "remove"]
+    settle(lifecycle)
+
+    assert lifecycle.launched[-1].job_def.name == "remove_connection" and lifecycle.launched[-1].success
+    with connect(lifecycle.database_url) as conn:
+        assert rows_left(conn, CONNECTION_ID) == {}
+    assert CONNECTION_ID not in lifecycle.partitions()
