@@ -11,13 +11,13 @@ import html
 import logging
 from urllib.parse import parse_qs
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from ignite_etl.ingress.http import Problem, read_body
 from ignite_etl.ingress.pages import page, sentence
+from ignite_etl.ingress.platform_calls import on_platform
 from ignite_etl.platforms import (
     ConnectSettings,
     InvalidConfiguration,
@@ -103,16 +103,9 @@ async def submit_connect_form(request: Request) -> Response:
 
 
 async def _check_credentials(request: Request, spec: PlatformSpec, settings: ConnectSettings) -> tuple[str | None, int]:
-    """One real query against the store, off the event loop: the merchant waits for it, nobody else does."""
-    ingress = request.app.state.config
-
-    def check() -> None:
-        with spec.build(settings, timeout=ingress.platform_timeout_seconds,
-                        time_scale=ingress.platform_time_scale) as platform:
-            platform.check_credentials()
-
+    """One real query against the store."""
     try:
-        await run_in_threadpool(check)
+        await on_platform(request, spec, settings, lambda platform: platform.check_credentials())
     except (InvalidCredentials, InvalidConfiguration) as exc:
         return sentence(str(exc)), 400
     except PlatformError:

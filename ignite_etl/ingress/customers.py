@@ -10,12 +10,12 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from pydantic import ValidationError
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ignite_etl.ingress.http import Problem, field_error, read_json_object, require_bearer, site_connection_id
+from ignite_etl.ingress.platform_calls import on_platform
 from ignite_etl.model import CustomerRequest
 from ignite_etl.platforms import (
     InvalidCredentials,
@@ -82,17 +82,9 @@ async def _customer_platform(request: Request, connection_id: str) -> tuple[Plat
 
 async def _call(request: Request, spec: PlatformSpec, access: connecting.PlatformAccess,
                 work: Callable[[Platform], T]) -> T:
-    """One call to the platform, off the event loop, its failures as problems SparkLayer can act on."""
-    ingress = request.app.state.config
-
-    def run() -> T:
-        settings = spec.settings.stored(access.config, access.secrets)
-        with spec.build(settings, timeout=ingress.platform_timeout_seconds,
-                        time_scale=ingress.platform_time_scale) as platform:
-            return work(platform)
-
+    """One call to the platform, its failures as problems SparkLayer can act on."""
     try:
-        return await run_in_threadpool(run)
+        return await on_platform(request, spec, spec.settings.stored(access.config, access.secrets), work)
     except NotSupported as exc:
         raise Problem(501, str(exc)) from None
     except InvalidSession:
