@@ -75,7 +75,7 @@ async def submit_connect_form(request: Request) -> Response:
         row = await _pending_connection(conn, token)
     connection_id = row["id"]
     spec = platform_spec(row["platform"])
-    stored = {k: v for k, v in (row["platform_config"] or {}).items() if k != "platform"}
+    stored = row["platform_config"] or {}
     entered = {f.name: fields.get(f.name, "") for f in spec.form_fields}
     shown = {**stored, **{f.name: entered[f.name] for f in spec.form_fields if not f.secret}}
     try:
@@ -91,7 +91,7 @@ async def submit_connect_form(request: Request) -> Response:
 
     async with request.app.state.db.connection() as conn, conn.transaction():
         row = await _pending_connection(conn, token, lock=True)  # still usable, and now ours
-        config = {**(row["platform_config"] or {}), **settings.config(), "platform": spec.name}
+        config = {**(row["platform_config"] or {}), **settings.config()}
         await connecting.complete(conn, request.app.state.cipher, connection_id, config, settings.secrets())
         await connect_tokens.use(conn, token)
         if not await inbox.has_unprocessed_connect(conn, connection_id):

@@ -38,7 +38,6 @@ async def create_platform_connection(request: Request) -> Response:
         call = await _with_installed_settings(conn, cipher, call, connection_id)
         platform_config = dict(existing["platform_config"] or {}) if existing and existing["platform"] == call.platform else {}
         platform_config.update(call.settings.config() if call.settings else {})
-        platform_config["platform"] = call.platform
         already_connected = bool(existing and existing["status"] == "connected")
         connected = call.complete or already_connected
         await connecting.upsert(

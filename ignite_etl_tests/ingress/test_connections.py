@@ -56,8 +56,7 @@ def test_connect_with_platform_credentials_completes_at_once(ingress, cipher):
     assert stored.status == "connected" and stored.platform == "marketplacer" and stored.store_id == "store-1"
     assert stored.sparklayer_credentials == {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
     assert stored.platform_secrets == {"marketplacer_api_key": API_KEY}
-    assert stored.platform_config == {"platform": "marketplacer", "currency": "AUD",
-                                      "marketplacer_api_url": "https://bobs.marketplacer.test/graphql"}
+    assert stored.platform_config == {"currency": "AUD", "marketplacer_api_url": "https://bobs.marketplacer.test/graphql"}
     for column in ("sparklayer_credentials", "platform_credentials"):
         assert CLIENT_SECRET.encode() not in bytes(raw[column]) and API_KEY.encode() not in bytes(raw[column])
     assert [r["kind"] for r in requests_of(ingress)] == ["connect"]
