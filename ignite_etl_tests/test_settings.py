@@ -55,3 +55,22 @@ def test_development_generates_one_ingress_token_and_production_only_uses_a_conf
     production = Settings.from_env({"IGNITE_ENV": "production"}, cwd=tmp_path / "prod")
     assert production.resolve_ingress_token() is None
     assert not (tmp_path / "prod").exists()
+
+
+def test_app_credentials_and_the_dashboard_token_are_read_per_platform_and_never_shown(tmp_path):
+    settings = Settings.from_env({
+        "IGNITE_APP_SHOPIFY_CLIENT_ID": "app-id", "IGNITE_APP_SHOPIFY_CLIENT_SECRET": "app-secret-value",
+        "IGNITE_APP_FAKESHOP_ADMIN_URL": "http://127.0.0.1:1", "IGNITE_APP_": "ignored", "IGNITE_APP_X": "ignored",
+        "SPARKLAYER_DASHBOARD_TOKEN": "dashboard-token-value", "SPARKLAYER_DASHBOARD_URL": "http://127.0.0.1:2/dashboard/",
+    }, cwd=tmp_path)
+    assert settings.platform_apps == {"shopify": {"client_id": "app-id", "client_secret": "app-secret-value"},
+                                      "fakeshop": {"admin_url": "http://127.0.0.1:1"}}
+    assert settings.sparklayer_dashboard_url == "http://127.0.0.1:2/dashboard"
+    assert settings.resolve_dashboard_token() == "dashboard-token-value"
+    assert "app-secret-value" not in repr(settings) and "dashboard-token-value" not in repr(settings)
+
+
+def test_development_generates_a_dashboard_token_once_production_only_takes_one_set(tmp_path):
+    first = Settings.from_env({}, cwd=tmp_path).resolve_dashboard_token()
+    assert first and Settings.from_env({}, cwd=tmp_path).resolve_dashboard_token() == first
+    assert Settings.from_env({"IGNITE_ENV": "production"}, cwd=tmp_path).resolve_dashboard_token() is None
