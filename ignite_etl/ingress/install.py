@@ -46,7 +46,7 @@ from ignite_etl.sparklayer.dashboard import (
     Registration,
 )
 from ignite_etl.store import installations
-from ignite_etl.store.connections import connection_id_for
+from ignite_etl.store.connections import connection_id_for, site_of
 from ignite_etl.store.installations import Installation
 
 log = logging.getLogger(__name__)
@@ -275,7 +275,7 @@ def _dashboard(request: Request) -> DashboardClient:
 async def _request_connection(request: Request, installation_id: int, platform: str, store_id: str,
                               connection_id: str) -> None:
     """Ask SparkLayer to connect the site to the store; a failure is retried by the onboarding page."""
-    site_env, _, site_id = connection_id.partition("-")
+    site_env, site_id = site_of(connection_id)
     try:
         async with _dashboard(request) as dashboard:
             await dashboard.create_platform_connection(site_env, site_id, platform=platform, store_id=store_id)
@@ -305,7 +305,7 @@ async def show_onboarding(request: Request) -> Response:
     steps: list[OnboardingStep] | None
     try:
         async with _dashboard(request) as dashboard:
-            steps = await dashboard.onboarding_steps(*connection_id.split("-", 1))
+            steps = await dashboard.onboarding_steps(*site_of(connection_id))
     except (DashboardRefused, DashboardUnavailable) as exc:
         log.warning("install %s: onboarding steps of %s: %s", spec.name, connection_id, exc)
         steps = None

@@ -20,6 +20,12 @@ def connection_id_for(site_env: str, site_id: str) -> str:
     return f"{site_env}-{site_id}"
 
 
+def site_of(connection_id: str) -> tuple[str, str]:
+    """(siteEnv, siteId) of a connection id; the environment never holds a '-'."""
+    site_env, _, site_id = connection_id.partition("-")
+    return site_env, site_id
+
+
 class ConnectionNotFound(ConfigurationError):
     pass
 

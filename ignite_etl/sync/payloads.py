@@ -224,8 +224,6 @@ def problem_errors(problems: pd.DataFrame | None) -> dict[str, list[SyncError]]:
     return out
 
 
-
-
 def unique_errors(errors: Iterable[SyncError]) -> list[SyncError]:
     """The last error per external id: SparkLayer refuses an id twice in one log."""
     by_id = {e.external_id: e for e in errors}
