@@ -6,8 +6,9 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import yaml
 
-from ignite_etl.defs.partitions import connections_partitions
+from ignite_etl.defs.partitions import MAX_RUNTIME_TAG, connections_partitions
 from ignite_etl.definitions import defs
 from ignite_etl.devstack import INSTANCE_YAML
 
@@ -117,3 +118,13 @@ def test_the_deployed_instance_configuration_loads_against_postgres(make_databas
     )
     assert probe.returncode == 0, probe.stderr
     assert probe.stdout.split() == ["PostgresRunStorage", "QueuedRunCoordinator"]
+
+
+def test_every_job_has_a_maximum_runtime_that_run_monitoring_enforces():
+    definitions = defs()
+    jobs = [job for job in definitions.resolve_all_job_defs() if not job.name.startswith("__")]
+
+    assert jobs and {job.name: MAX_RUNTIME_TAG in job.tags for job in jobs} == {job.name: True for job in jobs}
+    assert all(int(job.tags[MAX_RUNTIME_TAG]) > 0 for job in jobs)
+    instance = yaml.safe_load((Path(__file__).parents[1] / "deploy" / "dagster.yaml").read_text())
+    assert instance["run_monitoring"]["enabled"] is True

@@ -10,6 +10,7 @@ import dagster as dg
 from pydantic import PrivateAttr
 
 from ignite_etl.platforms import Platform, platform_for
+from ignite_etl.platforms.outbound import OutboundPolicy
 from ignite_etl.settings import Settings
 from ignite_etl.sparklayer.client import SparkLayerClient
 from ignite_etl.sparklayer.endpoints import base_url_for
@@ -58,6 +59,8 @@ class SyncServices(dg.ConfigurableResource):
     platform_page_size: int = 100
     platform_time_scale: float = 1.0
     """Scales the platform client's waits (Retry-After, backoff); the sandbox uses < 1."""
+    outbound_policy: str = "public"
+    """Which store URLs may be called (`platforms/outbound.py`): public, or loopback for the sandbox."""
 
     def sparklayer(self, connection: Connection) -> SparkLayerClient:
         credentials = connection.sparklayer_credentials
@@ -82,6 +85,7 @@ class SyncServices(dg.ConfigurableResource):
             connection.platform_secrets,
             page_size=self.platform_page_size,
             time_scale=self.platform_time_scale,
+            outbound=OutboundPolicy.named(self.outbound_policy),
         )
 
 
@@ -90,9 +94,11 @@ def resources() -> dg.Definitions:
     # The database URL (it may hold a password) and the secret key stay EnvVars: Dagster resolves them in the
     # run and shows only their names. The rest comes from Settings, visible in the UI.
     app_db = AppDatabase(url=dg.EnvVar("IGNITE_DATABASE_URL"), secret_key=dg.EnvVar("IGNITE_SECRET_KEY"))
+    settings = Settings.from_env()
     return dg.Definitions(
         resources={
             "app_db": app_db,
-            "sync_services": SyncServices(app_db=app_db, sparklayer_api_url=Settings.from_env().sparklayer_api_url or ""),
+            "sync_services": SyncServices(app_db=app_db, sparklayer_api_url=settings.sparklayer_api_url or "",
+                                          outbound_policy=settings.outbound_policy),
         }
     )

@@ -16,6 +16,7 @@ import httpx
 from pydantic import SecretStr, ValidationError
 
 from ignite_etl import __version__
+from ignite_etl.backoff import Deadline
 from ignite_etl.sparklayer import endpoints
 from ignite_etl.sparklayer.auth import TokenProvider, utc_now
 from ignite_etl.sparklayer.endpoints import Endpoint
@@ -165,6 +166,7 @@ class SparkLayerTransport:
         """Send until the answer is neither retryable nor a rate limit; 429 waits are not failures."""
         failures = 0
         rate_limit_waits = 0
+        deadline = self.retry.deadline()
         while True:
             if self._limiter is not None:
                 await self._limiter.acquire()
@@ -184,6 +186,7 @@ class SparkLayerTransport:
                         f"({exc.__class__.__name__}); try again later"
                     ) from None
                 delay = self.retry.backoff(failures)
+                self._within(deadline, delay, endpoint, exc.__class__.__name__)
                 log.warning("%s: %s, retrying in %.2fs", endpoint.name, exc.__class__.__name__, delay)
                 await asyncio.sleep(delay)
                 continue
@@ -197,6 +200,7 @@ class SparkLayerTransport:
                         status_code=429,
                     )
                 delay = self.retry.rate_limit_wait(response.headers.get("Retry-After"), rate_limit_waits - 1)
+                self._within(deadline, delay, endpoint, "rate limited", status)
                 log.info("%s: rate limited, waiting %.2fs", endpoint.name, delay)
                 await asyncio.sleep(delay)
                 continue
@@ -211,10 +215,19 @@ class SparkLayerTransport:
                         status_code=status,
                     )
                 delay = self.retry.backoff(failures)
+                self._within(deadline, delay, endpoint, f"HTTP {status}", status)
                 log.warning("%s: HTTP %s, retrying in %.2fs", endpoint.name, status, delay)
                 await asyncio.sleep(delay)
                 continue
             return response
+
+    def _within(self, deadline: Deadline, delay: float, endpoint: Endpoint, last: str, status: int | None = None) -> None:
+        if not deadline.allows(delay):
+            raise TransientError(
+                f"SparkLayer gave no usable answer to {endpoint.name} within {self.retry.deadline_seconds:.0f}s "
+                f"(last: {last}); try again later",
+                status_code=status,
+            )
 
 
 def describe_refusal(response: httpx.Response) -> tuple[str, list[dict]]:

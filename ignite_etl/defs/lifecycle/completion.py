@@ -10,7 +10,7 @@ SparkLayer last accepted. The lifecycle sensor starts the full sync after.
 import dagster as dg
 
 from ignite_etl.defs.lifecycle.resources import LifecycleSettings
-from ignite_etl.defs.partitions import connections_partitions
+from ignite_etl.defs.partitions import MAX_RUNTIME_TAG, STEP_MAX_RUNTIME, connections_partitions
 from ignite_etl.defs.resources import SyncServices
 from ignite_etl.defs.sync import loading
 from ignite_etl.platforms import WebhookRegistration
@@ -57,7 +57,7 @@ def register_platform_webhooks(
 @dg.job(
     partitions_def=connections_partitions,
     executor_def=dg.in_process_executor,
-    tags={"ignite/lifecycle": "complete"},
+    tags={"ignite/lifecycle": "complete", MAX_RUNTIME_TAG: STEP_MAX_RUNTIME},
     description="Complete a connection: set the SparkLayer site up (price list, stock location, base currency) "
     "and register the platform's webhooks. The lifecycle sensor then starts its full sync.",
 )

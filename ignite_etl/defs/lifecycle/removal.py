@@ -8,7 +8,7 @@ import time
 import dagster as dg
 
 from ignite_etl.defs.lifecycle.resources import LifecycleSettings
-from ignite_etl.defs.partitions import CONNECTION_TAG
+from ignite_etl.defs.partitions import CONNECTION_TAG, MAX_RUNTIME_TAG, STEP_MAX_RUNTIME
 from ignite_etl.defs.resources import SyncServices
 from ignite_etl.store.connections import ConnectionNotFound
 from ignite_etl.store.frames import FrameStore
@@ -66,7 +66,7 @@ def delete_connection_data(
 
 @dg.job(
     executor_def=dg.in_process_executor,
-    tags={"ignite/lifecycle": "remove"},
+    tags={"ignite/lifecycle": "remove", MAX_RUNTIME_TAG: STEP_MAX_RUNTIME},
     description="Remove a connection: delete its sync logs in SparkLayer and every local row of it.",
 )
 def remove_connection():

@@ -6,7 +6,7 @@ from datetime import datetime
 import dagster as dg
 
 from ignite_etl.defs.partial.resources import ChangeQueuePolicy
-from ignite_etl.defs.partitions import connections_partitions
+from ignite_etl.defs.partitions import MAX_RUNTIME_TAG, STEP_MAX_RUNTIME, connections_partitions
 from ignite_etl.defs.resources import AppDatabase, SyncServices
 from ignite_etl.defs.sync.loading import SYNC_KIND_TAG
 from ignite_etl.store.connections import ConnectionNotFound
@@ -49,7 +49,7 @@ def work_off_change_queue(
 @dg.job(
     partitions_def=connections_partitions,
     executor_def=dg.in_process_executor,
-    tags={SYNC_KIND_TAG: PARTIAL},
+    tags={SYNC_KIND_TAG: PARTIAL, MAX_RUNTIME_TAG: STEP_MAX_RUNTIME},
     description="Partial sync of one connection: the entities its webhooks named, re-fetched, diffed and "
     "written if changed; failures retried with backoff, then dead-lettered.",
 )
@@ -73,6 +73,7 @@ def requeue_dead_letters(context: dg.OpExecutionContext, config: ReplayConfig, a
 @dg.job(
     partitions_def=connections_partitions,
     executor_def=dg.in_process_executor,
+    tags={MAX_RUNTIME_TAG: STEP_MAX_RUNTIME},
     description="Requeue a connection's dead-lettered changes (optionally only those since a time); "
     "the change-queue sensor then syncs them again.",
 )
@@ -101,7 +102,7 @@ def send_changed_orders(context: dg.OpExecutionContext, sync_services: SyncServi
 @dg.job(
     partitions_def=connections_partitions,
     executor_def=dg.in_process_executor,
-    tags={SYNC_KIND_TAG: "orders"},
+    tags={SYNC_KIND_TAG: "orders", MAX_RUNTIME_TAG: STEP_MAX_RUNTIME},
     description="Send SparkLayer orders whose invoices changed since the last pass (invoices(updatedSince)) "
     "to the Purchasing API.",
 )
