@@ -41,6 +41,9 @@ class Settings:
     sparklayer_dashboard_token: str | None = field(default=None, repr=False)
     platform_apps: Mapping[str, Mapping[str, str]] = field(default_factory=dict, repr=False)
     """Per platform name, its app credentials (keys lower case) from `IGNITE_APP_<PLATFORM>_<KEY>`."""
+    outbound_policy: str = "public"
+    """IGNITE_OUTBOUND_POLICY: which store URLs we call (`platforms/outbound.py`): `public` (https, public
+    addresses only; the production default) or `loopback` (also this machine's sandbox; the development default)."""
 
     @property
     def is_production(self) -> bool:
@@ -65,6 +68,9 @@ class Settings:
             raise ConfigurationError(
                 f"IGNITE_RECONCILE_TIMEZONE must be an IANA time zone such as 'UTC' or 'Australia/Sydney', not {timezone!r}"
             ) from None
+        outbound = (env.get("IGNITE_OUTBOUND_POLICY") or ("public" if environment == "production" else "loopback"))
+        if outbound.strip().lower() not in ("public", "loopback"):
+            raise ConfigurationError(f"IGNITE_OUTBOUND_POLICY must be public or loopback, not {outbound!r}")
         return cls(
             home=home,
             environment=environment,
@@ -84,6 +90,7 @@ class Settings:
             sparklayer_dashboard_url=(env.get("SPARKLAYER_DASHBOARD_URL") or DEFAULT_DASHBOARD_URL).rstrip("/"),
             sparklayer_dashboard_token=env.get("SPARKLAYER_DASHBOARD_TOKEN") or None,
             platform_apps=_platform_apps(env),
+            outbound_policy=outbound.strip().lower(),
         )
 
     def sparklayer_base_url(self, site_env: str) -> str:

@@ -5,9 +5,13 @@ Each test session gets its own freshly migrated database; each test starts with 
 
 from __future__ import annotations
 
+import errno
+import ipaddress
 import os
+import socket
 import tempfile
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -111,3 +115,63 @@ def no_dagster_instance_left_entered():
     left = defs_state.DefsStateStorage.get()
     defs_state._current_storage.set(None)
     assert left is None, "this test left a Dagster instance (or a context holding one) entered"
+
+
+@dataclass
+class LoopbackGuard:
+    """What the code under test tried to reach off this machine (each attempt refused before a packet left)."""
+
+    refused: list = field(default_factory=list)
+
+
+def _on_loopback(address) -> bool:
+    if isinstance(address, (str, bytes)):  # a Unix socket
+        return True
+    try:
+        return ipaddress.ip_address(str(address[0]).split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture
+def loopback_only(monkeypatch) -> LoopbackGuard:
+    """Refuse and record every connect, datagram and name lookup that would leave loopback, at the socket
+    layer, so a test of a refusal cannot send a packet off this machine even when the code under test is
+    wrong. Numeric hosts in any spelling (decimal, octal, hex) resolve locally, as the code sees them."""
+    guard = LoopbackGuard()
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+    real_sendto, real_getaddrinfo = socket.socket.sendto, socket.getaddrinfo
+
+    def connect(sock, address):
+        if not _on_loopback(address):
+            guard.refused.append(("connect", address))
+            raise ConnectionRefusedError(f"test guard: no connection off loopback ({address!r})")
+        return real_connect(sock, address)
+
+    def connect_ex(sock, address):
+        if not _on_loopback(address):
+            guard.refused.append(("connect", address))
+            return errno.ECONNREFUSED
+        return real_connect_ex(sock, address)
+
+    def sendto(sock, data, *args):
+        address = args[-1]
+        if not _on_loopback(address):
+            guard.refused.append(("sendto", address))
+            raise ConnectionRefusedError(f"test guard: no datagram off loopback ({address!r})")
+        return real_sendto(sock, data, *args)
+
+    def getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
+        try:
+            return real_getaddrinfo(host, port, family, type, proto, flags | socket.AI_NUMERICHOST)
+        except socket.gaierror:
+            if host in ("localhost", b"localhost"):
+                return real_getaddrinfo(host, port, family, type, proto, flags)
+            guard.refused.append(("lookup", host))
+            raise socket.gaierror(socket.EAI_NONAME, f"test guard: no name lookups ({host!r})") from None
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    monkeypatch.setattr(socket.socket, "sendto", sendto)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return guard

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from ignite_etl.diff import DISCONTINUED
 from ignite_etl.platforms import platform_for
+from ignite_etl.platforms.outbound import SANDBOX
 from ignite_etl.sparklayer import models as sl
 from ignite_etl.sparklayer.client import SparkLayerClient
 from ignite_etl.sync import payloads
@@ -43,7 +44,7 @@ def push_everything(target: NaiveTarget, mode: Mode) -> dict[str, int]:
     """Extract the catalogue and customers, then write each record on its own. Returns records sent
     and refused per kind."""
     with platform_for(target.platform, target.platform_config, target.platform_secrets,
-                      page_size=target.page_size) as platform:
+                      page_size=target.page_size, outbound=SANDBOX) as platform:
         frames = CatalogueFrames()
         for page in platform.iter_catalogue():
             frames.add(page)

@@ -30,6 +30,7 @@ from ignite_etl.bench.stack import OURS, SITE_ENV, STOCK_LOCATION, BenchStack
 from ignite_etl.bench.webhook_load import percentile
 from ignite_etl.devstack import PROJECT_ROOT
 from ignite_etl.platforms import platform_for
+from ignite_etl.platforms.outbound import SANDBOX
 from ignite_etl.store.cipher import CredentialCipher
 from ignite_etl.store.connections import save_webhook_registration
 from ignite_etl.store.database import connect, one
@@ -132,7 +133,7 @@ def _wait_for_partial_runs(stack: BenchStack, timeout_s: float) -> None:
 
 def _register_webhooks(stack: BenchStack, url: str) -> None:
     """What connecting a store does: webhooks registered with the platform, their key stored encrypted."""
-    with platform_for("marketplacer", stack.platform_config, stack.platform_secrets) as platform:
+    with platform_for("marketplacer", stack.platform_config, stack.platform_secrets, outbound=SANDBOX) as platform:
         registration = platform.register_webhooks(url)
     with connect(stack.app_url) as conn:
         save_webhook_registration(conn, CredentialCipher(stack.secret_key), OURS.connection_id, url=url,

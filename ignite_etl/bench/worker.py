@@ -17,6 +17,8 @@ import threading
 import time
 from typing import Any
 
+from ignite_etl.platforms.outbound import SANDBOX
+
 RESULT_PREFIX = "BENCH-RESULT "
 
 
@@ -106,7 +108,7 @@ def run_page(params: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     pages = products = 0
     with platform_for(params["platform"], params["platform_config"], params["platform_secrets"],
-                      page_size=params["page_size"]) as platform:
+                      page_size=params["page_size"], outbound=SANDBOX) as platform:
         for page in platform.iter_catalogue():
             pages += 1
             products += len(page.products)

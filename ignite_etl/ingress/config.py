@@ -22,6 +22,8 @@ class IngressConfig:
     public_url: str = "http://127.0.0.1:8090"
     """IGNITE_PUBLIC_URL: where redirects and platform webhooks point."""
     max_body_bytes: int = MAX_BODY_BYTES
+    body_timeout_seconds: float = 30.0
+    """A body not received whole within this long is answered 408 (a slow-body client holds nothing longer)."""
     connect_token_ttl_seconds: int = 24 * 3600
     """How long a connect-page link works."""
     sync_running_window_seconds: int = 6 * 3600
@@ -31,7 +33,12 @@ class IngressConfig:
     pool_min_size: int = 2
     pool_max_size: int = 10
     platform_timeout_seconds: float = 15.0
-    """The connect page's one credentials check against the platform."""
+    """The whole of one platform call from the ingress (retries and waits included)."""
+    outbound_policy: str = "public"
+    """Which store URLs the ingress may call (`platforms/outbound.py`): public, or loopback for the sandbox."""
+    max_platform_calls: int = 4
+    """Platform calls (credentials checks, customer calls) in flight at once; more get 503 at once, so
+    slow stores cannot take every worker thread."""
     platform_time_scale: float = 0.1
     """Scales the platform client's retry waits for that check, so a merchant waits seconds, not a minute."""
     dashboard_url: str = "https://app.sparklayer.io/api/dashboard"
@@ -67,5 +74,6 @@ class IngressConfig:
             dashboard_url=settings.sparklayer_dashboard_url,
             dashboard_token=settings.resolve_dashboard_token(),
             platform_apps=settings.platform_apps,
+            outbound_policy=settings.outbound_policy,
             **overrides,
         )

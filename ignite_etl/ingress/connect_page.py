@@ -31,6 +31,9 @@ from ignite_etl.store import connect_tokens, connecting, inbox
 
 log = logging.getLogger(__name__)
 
+MAX_CHECKS_PER_LINK = 5
+"""Credential checks one link may make (each one calls the URL the merchant typed)."""
+
 def _form(spec: PlatformSpec, connection_id: str, config: dict, error: str | None = None,
           status: int = 200) -> HTMLResponse:
     inputs = "".join(
@@ -47,6 +50,16 @@ def _form(spec: PlatformSpec, connection_id: str, config: dict, error: str | Non
     return page("Connect your store", content, status)
 
 
+def _link_refused(spec: PlatformSpec, connection_id: str, shown: dict, why: str) -> Response:
+    if why == "busy":
+        return _form(spec, connection_id, shown, "These settings are being checked already; wait for that "
+                                                 "check to finish.", 409)
+    if why == "exhausted":
+        return page("Connect link used up", f"<p>This link has been tried {MAX_CHECKS_PER_LINK} times. Start the "
+                    "connection again from the SparkLayer dashboard to get a new link.</p>", 429)
+    raise _unusable_link()
+
+
 def _unusable_link() -> Problem:
     return Problem(404, "This connect link is unknown, expired or already used. Start the connection again from "
                         "the SparkLayer dashboard to get a new link.")
@@ -57,7 +70,7 @@ async def _pending_connection(conn, token: str, *, lock: bool = False) -> dict:
     if connection_id is None:
         raise _unusable_link()
     row = await (connecting.lock(conn, connection_id) if lock else connecting.read(conn, connection_id))
-    if row is None or row["status"] == "removing":
+    if row is None or row["status"] != "pending":  # a connected store is never changed through a link
         raise _unusable_link()
     return row
 
@@ -85,7 +98,16 @@ async def submit_connect_form(request: Request) -> Response:
     if not settings.complete:
         missing = next(f.label for f in spec.form_fields if f.name in spec.settings.required and not getattr(settings, f.name))
         return _form(spec, connection_id, shown, f"Enter the {missing}.", 400)
-    error, status = await _check_credentials(request, spec, settings)
+    async with request.app.state.db.connection() as conn:
+        taken = await connect_tokens.begin_check(conn, token, max_attempts=MAX_CHECKS_PER_LINK,
+                                                 hold_seconds=request.app.state.config.platform_timeout_seconds * 2)
+    if taken != "ok":
+        return _link_refused(spec, connection_id, shown, taken)
+    try:
+        error, status = await _check_credentials(request, spec, settings)
+    finally:
+        async with request.app.state.db.connection() as conn:
+            await connect_tokens.end_check(conn, token)
     if error:
         return _form(spec, connection_id, shown, error, status)
 
@@ -93,7 +115,6 @@ async def submit_connect_form(request: Request) -> Response:
         row = await _pending_connection(conn, token, lock=True)  # still usable, and now ours
         config = {**(row["platform_config"] or {}), **settings.config()}
         await connecting.complete(conn, request.app.state.cipher, connection_id, config, settings.secrets())
-        await connect_tokens.use(conn, token)
         if not await inbox.has_unprocessed_connect(conn, connection_id):
             await inbox.record(conn, connection_id, inbox.CONNECT)
     log.info("connect page: %s completed", connection_id)
@@ -106,6 +127,8 @@ async def _check_credentials(request: Request, spec: PlatformSpec, settings: Con
     """One real query against the store."""
     try:
         await on_platform(request, spec, settings, lambda platform: platform.check_credentials())
+    except Problem as busy:
+        return busy.detail, busy.status
     except (InvalidCredentials, InvalidConfiguration) as exc:
         return sentence(str(exc)), 400
     except PlatformError:

@@ -22,6 +22,7 @@ from ignite_etl.platforms.base import (
     PlatformSpec,
     PlatformUnavailable,
     SettingProblem,
+    WebhookMalformed,
     WebhookRegistration,
     WebhookRejected,
 )
@@ -87,6 +88,7 @@ __all__ = [
     "PlatformUnavailable",
     "SettingProblem",
     "WebhookRegistration",
+    "WebhookMalformed",
     "WebhookRejected",
     "platform_for",
     "platform_spec",

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
 from ignite_etl.model import CataloguePage, Customer, CustomerRequest, Order, StockLocation, StoreSettings, WebhookEvent
 
@@ -35,6 +35,11 @@ class InvalidSession(PlatformError):
 
 class WebhookRejected(PlatformError):
     """A webhook delivery failed verification (missing or wrong signature, unreadable body)."""
+
+
+class WebhookMalformed(PlatformError):
+    """A correctly signed delivery whose content is not a readable event (not JSON, no object id, a control
+    character in an id); the message says what is wrong."""
 
 
 class NotSupported(PlatformError):
@@ -68,7 +73,9 @@ class ConnectSettings(BaseModel):
 
     @field_validator("*", mode="before")
     @classmethod
-    def _blank_is_unset(cls, value: Any) -> Any:
+    def _blank_is_unset(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str) and any(ord(c) < 32 or c == "\x7f" for c in value):
+            raise SettingProblem(f"{info.field_name} contains a control character; enter it again without one")
         return None if isinstance(value, str) and not value.strip() else value
 
     @property

@@ -15,13 +15,13 @@ import uvicorn
 class BackgroundServer:
     """`with BackgroundServer(app) as server: httpx.get(server.url + "/...")`"""
 
-    def __init__(self, app, *, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning"):
+    def __init__(self, app, *, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning", **options):
         self.host = host
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, port))
         self.port = self._sock.getsockname()[1]
-        config = uvicorn.Config(app, log_level=log_level, lifespan="auto", access_log=False)
+        config = uvicorn.Config(app, log_level=log_level, lifespan="auto", **{"access_log": False, **options})
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True)
 

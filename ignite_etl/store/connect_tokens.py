@@ -43,5 +43,38 @@ async def valid_connection(conn: AsyncConn, token: str, *, lock: bool = False) -
     return row["connection_id"] if row else None
 
 
-async def use(conn: AsyncConn, token: str) -> None:
-    await conn.execute("update connect_token set used_at = now() where token_hash = %s", (_hash(token),))
+async def revoke(conn: AsyncConn, connection_id: str) -> None:
+    """No link of the connection works any more: it completed (by any path) or is being removed."""
+    await conn.execute("delete from connect_token where connection_id = %s", (connection_id,))
+
+
+async def begin_check(conn: AsyncConn, token: str, *, max_attempts: int, hold_seconds: float) -> str:
+    """Take one of the link's attempts and hold the link while its check runs: `ok`, or why not:
+    `busy` (another check of it is running), `exhausted` (no attempts left) or `unusable`."""
+    cursor = await conn.execute(
+        """
+        update connect_token
+        set attempts = attempts + 1, checking_until = now() + make_interval(secs => %s)
+        where token_hash = %s and used_at is null and expires_at > now() and attempts < %s
+          and (checking_until is null or checking_until < now())
+        returning attempts
+        """,
+        (hold_seconds, _hash(token), max_attempts),
+    )
+    if await cursor.fetchone():
+        return "ok"
+    cursor = await conn.execute(
+        """
+        select attempts >= %s as exhausted, checking_until > now() as busy from connect_token
+        where token_hash = %s and used_at is null and expires_at > now()
+        """,
+        (max_attempts, _hash(token)),
+    )
+    row = await cursor.fetchone()
+    if row is None:
+        return "unusable"
+    return "busy" if row["busy"] else "exhausted"
+
+
+async def end_check(conn: AsyncConn, token: str) -> None:
+    await conn.execute("update connect_token set checking_until = null where token_hash = %s", (_hash(token),))

@@ -8,7 +8,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from ignite_etl.store import inbox
+from ignite_etl.store import connect_tokens, inbox
 from ignite_etl.store.cipher import CredentialCipher
 from ignite_etl.store.connections import UPSERT_CONNECTION, upsert_params
 from ignite_etl.store.database import AsyncConn
@@ -47,6 +47,8 @@ async def upsert(conn: AsyncConn, cipher: CredentialCipher, **fields: Any) -> st
     stored ones, `store_id` None the stored one."""
     params = upsert_params(cipher, **fields)
     await conn.execute(UPSERT_CONNECTION, params)
+    if fields.get("status") == "connected":
+        await connect_tokens.revoke(conn, params["id"])
     return params["id"]
 
 
@@ -63,6 +65,7 @@ async def complete(
         """,
         (Jsonb(platform_config), cipher.encrypt_json(platform_secrets), connection_id),
     )
+    await connect_tokens.revoke(conn, connection_id)
 
 
 async def request_removal(conn: AsyncConn, connection_id: str) -> bool:
@@ -82,6 +85,7 @@ async def mark_removing(conn: AsyncConn, connection_id: str) -> None:
     await conn.execute(
         "update connection set status = 'removing', updated_at = now() where id = %s", (connection_id,)
     )
+    await connect_tokens.revoke(conn, connection_id)
 
 
 @dataclass(frozen=True)

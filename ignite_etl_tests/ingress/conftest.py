@@ -9,6 +9,7 @@ import pytest
 
 from ignite_etl.ingress.app import create_app
 from ignite_etl.ingress.config import IngressConfig
+from ignite_etl.ingress.server import ServerLimits
 from ignite_etl.sandbox.server import BackgroundServer
 from ignite_etl.store.cipher import CredentialCipher
 from ignite_etl.store.database import connect
@@ -18,6 +19,8 @@ PUBLIC_URL = "https://ignite.example.test"
 SITE_ENV, SITE_ID = "test", "bobs-store"
 CONNECTION_ID = f"{SITE_ENV}-{SITE_ID}"
 SITE_PATH = f"/v1/{SITE_ENV}/{SITE_ID}"
+SERVER_LIMITS = ServerLimits(header_timeout_seconds=1.0)
+"""The production server settings, with a header deadline short enough to test."""
 
 
 @dataclass
@@ -42,8 +45,8 @@ class RunningIngress:
 
 def ingress_config(database_url: str, secret_key: str, **overrides) -> IngressConfig:
     options = dict(database_url=database_url, secret_key=secret_key, ingress_token=INGRESS_TOKEN,
-                   public_url=PUBLIC_URL, max_body_bytes=16_384, pool_min_size=1, pool_max_size=4,
-                   platform_time_scale=0.001)
+                   public_url=PUBLIC_URL, max_body_bytes=16_384, body_timeout_seconds=1.0, pool_min_size=1, pool_max_size=4,
+                   platform_time_scale=0.001, outbound_policy="loopback")
     options.update(overrides)
     return IngressConfig(**options)
 
@@ -56,7 +59,8 @@ def secret_key() -> str:
 
 @pytest.fixture(scope="session")
 def ingress_server(migrated_database_url, secret_key):
-    with BackgroundServer(create_app(ingress_config(migrated_database_url, secret_key))) as server:
+    with BackgroundServer(create_app(ingress_config(migrated_database_url, secret_key)),
+                          **SERVER_LIMITS.uvicorn_options()) as server:
         yield server
 
 

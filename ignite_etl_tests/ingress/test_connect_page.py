@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from ignite_etl.ingress.connect_page import MAX_CHECKS_PER_LINK
 from ignite_etl.sandbox.marketplacer.sandbox import DEFAULT_API_KEY, MarketplacerSandbox
 from ignite_etl.sandbox.server import BackgroundServer
 from ignite_etl.store.connections import get_connection
@@ -119,3 +120,72 @@ def test_a_link_of_a_connection_being_removed_is_dead(ingress, marketplacer):
 
     assert ingress.anonymous().post(path, data=form(api_url)).status_code == 404
     assert ingress.rows("select status from connection")[0]["status"] == "removing"
+
+
+@pytest.mark.parametrize("url", ["https://169.254.169.254/graphql", "https://2852039166/graphql",
+                                 "https://10.1.2.3/graphql", "https://[::ffff:169.254.169.254]/graphql"])
+def test_the_connect_page_never_calls_a_private_or_link_local_address(ingress, loopback_only, url):
+    path = start_pending(ingress)
+
+    answer = ingress.anonymous().post(path, data=form(url, api_key="the-merchants-key"))
+
+    assert answer.status_code == 400 and "public internet address" in answer.text
+    assert loopback_only.refused == []
+    assert ingress.rows("select status, platform_credentials from connection") == [
+        {"status": "pending", "platform_credentials": None}]
+
+
+def test_a_link_allows_a_few_checks_then_is_used_up(ingress, marketplacer):
+    _, api_url = marketplacer
+    path = start_pending(ingress)
+    browser = ingress.anonymous()
+
+    answers = [browser.post(path, data=form(api_url, api_key=f"wrong-{n}")) for n in range(MAX_CHECKS_PER_LINK + 2)]
+
+    assert [a.status_code for a in answers] == [400] * MAX_CHECKS_PER_LINK + [429, 429]
+    assert "Start the connection again" in answers[-1].text
+    assert ingress.rows("select attempts from connect_token") == [{"attempts": MAX_CHECKS_PER_LINK}]
+    assert browser.post(path, data=form(api_url)).status_code == 429  # even with the right key
+    assert ingress.rows("select status from connection")[0]["status"] == "pending"
+
+
+def test_a_link_is_held_while_its_check_runs(ingress, marketplacer):
+    _, api_url = marketplacer
+    path = start_pending(ingress)
+    with connect(ingress.database_url) as conn:  # a check of this link is running elsewhere
+        conn.execute("update connect_token set checking_until = now() + interval '1 minute'")
+
+    answer = ingress.anonymous().post(path, data=form(api_url))
+
+    assert answer.status_code == 409 and "being checked" in answer.text
+    assert ingress.rows("select status from connection")[0]["status"] == "pending"
+
+
+def test_a_link_stops_working_once_sparklayer_completes_the_connection(ingress, marketplacer):
+    _, api_url = marketplacer
+    path = start_pending(ingress)
+    completed = ingress.client.post(SITE_PATH, json={
+        "spark_api_client_id": "c", "spark_api_client_secret": "s",
+        "extra_config": {"marketplacer_api_url": api_url, "marketplacer_api_key": DEFAULT_API_KEY, "currency": "AUD"}})
+    assert completed.json()["status"] == "connected"
+    browser = ingress.anonymous()
+
+    shown = browser.get(path)
+    overwrite = browser.post(path, data=form("https://attacker.example/graphql", api_key="theirs", currency="USD"))
+
+    assert shown.status_code == 404 and overwrite.status_code == 404
+    assert ingress.rows("select count(*) as n from connect_token")[0]["n"] == 0
+    row = ingress.rows("select platform_config from connection")[0]
+    assert row["platform_config"]["marketplacer_api_url"] == api_url and row["platform_config"]["currency"] == "AUD"
+
+
+def test_a_control_character_in_a_field_is_explained_and_stores_nothing(ingress, marketplacer):
+    sandbox, api_url = marketplacer
+    path = start_pending(ingress)
+    before = sandbox.graphql_requests
+
+    answer = ingress.anonymous().post(path, data=form(api_url + "\x00", api_key="k\x00"))
+
+    assert answer.status_code == 400 and "control character" in answer.text
+    assert sandbox.graphql_requests == before
+    assert ingress.rows("select status from connection")[0]["status"] == "pending"

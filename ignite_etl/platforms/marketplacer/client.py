@@ -1,4 +1,5 @@
-"""The Marketplacer Operator API client: one place for auth, the request limiter, retries and Relay paging."""
+"""The Marketplacer Operator API client: one place for auth, the request limiter, bounded retries and Relay
+paging."""
 
 from __future__ import annotations
 
@@ -7,19 +8,23 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import httpx
 
+from ignite_etl.backoff import Deadline, RetryPolicy
 from ignite_etl.platforms.base import InvalidCredentials, PlatformError, PlatformUnavailable
+from ignite_etl.platforms.outbound import PUBLIC_ONLY, OutboundPolicy
 
 logger = logging.getLogger(__name__)
 
 REQUESTS_PER_WINDOW = 750
 WINDOW_SECONDS = 10.0
-DEFAULT_RETRY_AFTER_SECONDS = 60.0
-MAX_TRANSIENT_FAILURES = 5
-MAX_THROTTLED_SECONDS = 3600.0  # give up only after an hour of being throttled
+RETRY = RetryPolicy(max_attempts=5, base_delay=1.0, max_delay=30.0, max_rate_limit_waits=30, max_retry_after=60.0,
+                    deadline_seconds=300.0)
+"""A call waits at most a minute at a time and five minutes in all; a store slower than that fails its sync
+step (which Dagster retries) rather than holding a run slot every other store needs."""
 
 
 class MarketplacerQueryError(PlatformError):
@@ -66,7 +71,8 @@ class RequestLimiter:
 
 
 class MarketplacerClient:
-    """POSTs GraphQL documents to an instance's `/graphql`. `time_scale` shrinks every wait (tests only)."""
+    """POSTs GraphQL documents to an instance's `/graphql`, only where `outbound` allows (the URL is the
+    merchant's). `time_scale` shrinks every wait (tests only)."""
 
     def __init__(
         self,
@@ -78,14 +84,19 @@ class MarketplacerClient:
         timeout: float = 60.0,
         time_scale: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
+        retry: RetryPolicy = RETRY,
+        deadline_seconds: float | None = None,
+        outbound: OutboundPolicy = PUBLIC_ONLY,
     ):
-        self.api_url = api_url
+        self.api_url = str(outbound.check_url(api_url))
         self._api_key = api_key
         self.limiter = limiter or RequestLimiter()
-        self._http = http_client or httpx.Client(timeout=timeout)
+        self._http = http_client or httpx.Client(timeout=timeout, transport=outbound.transport(),
+                                                 follow_redirects=False)
         self._owns_http = http_client is None
         self.time_scale = time_scale
         self._sleep = sleep
+        self.retry = retry if deadline_seconds is None else replace(retry, deadline_seconds=deadline_seconds)
         self.requests_sent = 0
         self.throttled_waits = 0
 
@@ -100,14 +111,13 @@ class MarketplacerClient:
         if self._owns_http:
             self._http.close()
 
-    def _wait(self, seconds: float) -> None:
-        self._sleep(seconds * self.time_scale)
-
     def execute(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """The `data` of one GraphQL request. Throttling (429/503) waits are not failures; network errors
-        and other 5xx are retried a few times, then raise `PlatformUnavailable`."""
+        and other 5xx are retried a few times. Every wait is bounded (`RETRY`), and so is the whole call:
+        `PlatformUnavailable` as soon as the next wait would pass the call's deadline."""
         failures = 0
-        throttled_seconds = 0.0
+        throttled = 0
+        deadline = self.retry.deadline()
         while True:
             self.limiter.acquire()
             self.requests_sent += 1
@@ -119,33 +129,39 @@ class MarketplacerClient:
                 )
             except httpx.HTTPError as exc:
                 failures += 1
-                if failures >= MAX_TRANSIENT_FAILURES:
-                    raise PlatformUnavailable(
-                        f"Marketplacer at {self.api_url} did not answer ({type(exc).__name__}); try again later"
-                    ) from None
-                self._wait(2**failures)
+                self._retry_or_give_up(deadline, failures, self.retry.backoff(failures),
+                                       f"did not answer ({type(exc).__name__})")
                 continue
             status = response.status_code
             if status in (429, 503):
-                wait = _retry_after(response.headers.get("retry-after"))
-                throttled_seconds += wait
-                if throttled_seconds > MAX_THROTTLED_SECONDS:
-                    raise PlatformUnavailable("Marketplacer kept throttling requests for an hour; try again later")
+                throttled += 1
+                if throttled > self.retry.max_rate_limit_waits:
+                    raise PlatformUnavailable(f"Marketplacer throttled {throttled} requests in a row; try again later")
                 self.throttled_waits += 1
-                self._wait(wait)
+                self._retry_or_give_up(deadline, 0, self.retry.rate_limit_wait(response.headers.get("retry-after"),
+                                                                               throttled - 1), f"answered {status}")
                 continue
             if status in (401, 403):
                 raise InvalidCredentials(
                     "Marketplacer refused the API key: check that it is an Operator API key of this store, or create "
                     "a new one and reconnect"
                 )
+            if 300 <= status < 400:
+                raise PlatformError(f"Marketplacer answered {status} (a redirect); enter the API URL it redirects "
+                                    "to, which ends in /graphql")
             if status >= 500:
                 failures += 1
-                if failures >= MAX_TRANSIENT_FAILURES:
-                    raise PlatformUnavailable(f"Marketplacer answered {status} {failures} times; try again later")
-                self._wait(2**failures)
+                self._retry_or_give_up(deadline, failures, self.retry.backoff(failures), f"answered {status}")
                 continue
             return _data(response)
+
+    def _retry_or_give_up(self, deadline: Deadline, failures: int, wait: float, what: str) -> None:
+        """Wait `wait` (time-scaled) before the next attempt, or raise when the failures or the wait
+        would pass the call's budget."""
+        scaled = wait * self.time_scale
+        if failures >= self.retry.max_attempts or not deadline.allows(scaled):
+            raise PlatformUnavailable(f"Marketplacer at {self.api_url} {what}; try again later")
+        self._sleep(scaled)
 
     def paginate(self, query: str, variables: dict[str, Any], connection: str, page_size: int) -> Iterator[list]:
         """Yield each page's `nodes` of the top-level `connection`, following `pageInfo.endCursor`."""
@@ -168,13 +184,6 @@ class MarketplacerClient:
         if payload.get("errors"):
             raise MarketplacerMutationError(mutation, payload["errors"])
         return payload
-
-
-def _retry_after(value: str | None) -> float:
-    try:
-        return max(0.0, float(value)) if value is not None else DEFAULT_RETRY_AFTER_SECONDS
-    except ValueError:
-        return DEFAULT_RETRY_AFTER_SECONDS
 
 
 def _data(response: httpx.Response) -> dict[str, Any]:

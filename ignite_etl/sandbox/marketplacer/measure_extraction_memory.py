@@ -16,6 +16,7 @@ import time
 import httpx
 
 from ignite_etl.platforms import platform_for
+from ignite_etl.platforms.outbound import SANDBOX
 from ignite_etl.sandbox.marketplacer import DEFAULT_API_KEY
 
 
@@ -51,7 +52,8 @@ def measure(adverts: int, page_size: int) -> dict:
                     raise RuntimeError("the sandbox did not start") from None
                 time.sleep(0.5)
         platform = platform_for("marketplacer", {"marketplacer_api_url": url, "currency": "AUD"},
-                                {"marketplacer_api_key": DEFAULT_API_KEY}, page_size=page_size)
+                                {"marketplacer_api_key": DEFAULT_API_KEY}, page_size=page_size,
+                                outbound=SANDBOX)
         start_rss = _rss_mb()
         peak_rss = start_rss
         products = variants = problems = pages = 0

@@ -26,7 +26,13 @@ from ignite_etl.sandbox.server import BackgroundServer
 from ignite_etl.sandbox.sparklayer.sandbox import SparkLayerSandbox
 from ignite_etl.store.database import connect
 from ignite_etl_tests.defs.sync.conftest import (  # noqa: F401 - CONNECTION_ID is the lifecycle tests' too
-    CLIENT_ID, CLIENT_SECRET, CONNECTION_ID, FULL_SYNC_ASSETS, SITE_ENV, SITE_ID, FastSyncServices,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    CONNECTION_ID,
+    FULL_SYNC_ASSETS,
+    SITE_ENV,
+    SITE_ID,
+    FastSyncServices,
 )
 from ignite_etl_tests.platforms import fakeshop
 
@@ -145,7 +151,7 @@ def running_stack(database_url: str, secret_key: str, sparklayer: SparkLayerSand
     ingress_server, sl_server = BackgroundServer(deferred), BackgroundServer(sparklayer.app)
     deferred.app = create_app(IngressConfig(
         database_url=database_url, secret_key=secret_key, ingress_token=INGRESS_TOKEN, public_url=ingress_server.url,
-        pool_min_size=1, pool_max_size=4, dashboard_url=f"{sl_server.url}/dashboard", dashboard_token=DASHBOARD_TOKEN,
+        pool_min_size=1, pool_max_size=4, outbound_policy="loopback", dashboard_url=f"{sl_server.url}/dashboard", dashboard_token=DASHBOARD_TOKEN,
         **ingress_options))
     sparklayer.dashboard.configure(token=DASHBOARD_TOKEN, integration_url=ingress_server.url,
                                    integration_token=INGRESS_TOKEN)

@@ -14,11 +14,12 @@ from ignite_etl.defs.partial.resources import ChangeQueuePolicy
 from ignite_etl.ingress.app import create_app
 from ignite_etl.ingress.config import IngressConfig
 from ignite_etl.platforms import platform_for
+from ignite_etl.platforms.outbound import SANDBOX
 from ignite_etl.sandbox.marketplacer.sandbox import DEFAULT_API_KEY
 from ignite_etl.sandbox.server import BackgroundServer
+from ignite_etl.sparklayer.retry import RetryPolicy
 from ignite_etl.store.connections import save_webhook_registration
 from ignite_etl.store.database import connect
-from ignite_etl.sparklayer.retry import RetryPolicy
 from ignite_etl_tests.defs.sync.conftest import CONNECTION_ID, ConnectedStore, FastSyncServices, connected_store  # noqa: F401
 
 MAX_ATTEMPTS = 3
@@ -85,12 +86,13 @@ def _webhooks_to_ingress(store: ConnectedStore, cipher, *, full_sync: bool):
         platform_time_scale=fast.platform_time_scale,
     )
     app = create_app(IngressConfig(database_url=store.database_url, secret_key=fast.app_db.secret_key,
-                                   ingress_token="partial-sync-tests", pool_min_size=1, pool_max_size=4))
+                                   ingress_token="partial-sync-tests", pool_min_size=1, pool_max_size=4,
+                                   outbound_policy="loopback"))
     with BackgroundServer(app) as ingress:
         with connect(store.database_url) as conn:
             api_url = conn.execute("select platform_config->>'marketplacer_api_url' as u from connection").fetchone()["u"]
             with platform_for("marketplacer", {"marketplacer_api_url": api_url, "currency": "AUD"},
-                                                  {"marketplacer_api_key": DEFAULT_API_KEY}) as platform:
+                                                  {"marketplacer_api_key": DEFAULT_API_KEY}, outbound=SANDBOX) as platform:
                 url = f"{ingress.url}/webhooks/marketplacer/{CONNECTION_ID}"
                 registration = platform.register_webhooks(url)
             save_webhook_registration(conn, fast.app_db.cipher, CONNECTION_ID, url=url, key=registration.key,

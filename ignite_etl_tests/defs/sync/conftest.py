@@ -33,7 +33,10 @@ DATA_PATHS = ("/products", "/product-variants", "/batch-update-stock", "/pricing
 
 
 class FastSyncServices(SyncServices):
-    """Real clients with waits scaled down so retries and backoff take milliseconds."""
+    """Real clients with waits scaled down so retries and backoff take milliseconds, calling the simulators
+    on loopback."""
+
+    outbound_policy: str = "loopback"
 
     def sparklayer(self, connection):
         client = super().sparklayer(connection)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ignite_etl.platforms import platform_for
+from ignite_etl.platforms.outbound import SANDBOX
 from ignite_etl.sandbox.marketplacer import DEFAULT_API_KEY, MarketplacerSandbox
 from ignite_etl.sandbox.server import BackgroundServer
 
@@ -34,6 +35,7 @@ def connect(server):
             {"marketplacer_api_url": f"{server.url}/graphql", "currency": "AUD"},
             {"marketplacer_api_key": api_key},
             page_size=page_size,
+            outbound=SANDBOX,
             time_scale=time_scale,
             **options,
         )
