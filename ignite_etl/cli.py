@@ -117,19 +117,17 @@ def _cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_ingress(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
-
     from ignite_etl import devstack
     from ignite_etl.ingress.app import create_app
     from ignite_etl.ingress.config import IngressConfig
+    from ignite_etl.ingress.server import serve
 
     databases = devstack.open_databases(settings)
     try:
         devstack.migrate(databases)
         app = create_app(IngressConfig.from_settings(settings, databases.app_url))
         log.info("ingress on http://%s:%d (public URL %s)", args.host, args.port, settings.public_url)
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False,
-                    proxy_headers=True, server_header=False)
+        serve(app, args.host, args.port, log_level="warning", proxy_headers=True)
     finally:
         databases.release()
     return 0

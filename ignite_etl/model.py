@@ -281,4 +281,6 @@ class WebhookEvent(Record):
     event_name: str
     sequence: int | None = None
     idempotency_key: str
+    """Names the event from signed content only (never from an unsigned header), so a captured delivery
+    replayed under new headers is recognised as the same event."""
     event_id: str | None = None

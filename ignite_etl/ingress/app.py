@@ -16,6 +16,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -25,6 +26,7 @@ from ignite_etl.ingress.connect_page import connect_page_routes
 from ignite_etl.ingress.connections import connection_routes
 from ignite_etl.ingress.customers import customer_routes
 from ignite_etl.ingress.entities import entity_routes
+from ignite_etl.ingress.guard import IngressGuard
 from ignite_etl.ingress.http import Problem, problem_handler
 from ignite_etl.ingress.install import install_exception_handlers, install_routes
 from ignite_etl.ingress.queue_writer import ChangeQueueWriter
@@ -50,11 +52,6 @@ async def healthz(request: Request) -> Response:
 
 async def _http_error(request: Request, exc: HTTPException) -> Response:
     return problem(exc.status_code, exc.detail or "", headers=getattr(exc, "headers", None))
-
-
-async def _unexpected(request: Request, exc: Exception) -> Response:
-    log.error("ingress: %s %s failed: %s", request.method, request.url.path, type(exc).__name__)
-    return problem(500, "The ingress failed to handle the request; it was not recorded. Try again.")
 
 
 def create_app(config: IngressConfig) -> Starlette:
@@ -85,9 +82,11 @@ def create_app(config: IngressConfig) -> Starlette:
         *install_routes,
         *webhook_routes,
     ]
-    return Starlette(
+    app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers=cast(Any, {Problem: problem_handler, **install_exception_handlers, HTTPException: _http_error,
-                                     Exception: _unexpected}),
+        middleware=[Middleware(IngressGuard)],
+        exception_handlers=cast(Any, {Problem: problem_handler, **install_exception_handlers, HTTPException: _http_error}),
     )
+    app.router.redirect_slashes = False  # a redirect would be built from the Host header the client sent
+    return app

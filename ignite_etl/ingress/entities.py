@@ -55,7 +55,7 @@ async def fetch_entity(request: Request) -> Response:
 def _page(value: str | None) -> int:
     if value is None or value in ("", "null"):
         return 0
-    if not value.isdigit() or int(value) > MAX_PAGE:
+    if not (value.isascii() and value.isdigit()) or int(value) > MAX_PAGE:
         raise Problem(400, "page must be a value this endpoint returned as next_page.",
                       errors=[field_error("page", "page must be a next_page value", "invalid")])
     return int(value)

@@ -5,18 +5,19 @@ A failed check raises `Problem`, which the app answers as RFC 7807 (ignite_etl/p
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
-import re
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ignite_etl.problem import problem
-from ignite_etl.store.connections import SITE_ENVS, connection_id_for
+from ignite_etl.store.connections import SITE_ENVS, connection_id_for, site_id_problem
 
-_SITE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+MAX_JSON_DEPTH = 32
+"""The deepest nesting a JSON body may have; SparkLayer's bodies nest four levels at most."""
 
 
 class Problem(Exception):
@@ -60,11 +61,16 @@ async def read_body(request: Request) -> bytes:
         if too_big:
             raise _too_large(limit)
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(limit)
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(request.app.state.config.body_timeout_seconds):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise _too_large(limit)
+                chunks.append(chunk)
+    except TimeoutError:
+        raise Problem(408, "The request body did not arrive in time; send it again.",
+                      headers={"Connection": "close"}) from None
     return b"".join(chunks)
 
 
@@ -73,19 +79,42 @@ def _too_large(limit: int) -> Problem:
 
 
 async def read_json_object(request: Request, *, optional: bool = False) -> dict[str, Any] | None:
-    """The body as a JSON object; an empty body is None when `optional`."""
+    """The body as a JSON object (sent as application/json); an empty body is None when `optional`."""
     raw = await read_body(request)
     if not raw.strip():
         if optional:
             return None
         raise Problem(400, "The request needs a JSON object body.")
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise Problem(415, "Send the body as JSON with Content-Type: application/json.")
     try:
         value = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise Problem(400, "The request body is not valid JSON.") from None
+    except RecursionError:
+        raise Problem(400, f"The request body nests deeper than {MAX_JSON_DEPTH} levels.") from None
     if not isinstance(value, dict):
         raise Problem(400, f"The request body must be a JSON object, not {type(value).__name__}.")
+    _check_values(value)
     return value
+
+
+def _check_values(document: Any) -> None:
+    """Refuse what no field we store can hold: nesting past MAX_JSON_DEPTH and NUL characters (Postgres
+    text cannot hold them). Walked without recursion."""
+    stack = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise Problem(400, f"The request body nests deeper than {MAX_JSON_DEPTH} levels.")
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise Problem(400, "The request body contains a NUL character (\\u0000), which no field accepts.")
+        elif isinstance(value, dict):
+            stack.extend((item, depth + 1) for pair in value.items() for item in pair)
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
 
 
 def site_connection_id(request: Request) -> str:
@@ -94,8 +123,8 @@ def site_connection_id(request: Request) -> str:
     errors = []
     if site_env not in SITE_ENVS:
         errors.append(field_error("siteEnv", f"siteEnv must be one of {', '.join(SITE_ENVS)}, not {site_env!r}"))
-    if not _SITE_ID.match(site_id):
-        errors.append(field_error("siteId", "siteId must be 1-100 letters, digits, '.', '_' or '-'"))
+    if problem := site_id_problem(site_id):
+        errors.append(field_error("siteId", problem))
     if errors:
         raise Problem(400, "The path names no valid SparkLayer site.", errors=errors)
     return connection_id_for(site_env, site_id)

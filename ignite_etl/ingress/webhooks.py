@@ -10,7 +10,6 @@ and `config`.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ignite_etl.ingress.http import read_body
-from ignite_etl.platforms import InvalidConfiguration, PlatformSpec, WebhookRejected, platform_spec
+from ignite_etl.platforms import InvalidConfiguration, PlatformSpec, WebhookMalformed, WebhookRejected, platform_spec
 from ignite_etl.problem import problem
 from ignite_etl.store import connecting
 from ignite_etl.store.change_queue import QUEUED_ENTITY_TYPES, QueuedChange
@@ -90,6 +89,8 @@ async def receive_webhook(request: Request) -> Response:
         return _unknown(spec, connection_id)
     try:
         event = _verify(spec, request, raw_body, entry.key)
+    except WebhookMalformed as malformed:
+        return _malformed(malformed)
     except WebhookRejected as rejected:
         if fresh:
             return _forged(rejected)
@@ -98,6 +99,8 @@ async def receive_webhook(request: Request) -> Response:
             return _unknown(spec, connection_id)
         try:
             event = _verify(spec, request, raw_body, entry.key)
+        except WebhookMalformed as malformed:
+            return _malformed(malformed)
         except WebhookRejected as again:
             return _forged(again)
 
@@ -111,7 +114,7 @@ async def receive_webhook(request: Request) -> Response:
         entity_id=event.object_id,
         event=event.event_name,
         sequence=event.sequence,
-        idempotency_key=event.idempotency_key or hashlib.sha256(raw_body).hexdigest(),
+        idempotency_key=event.idempotency_key,
     )
     row_id = await request.app.state.queue_writer.enqueue(change)  # answered once committed
     return JSONResponse({"queued": row_id is not None}, status_code=202 if row_id is not None else 200)
@@ -134,6 +137,10 @@ def _verify(spec: PlatformSpec, request: Request, raw_body: bytes, key: str | No
 
 def _unknown(spec: PlatformSpec, connection_id: str) -> Response:
     return problem(404, f"There is no {spec.display_name} connection {connection_id!r}; it may have been removed.")
+
+
+def _malformed(malformed: WebhookMalformed) -> Response:
+    return problem(400, f"{malformed}; nothing was recorded.")
 
 
 def _forged(rejected: WebhookRejected) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -13,6 +14,16 @@ from ignite_etl.store.cipher import CredentialCipher
 from ignite_etl.store.database import Conn
 
 SITE_ENVS = ("live", "test")
+_SITE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+SITE_ID_RULE = "siteId must be 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit, without '...'"
+
+
+def site_id_problem(site_id: str) -> str | None:
+    """Why `site_id` cannot name a connection, or None. A connection id is a Dagster partition key, so this is
+    Dagster's rule for partition keys (no "..." and no control character) within our narrower alphabet."""
+    if not isinstance(site_id, str) or not _SITE_ID.fullmatch(site_id) or "..." in site_id:
+        return SITE_ID_RULE
+    return None
 
 
 def connection_id_for(site_env: str, site_id: str) -> str:
@@ -98,6 +109,8 @@ def upsert_params(
     """UPSERT_CONNECTION's parameters, secrets encrypted; `id` is the connection id."""
     if site_env not in SITE_ENVS:
         raise ConfigurationError(f"site environment must be live or test, not {site_env!r}")
+    if problem := site_id_problem(site_id):
+        raise ConfigurationError(problem)
     return {
         "id": connection_id_for(site_env, site_id),
         "site_env": site_env,

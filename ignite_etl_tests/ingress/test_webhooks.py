@@ -11,6 +11,7 @@ import pytest
 from ignite_etl.ingress.app import create_app
 from ignite_etl.platforms import platform_for
 from ignite_etl.platforms.marketplacer.webhooks import signature
+from ignite_etl.platforms.outbound import SANDBOX
 from ignite_etl.sandbox.marketplacer.sandbox import DEFAULT_API_KEY, MarketplacerSandbox
 from ignite_etl.sandbox.server import BackgroundServer
 from ignite_etl.store import change_queue
@@ -39,9 +40,9 @@ def store(database_url, cipher, ingress):
                 platform_config={"marketplacer_api_url": f"{mp_server.url}/graphql", "currency": "AUD"},
                 platform_secrets={"marketplacer_api_key": DEFAULT_API_KEY},
             )
-            platform = platform_for("marketplacer", 
+            platform = platform_for("marketplacer",
                 {"marketplacer_api_url": f"{mp_server.url}/graphql", "currency": "AUD"},
-                {"marketplacer_api_key": DEFAULT_API_KEY},
+                {"marketplacer_api_key": DEFAULT_API_KEY}, outbound=SANDBOX,
             )
             url = f"{ingress.url}/webhooks/marketplacer/{CONNECTION_ID}"
             with platform:
@@ -143,11 +144,11 @@ def test_unknown_connection_gets_404_problem(ingress, database_url):
 def test_removed_connection_queues_nothing(store, ingress, database_url):
     _sandbox, key = store
     url = f"{ingress.url}/webhooks/marketplacer/{CONNECTION_ID}"
-    first, headers = signed_delivery(key, {"__typename": "Advert", "id": "QWR2ZXJ0LTE="}, idempotency_key="k1")
+    first, headers = signed_delivery(key, {"__typename": "Advert", "id": "QWR2ZXJ0LTE="}, event_id="k1")
     assert httpx.post(url, content=first, headers=headers).status_code == 202  # the key is now cached
     with connect(database_url) as conn:
         conn.execute("delete from connection where id = %s", (CONNECTION_ID,))
-    second, headers = signed_delivery(key, {"__typename": "Advert", "id": "QWR2ZXJ0LTI="}, idempotency_key="k2")
+    second, headers = signed_delivery(key, {"__typename": "Advert", "id": "QWR2ZXJ0LTI="}, event_id="k2")
     answer = httpx.post(url, content=second, headers=headers)
     assert answer.status_code in (200, 404)
     assert [r["idempotency_key"] for r in queue_rows(database_url)] == ["k1"]
@@ -158,7 +159,7 @@ def test_a_connection_being_removed_queues_nothing(store, ingress, database_url)
     url = f"{ingress.url}/webhooks/marketplacer/{CONNECTION_ID}"
     with connect(database_url) as conn:  # what DELETE /v1/... commits before the removal job deletes rows
         conn.execute("update connection set status = 'removing' where id = %s", (CONNECTION_ID,))
-    body, headers = signed_delivery(key, {"__typename": "Advert", "id": "QWR2ZXJ0LTE="}, idempotency_key="k1")
+    body, headers = signed_delivery(key, {"__typename": "Advert", "id": "QWR2ZXJ0LTE="}, event_id="k1")
     answer = httpx.post(url, content=body, headers=headers)
     assert (answer.status_code, answer.json()) == (200, {"queued": False})  # signed right; not queued
     assert queue_rows(database_url) == []
@@ -167,11 +168,11 @@ def test_a_connection_being_removed_queues_nothing(store, ingress, database_url)
 def test_a_new_webhook_key_takes_effect_at_once(store, ingress, database_url, cipher):
     _sandbox, key = store
     url = f"{ingress.url}/webhooks/marketplacer/{CONNECTION_ID}"
-    body, headers = signed_delivery(key, {"__typename": "Variant", "id": "VmFyaWFudC0x"}, idempotency_key="a")
+    body, headers = signed_delivery(key, {"__typename": "Variant", "id": "VmFyaWFudC0x"}, event_id="a")
     assert httpx.post(url, content=body, headers=headers).status_code == 202  # old key cached
     with connect(database_url) as conn:
         save_webhook_registration(conn, cipher, CONNECTION_ID, url="elsewhere", key="the-new-key", state={})
-    body, headers = signed_delivery("the-new-key", {"__typename": "Variant", "id": "VmFyaWFudC0x"}, idempotency_key="b")
+    body, headers = signed_delivery("the-new-key", {"__typename": "Variant", "id": "VmFyaWFudC0x"}, event_id="b")
     assert httpx.post(url, content=body, headers=headers).status_code == 202
     assert [r["idempotency_key"] for r in queue_rows(database_url)] == ["a", "b"]
 

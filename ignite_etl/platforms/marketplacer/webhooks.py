@@ -10,9 +10,10 @@ import secrets
 from collections.abc import Mapping
 
 from ignite_etl.model import WebhookEvent, WebhookObjectType
-from ignite_etl.platforms.base import WebhookRejected
+from ignite_etl.platforms.base import WebhookMalformed, WebhookRejected
 
 SIGNATURE_HEADER = "marketplacer-hmac-256"
+MAX_ID_LENGTH = 255
 OBJECT_TYPES: dict[str, WebhookObjectType] = {
     "Advert": "product", "UnpublishedAdvert": "product", "DeletedAdvert": "product",
     "Variant": "variant", "Invoice": "order", "Order": "order",
@@ -30,7 +31,8 @@ def signature(raw_body: bytes, key: str) -> str:
 
 
 def verify_webhook(headers: Mapping[str, str], raw_body: bytes, key: str) -> WebhookEvent:
-    """The event a signed delivery names; `WebhookRejected` for a missing or wrong signature or a bad body."""
+    """The event a signed delivery names; `WebhookRejected` for a missing or wrong signature, `WebhookMalformed`
+    for a signed body that is not a readable event."""
     lowered = {name.lower(): value for name, value in headers.items()}
     given = lowered.get(SIGNATURE_HEADER)
     if not given:
@@ -41,18 +43,34 @@ def verify_webhook(headers: Mapping[str, str], raw_body: bytes, key: str) -> Web
         body = json.loads(raw_body)
         node = ((body.get("payload") or {}).get("data") or {}).get("node") or {}
         event_name = str(body["event_name"])
-    except (ValueError, KeyError, TypeError, AttributeError):
-        raise WebhookRejected("The delivery's body is not a Marketplacer webhook event") from None
-    sequence = lowered.get("marketplacer-sequence")
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        raise WebhookMalformed("The delivery is signed but its body is not a Marketplacer webhook event") from None
     platform_type = str(node.get("__typename") or "")
     invoice = node.get("invoice") if isinstance(node.get("invoice"), dict) else None
     object_id = (invoice or {}).get("id") if platform_type in ("Shipment", "RefundRequest") else node.get("id")
+    event_id = body.get("id")
+    for name, value in (("event_name", event_name), ("node id", object_id), ("event id", event_id)):
+        if value is not None and (not isinstance(value, str | int) or not _readable(str(value))):
+            raise WebhookMalformed(f"The delivery's {name} is not a readable identifier")
     return WebhookEvent(
         object_type=OBJECT_TYPES.get(platform_type, "other"),
         platform_type=platform_type,
         object_id=str(object_id or ""),
         event_name=event_name,
-        sequence=int(sequence) if sequence and sequence.isdigit() else None,
-        idempotency_key=lowered.get("idempotency-key") or str(body.get("id") or ""),
-        event_id=body.get("id"),
+        sequence=_sequence(lowered.get("marketplacer-sequence")),
+        # the body's event id is signed, the Idempotency-Key header is not: a captured delivery replayed
+        # under a new header is the same event
+        idempotency_key=str(event_id) if event_id else "sha256:" + hashlib.sha256(raw_body).hexdigest(),
+        event_id=event_id,
     )
+
+
+def _readable(value: str) -> bool:
+    return 0 < len(value) <= MAX_ID_LENGTH and value.isprintable()
+
+
+def _sequence(value: str | None) -> int | None:
+    """Marketplacer-Sequence (diagnostic only, and unsigned): a number Postgres can keep, else nothing."""
+    if not value or not value.isascii() or not value.isdigit() or len(value) > 18:
+        return None
+    return int(value)
