@@ -61,11 +61,11 @@ def create_app(config: IngressConfig) -> Starlette:
     async def lifespan(app: Starlette):
         pool: AsyncConnectionPool[AsyncConn] = AsyncConnectionPool(
             config.database_url, kwargs={"row_factory": dict_row}, min_size=config.pool_min_size,
-            max_size=config.pool_max_size, open=False, name="ingress",
+            max_size=config.pool_max_size, timeout=config.pool_timeout_seconds, open=False, name="ingress",
         )
         await pool.open()  # without waiting: /healthz reports a database that is not up yet
         app.state.db = pool
-        app.state.queue_writer = ChangeQueueWriter(pool)
+        app.state.queue_writer = ChangeQueueWriter(pool, connection_timeout=config.pool_timeout_seconds)
         app.state.cipher = cipher
         app.state.config = config
         try:

@@ -32,6 +32,9 @@ class IngressConfig:
     """Entities per page of the list-entities endpoint."""
     pool_min_size: int = 2
     pool_max_size: int = 10
+    pool_timeout_seconds: float = 5.0
+    """The longest a request waits for a database connection before it is answered 503 (psycopg's default,
+    30 s, is longer than webhook senders wait)."""
     platform_timeout_seconds: float = 15.0
     """The whole of one platform call from the ingress (retries and waits included)."""
     outbound_policy: str = "public"

@@ -1,13 +1,14 @@
 """The ingress's outermost layer: refuses a request whose path or query holds a control character before
-any handler sees it, and turns whatever a handler failed with into a 500 problem that is logged by type
-only (user input and database text stay out of the logs), or into one quiet line when the client left
-mid-request."""
+any handler sees it, and turns whatever a handler failed with into a problem logged by type only (user
+input and database text stay out of the logs): 503 when the database did not answer, 500 otherwise, and
+one quiet line when the client left mid-request."""
 
 from __future__ import annotations
 
 import logging
 from urllib.parse import unquote_to_bytes
 
+import psycopg
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -44,6 +45,12 @@ class IngressGuard:
             await self.app(scope, receive, tracked)
         except ClientDisconnect:
             log.info("ingress: %s %s: the client went away mid-request", scope["method"], scope["path"])
+        except psycopg.OperationalError as exc:  # the database is down, restarting or has no free connection
+            log.warning("ingress: %s %s: the database did not answer (%s)", scope["method"], scope["path"],
+                        type(exc).__name__)
+            if not started:
+                await problem(503, "The ingress could not record the request just now; it was not recorded. "
+                                   "Try again shortly.", headers={"Retry-After": "5"})(scope, receive, send)
         except Exception as exc:
             log.error("ingress: %s %s failed: %s", scope["method"], scope["path"], type(exc).__name__)
             if not started:

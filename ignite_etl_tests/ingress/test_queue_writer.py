@@ -126,3 +126,26 @@ def test_a_batch_that_fails_outside_the_database_fails_alone_and_the_next_are_qu
     assert isinstance(a, RuntimeError) and isinstance(b, RuntimeError)
     assert isinstance(c, int) and isinstance(d, int)
     assert [r["idempotency_key"] for r in queued(connected)] == ["c", "d"]
+
+
+def test_a_database_that_does_not_answer_costs_each_batch_one_retry_never_a_queue(connected):
+    async def work(pool):
+        writer = ChangeQueueWriter(pool, connection_timeout=0.2)
+        async with pool.connection():  # the pool's only connection is taken: every batch times out
+            outcomes = await asyncio.gather(*(writer.enqueue(change(f"k{i}")) for i in range(50)),
+                                            return_exceptions=True)
+            timeouts = pool.get_stats().get("requests_timeouts", 0)
+        after = await writer.enqueue(change("after"))
+        return outcomes, timeouts, after
+
+    async def one_connection(database_url):
+        async with AsyncConnectionPool(database_url, kwargs={"row_factory": dict_row}, min_size=1, max_size=1,
+                                       open=False) as pool:
+            return await work(pool)
+
+    outcomes, timeouts, after = asyncio.run(one_connection(connected))
+    assert all(isinstance(o, psycopg.OperationalError) for o in outcomes)  # each told, so its sender retries
+    batches = timeouts // 2
+    assert timeouts == 2 * batches and batches <= 3  # one try and one retry per batch, not one per delivery
+    assert isinstance(after, int)
+    assert [r["idempotency_key"] for r in queued(connected)] == ["after"]
