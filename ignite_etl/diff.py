@@ -15,6 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 DISCONTINUED = "discontinued"
+INTENT = "creating"
+"""The state status of a record we are about to create (written and committed before the create is sent):
+SparkLayer may or may not have it, so it is created again while it exists on the platform (a 409 turns
+into an update) and discontinued or deleted once it does not (a 404 counts as done)."""
 
 
 def record_hash(body: Mapping[str, Any]) -> str:
@@ -127,10 +131,15 @@ def diff_products(
         product_hash = record_hash(product.fields)
         variant_hashes = {v["external_id"]: record_hash(v) for v in product.variants}
 
-        if ("product", pid) not in state:
+        held_product = state.get(("product", pid))
+        if held_product is None or held_product.status == INTENT:
             live = [v for v in product.variants if v.get("status") != DISCONTINUED]
             if not live or product.fields.get("title") is None:
-                result.skipped["product"] += 1  # nothing to create: deleted before we ever sent it
+                if held_product is None:
+                    result.skipped["product"] += 1  # nothing to create: deleted before we ever sent it
+                else:  # deleted after a create that may have reached SparkLayer
+                    result.changes.extend(_discontinue(vid, pid) for vid, row in variants_of.get(pid, ())
+                                          if row.status != DISCONTINUED)
                 continue
             accepts = [Accepted("product", pid, product_hash, status="live")]
             accepts += [
@@ -155,9 +164,11 @@ def diff_products(
         for variant in product.variants:
             vid = variant["external_id"]
             held = state.get(("variant", vid))
-            if held is None:
+            if held is None or held.status == INTENT:
                 if variant.get("status") != DISCONTINUED:
                     new_variants.append(variant)
+                elif held is not None:  # discontinued after an add that may have reached SparkLayer
+                    result.changes.append(_discontinue(vid, pid))
                 else:
                     result.skipped["variant"] += 1
             elif held.hash != variant_hashes[vid] and not (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from ignite_etl.diff import Accepted, StateKey, StateRow
+from ignite_etl.diff import INTENT, Accepted, StateKey, StateRow
 from ignite_etl.store.database import Conn
 
 
@@ -85,6 +85,36 @@ def advance(
             rows,
         )
     return len(rows)
+
+
+def record_intent(conn: Conn, connection_id: str, accepts: Iterable[Accepted]) -> None:
+    """Before a create is sent: a row (status INTENT, no hash) for each record it may create that has none,
+    so a crash between SparkLayer accepting it and `advance` cannot leave a record our state does not know."""
+    rows = [(connection_id, a.entity, a.external_id, a.parent_external_id, INTENT) for a in accepts]
+    if rows:
+        with conn.cursor() as cur:
+            cur.executemany(
+                """
+                insert into sync_state (connection_id, entity, external_id, parent_external_id, hash, status)
+                values (%s, %s, %s, %s, '', %s)
+                on conflict (connection_id, entity, external_id) do nothing
+                """,
+                rows,
+            )
+
+
+def drop_intents(conn: Conn, connection_id: str, keys: Iterable[StateKey]) -> None:
+    """SparkLayer refused the create: the intent rows of these records go (rows it accepted stay)."""
+    keys = list(keys)
+    if keys:
+        conn.execute(
+            """
+            delete from sync_state s using unnest(%s::text[], %s::text[]) as k(entity, external_id)
+            where s.connection_id = %s and s.entity = k.entity and s.external_id = k.external_id
+              and s.status = %s
+            """,
+            ([k[0] for k in keys], [k[1] for k in keys], connection_id, INTENT),
+        )
 
 
 def forget(conn: Conn, connection_id: str, keys: Iterable[StateKey]) -> None:

@@ -3,14 +3,16 @@
 Writes go in chunks; after each chunk, in one transaction, the accepted records' state advances and
 the refused ones become sync errors (sent to the sync log as they are found). A crash therefore
 loses at most one chunk of bookkeeping, and re-sending that chunk is safe: a create SparkLayer
-already has (409 duplicate) is retried as an update.
+already has (409 duplicate) is retried as an update. Before a chunk that may create records is sent,
+their intent is committed (`sync_state.record_intent`), so no record can exist in SparkLayer that our
+state does not know of, even one deleted on the platform before the next sync.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import groupby
 from typing import Any
 
@@ -29,6 +31,9 @@ log = logging.getLogger(__name__)
 ReportErrors = Callable[[str, list[SyncError]], Awaitable[None]]
 # Work to commit together with the last chunk's state (a partial sync marks its queue rows done).
 SettleWith = Callable[[Conn], None]
+
+# Writes that may create a record in SparkLayer: their intent is committed before they are sent.
+CREATES = (("product", "create"), ("product", "add_variants"), ("customer", "upsert"))
 
 # The order writes go in: a product must exist before variants are added to it.
 ACTION_ORDER = [(w.entity, w.action) for w in WRITES]
@@ -174,6 +179,9 @@ class ChangeWriter:
     async def _send(self, kind: tuple[str, str], chunk: list[Change]) -> list[sl.WriteResult]:
         client = self._client
         bodies = [c.body or {} for c in chunk]
+        if kind in CREATES:
+            with self._db.connect() as conn, conn.transaction():
+                sync_state.record_intent(conn, self._connection_id, (a for c in chunk for a in c.accepts))
         if kind == ("product", "create"):
             results = await client.create_products([sl.Product(**b) for b in bodies])
             return await self._update_existing(chunk, results)
@@ -211,8 +219,12 @@ class ChangeWriter:
     ) -> None:
         accepted: list[tuple[Accepted, str | None]] = []
         forgotten = []
+        not_created: list[tuple[str, str]] = []
         errors: list[SyncError] = []
         for change, result in zip(chunk, results, strict=True):
+            if not result.ok and result.status_code == 404 and change.action == "discontinue":
+                result = replace(result, ok=True)  # SparkLayer has no such variant: it is not live, as asked
+                forgotten.append((change.entity, change.external_id))
             report.outcomes.append(
                 WriteOutcome(change.entity, change.external_id, change.action, result.ok, result.status_code,
                              result.error_message, result.sparklayer_id)
@@ -223,9 +235,12 @@ class ChangeWriter:
                     forgotten.append((change.entity, change.external_id))
             else:
                 errors.append(refused(change, result, self._store_name))
+                if (change.entity, change.action) in CREATES:
+                    not_created.extend((a.entity, a.external_id) for a in change.accepts)
         with self._db.connect() as conn, conn.transaction():
             sync_state.advance(conn, self._connection_id, accepted)
             sync_state.forget(conn, self._connection_id, forgotten)
+            sync_state.drop_intents(conn, self._connection_id, not_created)
             for data_type, group in _by_data_type(errors).items():
                 sync_log.record_errors(conn, self._connection_id, data_type, group)
             if settle_with is not None:
