@@ -27,11 +27,15 @@ class InboxRequest:
     received_at: datetime
     processed_at: datetime | None
     finished_at: datetime | None
+    attempts: int = 0
+    """Failed runs of a removal so far."""
+    due: bool = True
+    """Whether its next run may start (a failed removal waits a while before the next attempt)."""
 
 
 def _request(row: dict) -> InboxRequest:
     return InboxRequest(row["id"], row["connection_id"], row["kind"], row["sync_data_type"], row["received_at"],
-                        row["processed_at"], row["finished_at"])
+                        row["processed_at"], row["finished_at"], row["attempts"], row.get("due", True))
 
 
 # ---- the ingress (async) ----
@@ -98,7 +102,11 @@ async def sync_in_flight(
 def pending(conn: Conn, limit: int) -> list[InboxRequest]:
     """Requests whose runs are not all launched yet, oldest first."""
     rows = conn.execute(
-        "select * from connection_request where processed_at is null order by id limit %s", (limit,)
+        """
+        select *, (not_before is null or not_before <= now()) as due from connection_request
+        where processed_at is null order by id limit %s
+        """,
+        (limit,),
     )
     return [_request(r) for r in rows]
 
@@ -124,6 +132,18 @@ def mark_processed(conn: Conn, request_id: int, outcome: str, *, finished: bool 
         where id = %s
         """,
         (outcome, finished, request_id),
+    )
+
+
+def schedule_retry(conn: Conn, request_id: int, outcome: str, *, delay_seconds: float) -> None:
+    """The request's run failed: count it, say so, and let the next run start `delay_seconds` from now."""
+    conn.execute(
+        """
+        update connection_request
+        set attempts = attempts + 1, outcome = %s, not_before = now() + make_interval(secs => %s)
+        where id = %s
+        """,
+        (outcome, delay_seconds, request_id),
     )
 
 

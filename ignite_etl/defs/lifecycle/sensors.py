@@ -145,11 +145,21 @@ def step_trigger(tick: InboxTick, conn, request: InboxRequest) -> None:
         inbox.mark_processed(conn, request.id, f"{data_type} sync {sync.run_id}")
 
 
+def removal_retry_delay(failures: int) -> float:
+    """Seconds before the next attempt after `failures` failed removal runs: 1, 2, 4 ... minutes, at most an hour."""
+    return float(min(3600, 60 * 2 ** (failures - 1)))
+
+
 def step_remove(tick: InboxTick, conn, request: InboxRequest) -> None:
-    run = tick.run_for(run_key(request))
+    """A removal is retried until it succeeds (after its op's own retries, a run can still fail: SparkLayer
+    down for long), each attempt a run of its own; the connection stays `removing` meanwhile."""
+    step = f"retry-{request.attempts}" if request.attempts else ""
+    run = tick.run_for(run_key(request, step))
     if run is None:
+        if not request.due:
+            return
         tick.cancel_runs_of(request.connection_id)
-        tick.request(request, "", removal.remove_connection.name, partitioned=False, run_config={
+        tick.request(request, step, removal.remove_connection.name, partitioned=False, run_config={
             "ops": {"delete_connection_data": {"config": {
                 "connection_id": request.connection_id, "request_id": request.id}}}})
     elif run.status == dg.DagsterRunStatus.SUCCESS:
@@ -158,8 +168,10 @@ def step_remove(tick: InboxTick, conn, request: InboxRequest) -> None:
         else:
             inbox.delete(conn, request.id)  # the connection's last local row
     elif run.status in FINISHED:
-        inbox.mark_processed(conn, request.id, f"removal {run.status.value.lower()}: run {run.run_id}; "
-                                               "call DELETE again to retry", finished=True)
+        delay = removal_retry_delay(request.attempts + 1)
+        inbox.schedule_retry(conn, request.id, f"removal attempt {request.attempts + 1} "
+                                               f"{run.status.value.lower()} (run {run.run_id}); trying again in "
+                                               f"{delay / 60:.0f} min", delay_seconds=delay)
 
 
 STEPS = {inbox.CONNECT: step_connect, inbox.TRIGGER: step_trigger, inbox.REMOVE: step_remove}

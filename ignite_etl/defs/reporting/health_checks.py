@@ -15,6 +15,7 @@ LAST_LOAD_ERROR_RATE = "last_load_error_rate"
 FULL_SYNC_FRESH = "full_sync_fresh"
 NO_DEAD_LETTERS = "no_dead_letters"
 QUEUE_MOVING = "queue_moving"
+REMOVALS_SUCCEED = "removals_succeed"
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ CHECK_DESCRIPTIONS = {
     FULL_SYNC_FRESH: "Warns when a connected store has had no successful full sync for 26 hours.",
     NO_DEAD_LETTERS: "Warns when a connection has changes that ran out of attempts (replay them).",
     QUEUE_MOVING: "Warns when a connection's oldest pending change has waited more than an hour.",
+    REMOVALS_SUCCEED: "Warns while a removed connection's removal keeps failing (it is retried with a growing wait).",
 }
 
 
@@ -52,12 +54,15 @@ def _hours(delta: timedelta) -> str:
 
 
 def evaluate(rows: Sequence[Mapping[str, Any]], now: datetime, thresholds: Thresholds = Thresholds()) -> list[CheckOutcome]:
-    """One outcome per check over every connected store (pending connections are not checked yet)."""
+    """One outcome per check over every connected store (pending connections are not checked yet), and the
+    removal check over the connections being removed."""
     connected = [r for r in rows if r.get("status", "connected") == "connected"]
+    removing = [r for r in rows if r.get("status") == "removing"]
 
-    def check(name: str, value: Callable[[Mapping], Any], problem: Callable[[Mapping, Any], str | None]) -> CheckOutcome:
+    def check(name: str, value: Callable[[Mapping], Any], problem: Callable[[Mapping, Any], str | None],
+              over: Sequence[Mapping[str, Any]] = connected) -> CheckOutcome:
         values, failing = {}, {}
-        for row in connected:
+        for row in over:
             measured = value(row)
             values[row["connection_id"]] = measured
             message = problem(row, measured)
@@ -89,7 +94,14 @@ def evaluate(rows: Sequence[Mapping[str, Any]], now: datetime, thresholds: Thres
             return f"oldest pending change has waited {_hours(now - oldest)} ({row['queue_depth']} pending)"
         return None
 
+    def removal_failures(row, failures):
+        if failures:
+            return (f"removal failed {failures} time(s) ({row.get('removal_last_outcome')}); next attempt at "
+                    f"{row.get('removal_retry_at')}")
+        return None
+
     return [
+        check(REMOVALS_SUCCEED, lambda r: r.get("removal_failures") or 0, removal_failures, removing),
         check(LAST_LOAD_ERROR_RATE, lambda r: r.get("last_load_error_rate"), error_rate),
         check(FULL_SYNC_FRESH, lambda r: r.get("last_full_sync"), full_sync_age),
         check(NO_DEAD_LETTERS, lambda r: r.get("dead_letters") or 0, dead_letters),

@@ -150,3 +150,34 @@ def test_rows_before_a_removal_are_dropped_and_rows_after_it_wait(stack, lifecyc
     rows = {r["kind"]: r for r in lifecycle.inbox()[1:3]}
     assert rows["trigger"]["outcome"] == "superseded by the connection's removal" and rows["trigger"]["finished_at"]
     assert lifecycle.inbox()[-1]["processed_at"] is None  # waits until the removal is done
+
+
+def test_a_failed_removal_is_retried_after_a_wait_and_shows_in_sync_health(stack, lifecycle):
+    connected_without_completion(stack)
+    stack.ingress.delete(SITE_PATH)
+    first = lifecycle.evaluate().result.run_requests[0]
+    lifecycle.record_run(first, dg.DagsterRunStatus.FAILURE)
+
+    failed = lifecycle.evaluate()
+    waiting = lifecycle.evaluate()  # the next attempt is not due yet
+
+    assert failed.run_keys == [] and waiting.run_keys == []
+    removal = [r for r in lifecycle.inbox() if r["kind"] == "remove"][0]
+    assert removal["attempts"] == 1 and removal["processed_at"] is None and removal["finished_at"] is None
+    assert "attempt 1 failure" in removal["outcome"]
+    with connect(lifecycle.database_url) as conn:
+        health = conn.execute("select * from reporting.sync_health where connection_id = %s",
+                              (CONNECTION_ID,)).fetchone()
+        assert health["status"] == "removing" and health["removal_failures"] == 1
+        assert health["removal_retry_at"] is not None and "failure" in health["removal_last_outcome"]
+        conn.execute("update connection_request set not_before = now() where kind = 'remove'")  # the wait is over
+
+    retried = lifecycle.evaluate()
+
+    [again] = retried.result.run_requests
+    assert again.job_name == "remove_connection" and again.run_key.endswith("-retry-1")
+    lifecycle.record_run(again, SUCCESS)
+    done = lifecycle.evaluate()
+    assert done.partitions("Delete") == [CONNECTION_ID]
+    assert stack.ingress.delete(SITE_PATH).status_code == 204  # DELETE while retrying queues nothing new
+    assert len([r for r in lifecycle.inbox() if r["kind"] == "remove"]) == 1

@@ -71,7 +71,9 @@ def test_sync_health_shows_each_connection(reported):
 def test_each_check_passes_for_the_healthy_store_and_warns_for_the_troubled_one(reported):
     checks = checks_of(reported)
 
-    assert set(checks) == {"last_load_error_rate", "full_sync_fresh", "no_dead_letters", "queue_moving"}
+    assert set(checks) == {"last_load_error_rate", "full_sync_fresh", "no_dead_letters", "queue_moving",
+                           "removals_succeed"}
+    assert checks.pop("removals_succeed").passed  # no connection is being removed
     for name, evaluation in checks.items():
         assert evaluation.passed is False, name
         assert evaluation.severity == dg.AssetCheckSeverity.WARN
@@ -93,7 +95,7 @@ def test_checks_pass_when_every_connection_is_healthy(database_url, cipher, secr
                                 resources={"app_db": AppDatabase(url=database_url, secret_key=secret_key)})
 
     checks = checks_of(result)
-    assert len(checks) == 4
+    assert len(checks) == 5
     assert all(c.passed for c in checks.values())
     assert all(c.metadata["failing_connections"].value == {} for c in checks.values())
 
@@ -109,9 +111,23 @@ def test_thresholds_decide_each_check(database_url, cipher):
     strict = health_checks.evaluate(rows, now)
     loose = health_checks.evaluate(rows, now, health_checks.Thresholds(
         error_rate=0.6, full_sync_max_age=timedelta(hours=31), queue_max_age=timedelta(hours=3)))
-    assert [o.passed for o in strict] == [False, False, False, False]
-    assert [o.passed for o in loose] == [True, True, False, True]  # dead letters have no threshold
+    assert [o.passed for o in strict] == [True, False, False, False, False]  # the first: no removal fails
+    assert [o.passed for o in loose] == [True, True, True, False, True]  # dead letters have no threshold
 
     never = [{**rows[0], "status": "connected", "last_full_sync": None}]
     (fresh,) = [o for o in health_checks.evaluate(never, now) if o.name == "full_sync_fresh"]
     assert fresh.failing == {never[0]["connection_id"]: "has never completed a full sync"}
+
+
+def test_a_removal_that_keeps_failing_is_a_warning_naming_its_next_attempt():
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 11, 30, 12, tzinfo=UTC)
+    rows = [{"connection_id": "test-gone", "status": "removing", "removal_failures": 3,
+             "removal_last_outcome": "removal attempt 3 failure (run r3)", "removal_retry_at": now},
+            {"connection_id": "test-going", "status": "removing", "removal_failures": 0}]
+
+    (removals,) = [o for o in health_checks.evaluate(rows, now) if o.name == "removals_succeed"]
+
+    assert list(removals.failing) == ["test-gone"]
+    assert "failed 3 time(s)" in removals.failing["test-gone"] and "attempt 3 failure" in removals.failing["test-gone"]
