@@ -188,6 +188,48 @@ def resolve_not_seen_since(conn: Conn, connection_id: str, data_type: str, since
     return [r["external_id"] for r in rows]
 
 
+def expect_close(conn: Conn, connection_id: str, data_type: str) -> None:
+    """A partial sync of `data_type` is about to write: its closing PATCH is owed until `closed`."""
+    conn.execute(
+        "insert into sync_log_pending_close (connection_id, data_type) values (%s, %s) on conflict do nothing",
+        (connection_id, data_type),
+    )
+
+
+def pending_closes(conn: Conn, connection_id: str) -> list[str]:
+    rows = conn.execute(
+        "select data_type from sync_log_pending_close where connection_id = %s order by since, data_type",
+        (connection_id,),
+    )
+    return [r["data_type"] for r in rows]
+
+
+def resolvable(conn: Conn, connection_id: str, data_type: str) -> list[str]:
+    """Open errors whose record SparkLayer accepted after the error was last seen (its state row, or its
+    purchase's, was written since): the writes that resolved them."""
+    rows = conn.execute(
+        """
+        select e.external_id from sync_error e
+        where e.connection_id = %(c)s and e.data_type = %(t)s and e.resolved_at is null
+          and (exists (select 1 from sync_state s
+                       where s.connection_id = e.connection_id and s.entity = split_part(e.external_id, ':', 1)
+                         and s.external_id = substr(e.external_id, length(split_part(e.external_id, ':', 1)) + 2)
+                         and s.written_at > e.last_seen_at and s.status is distinct from 'creating')
+               or exists (select 1 from purchase_state p
+                          where p.connection_id = e.connection_id and e.external_id = 'order:' || p.order_id
+                            and p.written_at > e.last_seen_at))
+        order by e.external_id
+        """,
+        {"c": connection_id, "t": data_type},
+    )
+    return [r["external_id"] for r in rows]
+
+
+def closed(conn: Conn, connection_id: str, data_type: str) -> None:
+    conn.execute("delete from sync_log_pending_close where connection_id = %s and data_type = %s",
+                 (connection_id, data_type))
+
+
 def open_errors(conn: Conn, connection_id: str, data_type: str | None = None) -> list[dict]:
     return list(
         conn.execute(

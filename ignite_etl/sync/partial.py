@@ -27,7 +27,6 @@ from ignite_etl.platforms import (
     PlatformUnavailable,
     platform_spec,
 )
-from ignite_etl.sparklayer import models as sl
 from ignite_etl.sparklayer.client import SparkLayerClient
 from ignite_etl.sparklayer.errors import AuthenticationFailed, SparkLayerError, TransientError
 from ignite_etl.store import change_queue, load_stats, sync_log, sync_state
@@ -122,6 +121,7 @@ class PartialSync:
         instead of each change waiting for the sensor and a new run to start."""
         outcome = PartialSyncOutcome(self.connection_id)
         with connection_lock(self._db, self.connection_id) as lock_conn:
+            self._close_owed_logs(lock_conn, outcome)
             idle_until = None
             while True:  # polled on the lock's connection: no new connection per look while lingering
                 rows = change_queue.due_rows(lock_conn, self.connection_id, limit=self._batch_size)
@@ -148,6 +148,22 @@ class PartialSync:
                 if failed:
                     break  # what is left waits for its backoff; the next run picks it up
         return outcome
+
+    def _close_owed_logs(self, conn: Conn, outcome: PartialSyncOutcome) -> None:
+        """Closing PATCHes an earlier run could not send (SparkLayer down, a crash after its rows were settled)."""
+        if not sync_log.pending_closes(conn, self.connection_id):
+            return
+
+        async def close() -> int:
+            async with self._sparklayer() as client:
+                return await SyncLogReporter(client, self._db, self.connection_id, self._sync_id,
+                                             integration=self._connection.platform, kind="partial",
+                                             clock=self._clock).close_pending()
+
+        try:
+            outcome.resolved += asyncio.run(close())
+        except SparkLayerError as exc:
+            log.warning("partial sync of %s: the owed sync-log close is still owed: %s", self.connection_id, exc)
 
     def _attempt(self, rows: list[ChangeRow], work, outcome: PartialSyncOutcome) -> bool:
         ids = [r.id for r in rows]
@@ -224,22 +240,14 @@ class PartialSync:
             for data_type, found in problems.items():
                 await reporter.record_and_report(data_type, found)
                 outcome.problems += len(found)
+            reporter.expect_close(data_types)
             writer = ChangeWriter(client, self._db, cid, price_list_slug=slug, report_errors=reporter.report,
                                   store_name=self._store_name)
             report = await writer.write(changes, settle_with=lambda conn: self._settled(conn, ids, outcome))
             outcome.writes += report.succeeded
             outcome.refused += report.failed
             self._record_load(report)
-            ok = {(o.entity, o.external_id, o.action) for o in report.outcomes if o.ok}
-            accepted: dict[str, set[str]] = {}
-            for change in changes:
-                if (change.entity, change.external_id, change.action) in ok:
-                    for entity, external_id in [(change.entity, change.external_id)] + [
-                        (a.entity, a.external_id) for a in change.accepts
-                    ]:
-                        accepted.setdefault(data_type_of(entity), set()).add(f"{entity}:{external_id}")
-            for data_type in data_types:
-                await self._close_log(client, data_type, accepted.get(data_type, set()), outcome)
+            outcome.resolved += await reporter.close_pending()
 
     def _record_load(self, report: LoadReport) -> None:
         """Writes tried and accepted per data type, for the success rate in `sync_health`."""
@@ -258,21 +266,6 @@ class PartialSync:
 
     def _settled(self, conn: Conn, ids: Sequence[int], outcome: PartialSyncOutcome) -> None:
         outcome.done += change_queue.mark_done(conn, ids)
-
-    async def _close_log(
-        self, client: SparkLayerClient, data_type: str, accepted: set[str], outcome: PartialSyncOutcome
-    ) -> None:
-        """PATCH `last_partial_sync` and the errors these writes resolved; then close them locally."""
-        with self._db.connect() as conn:
-            open_ids = {e["external_id"] for e in sync_log.open_errors(conn, self.connection_id, data_type)}
-        resolved = sorted(open_ids & accepted)
-        await client.patch_sync_log(
-            self._connection.platform, data_type,
-            sl.PartialSyncLog(last_partial_sync=self._clock(), resolved_external_ids=resolved),
-        )
-        if resolved:
-            with self._db.connect() as conn, conn.transaction():
-                outcome.resolved += len(sync_log.resolve(conn, self.connection_id, data_type, resolved))
 
     # ---- orders ----
 
@@ -312,14 +305,15 @@ class PartialSync:
             if problems:
                 await reporter.record_and_report(CUSTOMERS, problems)
                 outcome.problems += len(problems)
+            reporter.expect_close([CUSTOMERS])
             writer = ChangeWriter(client, self._db, cid, price_list_slug=payloads.price_list_slug(self._connection.platform),
                                   report_errors=reporter.report, store_name=self._store_name)
             report = await writer.write(changes, settle_with=lambda conn: self._settled(conn, ids, outcome))
             outcome.writes += report.succeeded
             outcome.refused += report.failed
             self._record_load(report)
-            accepted = {f"customer:{o.external_id}" for o in report.outcomes if o.ok}
-            await self._close_log(client, CUSTOMERS, accepted, outcome)
+            deleted = {f"customer:{o.external_id}" for o in report.outcomes if o.ok and o.action == "delete"}
+            outcome.resolved += await reporter.close_pending({CUSTOMERS: deleted})
 
     # ---- store settings ----
 
@@ -354,24 +348,17 @@ async def send_orders(
     reporter = SyncLogReporter(client, db, connection.id, sync_id, integration=connection.platform,
                                kind="partial", clock=clock)
     await reporter.start(PURCHASES)
+    reporter.expect_close([PURCHASES])
     store_name = platform_spec(connection.platform).display_name
     report = await PurchaseWriter(client, db, connection.id, store_name=store_name).write(orders, settle_with=settle_with)
     if report.errors:
         await reporter.report(PURCHASES, report.errors)
-    with db.connect() as conn:
-        open_ids = {e["external_id"] for e in sync_log.open_errors(conn, connection.id, PURCHASES)}
-    resolved = sorted(open_ids & set(report.resolved))
-    await client.patch_sync_log(
-        connection.platform, PURCHASES, sl.PartialSyncLog(last_partial_sync=clock(), resolved_external_ids=resolved)
-    )
-    if resolved:
-        with db.connect() as conn, conn.transaction():
-            sync_log.resolve(conn, connection.id, PURCHASES, resolved)
+    resolved = await reporter.close_pending({PURCHASES: report.resolved})
     if outcome is not None:
         outcome.orders_written += len(report.written)
         outcome.orders_unchanged += len(report.unchanged)
         outcome.refused += len(report.errors)
-        outcome.resolved += len(resolved)
+        outcome.resolved += resolved
     return report
 
 

@@ -9,7 +9,7 @@ neither repeats the start (which would wipe errors already reported) nor closes 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from ignite_etl.sparklayer import models as sl
@@ -98,6 +98,37 @@ class SyncLogReporter:
         with self._db.connect() as conn:
             sync_log.record_errors(conn, self._connection_id, data_type, unique_errors(errors))
         await self.report(data_type, errors)
+
+    def expect_close(self, data_types: Sequence[str]) -> None:
+        """A partial sync is about to write `data_types`: their closing PATCH is owed from now on, and
+        survives a failed PATCH or a crash until `close_pending` sends it."""
+        with self._db.connect() as conn, conn.transaction():
+            for data_type in data_types:
+                sync_log.expect_close(conn, self._connection_id, data_type)
+
+    async def close_pending(self, also_resolved: Mapping[str, Iterable[str]] | None = None) -> int:
+        """Send every closing PATCH the connection owes (this sync's, and any an earlier one could not
+        send): `last_partial_sync`, and the open errors whose records SparkLayer has accepted since (or,
+        per data type, `also_resolved` by this sync, e.g. deleted records), which are then closed locally.
+        Returns how many errors were resolved."""
+        with self._db.connect() as conn:
+            owed = sync_log.pending_closes(conn, self._connection_id)
+        resolved_count = 0
+        for data_type in owed:
+            with self._db.connect() as conn:
+                resolved = sync_log.resolvable(conn, self._connection_id, data_type)
+                extra = set((also_resolved or {}).get(data_type, ())) - set(resolved)
+                if extra:
+                    resolved += sorted(e["external_id"] for e in sync_log.open_errors(conn, self._connection_id, data_type)
+                                       if e["external_id"] in extra)
+            await self._client.patch_sync_log(
+                self._integration, data_type,
+                sl.PartialSyncLog(last_partial_sync=self._clock(), resolved_external_ids=resolved),
+            )
+            with self._db.connect() as conn, conn.transaction():
+                resolved_count += len(sync_log.resolve(conn, self._connection_id, data_type, resolved))
+                sync_log.closed(conn, self._connection_id, data_type)
+        return resolved_count
 
     def _sent_before(self, data_type: str, excluding: list[str]) -> int:
         """Errors this sync already reported for `data_type` (seen since it started)."""

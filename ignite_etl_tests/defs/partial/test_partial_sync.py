@@ -295,3 +295,36 @@ def test_a_stock_change_to_a_site_without_the_location_creates_it_first(webhook_
     posts = [e.path.rsplit("/", 1)[-1] for e in store.sparklayer.journal() if e.seq > mark and e.method == "POST"]
     assert posts.index("stock-locations") < posts.index("batch-update-stock")
     assert store.statuses() == ["done", "done"]
+
+
+def test_a_closing_sync_log_patch_that_fails_after_the_rows_settled_is_sent_by_the_next_run(webhook_store):
+    store = webhook_store
+    (variant,) = live_variants(store.marketplacer, 1)
+    store.sparklayer.reject_record(variant.sku, "SKU is blocked")
+    store.marketplacer.set_price(variant.legacy_id, "5.55")
+    store.deliver()
+    store.partial_sync()
+    assert [e["external_id"] for e in store.store.sync_log_errors("products")] == [f"price:{variant.sku}"]
+    closed_at = store.store.sync_log("products")["last_partial_sync"]
+
+    store.sparklayer.set_faults(rejected_records={})
+    store.marketplacer.set_price(variant.legacy_id, "5.56")
+    store.deliver()
+    store.sparklayer.fail_next(100, path_contains="sync-log")  # SparkLayer's sync log is down for the close
+    store.partial_sync(raise_on_error=False)
+    store.sparklayer.set_faults(fail_next=0)
+
+    assert set(store.statuses()) == {"done"}  # the price was written and its rows settled
+    assert prices_of(store.store.state())[variant.sku] == Decimal("5.56")
+    assert [e["external_id"] for e in store.store.sync_log_errors("products")] == [f"price:{variant.sku}"]
+    with connect(store.store.database_url) as conn:
+        owed = {r["data_type"] for r in conn.execute("select data_type from sync_log_pending_close")}
+    assert "products" in owed
+
+    store.partial_sync()  # nothing queued: the run sends what it owes
+
+    assert store.store.sync_log_errors("products") == []
+    assert store.store.sync_log("products")["last_partial_sync"] > closed_at
+    with connect(store.store.database_url) as conn:
+        assert conn.execute("select count(*) as n from sync_log_pending_close").fetchone()["n"] == 0
+        assert conn.execute("select count(*) as n from sync_error where resolved_at is null").fetchone()["n"] == 0
