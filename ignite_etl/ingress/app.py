@@ -29,6 +29,7 @@ from ignite_etl.ingress.entities import entity_routes
 from ignite_etl.ingress.guard import IngressGuard
 from ignite_etl.ingress.http import Problem, problem_handler
 from ignite_etl.ingress.install import install_exception_handlers, install_routes
+from ignite_etl.ingress.openapi import openapi_json
 from ignite_etl.ingress.queue_writer import ChangeQueueWriter
 from ignite_etl.ingress.webhooks import webhook_routes
 from ignite_etl.problem import problem
@@ -75,6 +76,7 @@ def create_app(config: IngressConfig) -> Starlette:
 
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/openapi.json", openapi_json, methods=["GET"]),
         *connection_routes,
         *customer_routes,
         *entity_routes,
