@@ -116,6 +116,20 @@ def _cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
         databases.release()
 
 
+def _cmd_faults(args: argparse.Namespace, settings: Settings) -> int:
+    from ignite_etl import devstack
+    from ignite_etl.faults.command import run
+    from ignite_etl.store.database import with_database
+
+    if not settings.database_url:
+        return run(args, None)  # on a server of its own, which it may restart
+    databases = devstack.open_databases(settings)
+    try:
+        return run(args, with_database(databases.app_url, "postgres"))
+    finally:
+        databases.release()
+
+
 def _cmd_ingress(args: argparse.Namespace, settings: Settings) -> int:
     from ignite_etl import devstack
     from ignite_etl.ingress.app import create_app
@@ -210,6 +224,16 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--deliveries", type=int, default=20_000, help="ingress: signed webhooks to send (default 20,000)")
     bench.add_argument("--connections", type=int, default=64, help="ingress: concurrent keep-alive connections (default 64)")
     bench.set_defaults(handler=_cmd_bench)
+
+    faults = commands.add_parser("faults", help="inject faults into the real stack and measure recovery (RELIABILITY.md)")
+    faults.add_argument("--adverts", type=int, default=1_000, help="size of the generated store (default 1,000)")
+    faults.add_argument("--deliveries", type=int, default=5_000, help="webhooks sent to the killed ingress (default 5,000)")
+    faults.add_argument("--outage-seconds", type=float, default=120.0, help="how long SparkLayer is down (default 120)")
+    faults.add_argument("--latency-ms", type=float, default=5.0, help="added to every SparkLayer answer (default 5)")
+    faults.add_argument("--seed", type=int, default=1)
+    faults.add_argument("--only", action="append", metavar="WORD", help="run only the scenarios whose name has WORD")
+    faults.add_argument("--write", type=Path, metavar="FILE", help="write the table into FILE (RELIABILITY.md)")
+    faults.set_defaults(handler=_cmd_faults)
 
     ingress = commands.add_parser("ingress", help="serve the ingress: SparkLayer's calls, webhooks, the connect page")
     ingress.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")

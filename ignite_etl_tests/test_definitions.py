@@ -128,3 +128,4 @@ def test_every_job_has_a_maximum_runtime_that_run_monitoring_enforces():
     assert all(int(job.tags[MAX_RUNTIME_TAG]) > 0 for job in jobs)
     instance = yaml.safe_load((Path(__file__).parents[1] / "deploy" / "dagster.yaml").read_text())
     assert instance["run_monitoring"]["enabled"] is True
+    assert instance["run_monitoring"]["free_slots_after_run_end_seconds"] > 0  # a dead worker frees its pool slots

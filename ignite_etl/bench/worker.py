@@ -1,8 +1,9 @@
 """One measured piece of a benchmark, in its own process: `python -m ignite_etl.bench.worker KIND`
 with JSON parameters on stdin; prints one `BENCH-RESULT {json}` line.
 
-KIND is `sync` (the real full sync on the Dagster instance in DAGSTER_HOME), `naive` (the
-baseline) or `page` (only paging through the platform's catalogue). Peak memory is this
+KIND is `sync` (the real full sync on the Dagster instance in DAGSTER_HOME), `partial` (the partial
+sync of the connection's queued changes, there too), `naive` (the baseline) or `page` (only paging
+through the platform's catalogue). Peak memory is this
 process's own high-water mark (VmHWM), so it covers the run and nothing else.
 """
 
@@ -88,6 +89,18 @@ def run_sync(params: dict[str, Any]) -> dict[str, Any]:
             "step_peak_rss_mib": {s.step_key: sampler.peak_between(s.start_time or 0, s.end_time or 0) for s in stats}}
 
 
+def run_partial(params: dict[str, Any]) -> dict[str, Any]:
+    import dagster as dg
+
+    import ignite_etl.definitions  # noqa: F401 - imported before the clock starts
+    from ignite_etl.defs.sync.run import run_partial_sync
+
+    with dg.DagsterInstance.get() as instance:
+        started = time.perf_counter()
+        summary = run_partial_sync(params["connection_id"], instance=instance)
+    return {"wall_s": round(time.perf_counter() - started, 3), "success": summary.success, "run_id": summary.run_id}
+
+
 def run_naive(params: dict[str, Any]) -> dict[str, Any]:
     from ignite_etl.bench.naive import NaiveTarget, push_everything
 
@@ -130,7 +143,7 @@ def _profiled(params: dict[str, Any], work):
         profiler.dump_stats(path)
 
 
-KINDS = {"sync": run_sync, "naive": run_naive, "page": run_page}
+KINDS = {"sync": run_sync, "partial": run_partial, "naive": run_naive, "page": run_page}
 
 
 def main(argv: list[str]) -> int:

@@ -201,3 +201,16 @@ def test_an_unexpected_error_is_a_500_problem_logged_by_type_only(caplog):
     assert_problem(answer, 500, "not recorded")
     assert "ValueError" in caplog.text
     assert "bobs secret" not in caplog.text and "Traceback" not in caplog.text
+
+
+def test_an_aborted_upload_is_one_quiet_line_and_writes_nothing(ingress, caplog):
+    with caplog.at_level(logging.INFO):
+        with socket.create_connection(("127.0.0.1", httpx.URL(ingress.url).port), timeout=5) as sock:
+            sock.sendall(f"POST {SITE_PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                         "Content-Length: 5000\r\nAuthorization: Bearer test-ingress-token-0123456789\r\n\r\n{\"a\": ".encode())
+        time.sleep(0.5)  # the ingress notices the client gone
+
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert "Traceback" not in caplog.text
+    assert nothing_written(ingress)
+    assert httpx.get(f"{ingress.url}/healthz").status_code == 200

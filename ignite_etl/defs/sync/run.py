@@ -82,3 +82,17 @@ def run_full_sync(
             and k not in ("preview", "errors")
         }
     return SyncSummary(result.success, result.run_id, assets)
+
+
+def partial_sync_job() -> dg.JobDefinition:
+    """The partial_sync job as the code location defines it, for `dg.reconstructable`."""
+    return _definitions().resolve_job_def("partial_sync")
+
+
+def run_partial_sync(connection_id: str, *, instance: dg.DagsterInstance) -> SyncSummary:
+    """Work off the connection's queued changes now, in this process, as a launched run's worker does."""
+    result = dg.execute_job(
+        dg.reconstructable(partial_sync_job), instance=instance,
+        tags={PARTITION_TAG: connection_id, CONNECTION_TAG: connection_id}, raise_on_error=False,
+    )
+    return SyncSummary(result.success, result.run_id, {})

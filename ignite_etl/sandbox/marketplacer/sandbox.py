@@ -77,6 +77,8 @@ class MarketplacerSandbox:
         self.throttled_requests = 0
         self._api_keys = set(api_keys)
         self._windows = _Windows()
+        self._failing: tuple[int, int, str | None] = (0, 503, None)  # (requests left, status, Retry-After)
+        self.failed_requests = 0
         self._auto_deliver = auto_deliver
         self._stop = threading.Event()
         self._deliverer: threading.Thread | None = None
@@ -97,6 +99,12 @@ class MarketplacerSandbox:
                 setattr(self.rate_limits, name, value)
             self._windows = _Windows()
             return self.rate_limits
+
+    def fail_next(self, count: int, status: int = 503, *, retry_after: str | None = None) -> None:
+        """Answer the next `count` GraphQL requests with `status` (and `Retry-After: retry_after` when given),
+        as a struggling instance or its load balancer would."""
+        with self._lock:
+            self._failing = (count, status, retry_after)
 
     def set_webhook_chaos(self, duplicate_rate: float = 0.0, out_of_order: bool = False) -> None:
         self.webhooks.configure_chaos(duplicate_rate, out_of_order)
@@ -266,6 +274,13 @@ class MarketplacerSandbox:
         throttled = self._throttle(key, request.client.host if request.client else "unknown")
         if throttled is not None:
             return throttled
+        with self._lock:
+            left, status, retry_after = self._failing
+            if left > 0:
+                self._failing = (left - 1, status, retry_after)
+                self.failed_requests += 1
+                return JSONResponse({"errors": [{"message": "Service unavailable"}]}, status_code=status,
+                                    headers={"Retry-After": retry_after} if retry_after is not None else {})
         self.graphql_requests += 1
         try:
             body = await request.json()

@@ -183,6 +183,13 @@ class SparkLayerSandbox:
         with self._lock:
             self.rate_limit = RateLimit(requests, window_seconds) if requests else None
 
+    def revoke_tokens(self) -> int:
+        """Every access token issued so far stops working (as a rotated API credential's would)."""
+        with self._lock:
+            revoked = len(self._tokens)
+            self._tokens.clear()
+            return revoked
+
     def set_token_lifetime(self, seconds: int) -> None:
         self.token_lifetime = seconds
 
