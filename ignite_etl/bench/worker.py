@@ -2,8 +2,8 @@
 with JSON parameters on stdin; prints one `BENCH-RESULT {json}` line.
 
 KIND is `sync` (the real full sync on the Dagster instance in DAGSTER_HOME), `partial` (the partial
-sync of the connection's queued changes, there too), `naive` (the baseline) or `page` (only paging
-through the platform's catalogue). Peak memory is this
+sync of the connection's queued changes, there too), `removal` (a removal run the lifecycle sensor asked
+for), `naive` (the baseline) or `page` (only paging through the platform's catalogue). Peak memory is this
 process's own high-water mark (VmHWM), so it covers the run and nothing else.
 """
 
@@ -101,6 +101,17 @@ def run_partial(params: dict[str, Any]) -> dict[str, Any]:
     return {"wall_s": round(time.perf_counter() - started, 3), "success": summary.success, "run_id": summary.run_id}
 
 
+def run_removal(params: dict[str, Any]) -> dict[str, Any]:
+    import dagster as dg
+
+    import ignite_etl.definitions  # noqa: F401
+    from ignite_etl.defs.sync.run import run_removal as removal
+
+    with dg.DagsterInstance.get() as instance:
+        summary = removal(params["run_config"], params["tags"], instance=instance)
+    return {"success": summary.success, "run_id": summary.run_id}
+
+
 def run_naive(params: dict[str, Any]) -> dict[str, Any]:
     from ignite_etl.bench.naive import NaiveTarget, push_everything
 
@@ -143,7 +154,7 @@ def _profiled(params: dict[str, Any], work):
         profiler.dump_stats(path)
 
 
-KINDS = {"sync": run_sync, "partial": run_partial, "naive": run_naive, "page": run_page}
+KINDS = {"sync": run_sync, "partial": run_partial, "removal": run_removal, "naive": run_naive, "page": run_page}
 
 
 def main(argv: list[str]) -> int:

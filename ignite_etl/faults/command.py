@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ignite_etl.bench import report
 from ignite_etl.bench.stack import BenchStack
-from ignite_etl.faults import ingress_scenarios, sync_scenarios
+from ignite_etl.faults import ingress_scenarios, lifecycle_scenarios, sync_scenarios
 from ignite_etl.faults.harness import FaultStack, Outcome
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,7 @@ def scenarios(stack: FaultStack, *, deliveries: int, outage_seconds: float,
         ("duplicates", lambda: ingress_scenarios.duplicates_replays_out_of_order(stack, max(10, deliveries // 5))),
         ("disk-full", lambda: ingress_scenarios.disk_full(stack, max(10, min(500, deliveries // 10)))),
         ("hostile-clients", lambda: ingress_scenarios.hostile_clients(stack)),
+        ("removal-fails", lambda: lifecycle_scenarios.removal_fails_then_succeeds(stack)),
     ]
     return out
 

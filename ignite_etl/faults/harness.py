@@ -168,6 +168,12 @@ class FaultStack:
         when = None if at_step is None else self._step_started(site, at_step, after)
         return self._run("sync", site, when, act, at_step)
 
+    def removal(self, site: Site, run_config: dict, tags: dict[str, str], *,
+                kill_when: Callable[[], bool] | None = None) -> SyncAttempt:
+        """The removal run the lifecycle sensor asked for, in its own process; SIGKILLed once `kill_when`."""
+        return self._run("removal", site, kill_when, None, "delete_connection_data" if kill_when else None,
+                         {"run_config": run_config, "tags": tags})
+
     def partial_sync(self, site: Site, *, kill_after_writes: int | None = None) -> SyncAttempt:
         """A partial sync of the site's queued changes in its own process; SIGKILLed once SparkLayer has
         taken `kill_after_writes` of its writes."""
@@ -187,7 +193,8 @@ class FaultStack:
                    and 200 <= e.status < 300)
 
     def _run(self, kind: str, site: Site, when: Callable[[], bool] | None,
-             act: Callable[[subprocess.Popen], None] | None, label: str | None) -> SyncAttempt:
+             act: Callable[[subprocess.Popen], None] | None, label: str | None,
+             params: dict[str, Any] | None = None) -> SyncAttempt:
         log_path = self.bench.workdir / f"{kind}-{site.site_id}-{time.monotonic_ns()}.log"
         env = {**self.bench.worker_env(), "IGNITE_QUEUE_LINGER_SECONDS": "0", "IGNITE_QUEUE_RETRY_SECONDS": "0"}
         with open(log_path, "wb") as stderr:
@@ -195,7 +202,7 @@ class FaultStack:
                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
                                     env=env, cwd=self.bench.workdir)
             assert proc.stdin is not None and proc.stdout is not None
-            proc.stdin.write(json.dumps({"connection_id": site.connection_id}).encode())
+            proc.stdin.write(json.dumps(params or {"connection_id": site.connection_id}).encode())
             proc.stdin.close()
             acted = None
             if when is not None:
@@ -235,7 +242,10 @@ class FaultStack:
     def _after_worker_death(self, site: Site) -> None:
         """What run monitoring does once it finds the worker gone (deploy/dagster.yaml): the run is marked
         failed and, free_slots_after_run_end_seconds later, its concurrency slots are freed."""
-        runs = self.instance.get_runs(filters=dg.RunsFilter(tags={"ignite/connection": site.connection_id}), limit=1)
+        records = [record for tag in ("ignite/connection", "ignite/removal")
+                   for record in self.instance.get_run_records(filters=dg.RunsFilter(tags={tag: site.connection_id}),
+                                                               limit=1)]
+        runs = [r.dagster_run for r in sorted(records, key=lambda r: r.create_timestamp, reverse=True)]
         if runs and not runs[0].is_finished:
             self.instance.report_run_failed(runs[0], "the run worker died (fault injected)")
             self.instance.event_log_storage.free_concurrency_slots_for_run(runs[0].run_id)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ignite_etl.bench.stack import BenchStack
-from ignite_etl.faults import ingress_scenarios, sync_scenarios
+from ignite_etl.faults import ingress_scenarios, lifecycle_scenarios, sync_scenarios
 from ignite_etl.faults.harness import FaultStack, Outcome
 from ignite_etl.store.embedded import EmbeddedPostgres
 
@@ -99,6 +99,14 @@ def test_huge_and_endless_headers_leave_the_ingress_healthy_with_flat_memory(sta
 
     converged(outcome)
     assert "20/20 slow connections closed" in outcome.note
+
+
+@pytest.mark.timeout(300)
+def test_a_removal_whose_run_dies_is_retried_and_removes_everything(stack):
+    outcome = lifecycle_scenarios.removal_fails_then_succeeds(stack, wait_for_retry=False)
+
+    assert outcome.converged, outcome
+    assert "left behind: 0 row(s), 0 sync log(s)" in outcome.note
 
 
 @pytest.mark.timeout(300)

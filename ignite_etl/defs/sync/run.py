@@ -96,3 +96,16 @@ def run_partial_sync(connection_id: str, *, instance: dg.DagsterInstance) -> Syn
         tags={PARTITION_TAG: connection_id, CONNECTION_TAG: connection_id}, raise_on_error=False,
     )
     return SyncSummary(result.success, result.run_id, {})
+
+
+def remove_connection_job() -> dg.JobDefinition:
+    """The remove_connection job as the code location defines it, for `dg.reconstructable`."""
+    return _definitions().resolve_job_def("remove_connection")
+
+
+def run_removal(run_config: dict, tags: dict[str, str], *, instance: dg.DagsterInstance) -> SyncSummary:
+    """Run a removal the lifecycle sensor asked for (its run config and tags, run key included) now, in this
+    process, as a launched run's worker does."""
+    result = dg.execute_job(dg.reconstructable(remove_connection_job), instance=instance, run_config=run_config,
+                            tags=tags, raise_on_error=False)
+    return SyncSummary(result.success, result.run_id, {})
