@@ -105,28 +105,24 @@ def record_intent(conn: Conn, connection_id: str, accepts: Iterable[Accepted]) -
 
 def drop_intents(conn: Conn, connection_id: str, keys: Iterable[StateKey]) -> None:
     """SparkLayer refused the create: the intent rows of these records go (rows it accepted stay)."""
-    keys = list(keys)
-    if keys:
-        conn.execute(
-            """
-            delete from sync_state s using unnest(%s::text[], %s::text[]) as k(entity, external_id)
-            where s.connection_id = %s and s.entity = k.entity and s.external_id = k.external_id
-              and s.status = %s
-            """,
-            ([k[0] for k in keys], [k[1] for k in keys], connection_id, INTENT),
-        )
+    _delete(conn, connection_id, keys, only_status=INTENT)
 
 
 def forget(conn: Conn, connection_id: str, keys: Iterable[StateKey]) -> None:
     """Drop state rows of records deleted in SparkLayer."""
+    _delete(conn, connection_id, keys)
+
+
+def _delete(conn: Conn, connection_id: str, keys: Iterable[StateKey], *, only_status: str | None = None) -> None:
     keys = list(keys)
     if keys:
         conn.execute(
             """
             delete from sync_state s using unnest(%s::text[], %s::text[]) as k(entity, external_id)
             where s.connection_id = %s and s.entity = k.entity and s.external_id = k.external_id
+              and (%s::text is null or s.status = %s)
             """,
-            ([k[0] for k in keys], [k[1] for k in keys], connection_id),
+            ([k[0] for k in keys], [k[1] for k in keys], connection_id, only_status, only_status),
         )
 
 
