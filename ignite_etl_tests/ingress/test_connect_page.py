@@ -3,6 +3,8 @@ with one real query against the Marketplacer simulator."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from ignite_etl.ingress.connect_page import MAX_CHECKS_PER_LINK
@@ -189,3 +191,49 @@ def test_a_control_character_in_a_field_is_explained_and_stores_nothing(ingress,
     assert answer.status_code == 400 and "control character" in answer.text
     assert sandbox.graphql_requests == before
     assert ingress.rows("select status from connection")[0]["status"] == "pending"
+
+
+def test_slow_stores_cannot_take_every_thread_of_the_ingress(database_url, secret_key):
+    import asyncio
+    import threading
+
+    import httpx
+
+    from ignite_etl.ingress.app import create_app
+
+    from .conftest import INGRESS_TOKEN, RunningIngress, ingress_config
+
+    release = threading.Event()
+
+    async def slow_store(scope, receive, send):  # answers only once the test lets it
+        if scope["type"] != "http":
+            return
+        await asyncio.get_running_loop().run_in_executor(None, release.wait, 10)
+        await send({"type": "http.response.start", "status": 401, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    app = create_app(ingress_config(database_url, secret_key, max_platform_calls=1))
+    with BackgroundServer(slow_store) as store, BackgroundServer(app) as server, \
+            httpx.Client(base_url=server.url, timeout=30, headers={"Authorization": f"Bearer {INGRESS_TOKEN}"}) as client:
+        ingress = RunningIngress(server.url, database_url, client)
+        first = start_pending(ingress)
+        with connect(database_url) as conn:  # a second site, with its own link
+            conn.execute("update connection set id = 'test-other', site_id = 'other'")
+            conn.execute("update connect_token set connection_id = 'test-other'")
+        second = start_pending(ingress)
+        results = {}
+        checking = threading.Thread(target=lambda: results.setdefault(
+            "first", ingress.anonymous().post(first, data=form(f"{store.url}/graphql"))))
+        checking.start()
+        try:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not ingress.rows(
+                    "select 1 from connect_token where checking_until is not null"):
+                time.sleep(0.05)
+            refused = ingress.anonymous().post(second, data=form(f"{store.url}/graphql"))
+        finally:
+            release.set()
+            checking.join()
+
+    assert refused.status_code == 503 and "try again in a minute" in refused.text
+    assert results["first"].status_code == 400  # its check ran: the store refused the key
