@@ -60,10 +60,22 @@ def table(outcomes: list[Outcome]) -> str:
 
 
 def write_reliability(path: Path, outcomes: list[Outcome], header: str) -> None:
+    """Put the table between the markers in `path`; rows of scenarios not run this time are kept (with a
+    note that they are older)."""
     text = path.read_text() if path.exists() else f"# Reliability\n\n{BEGIN}\n{END}\n"
     if BEGIN not in text:
         text += f"\n{BEGIN}\n{END}\n"
-    block = f"{BEGIN}\n{header}\n\n{table(outcomes)}\n{END}"
+    old_lines = text[text.index(BEGIN) + len(BEGIN):text.index(END)].strip().splitlines()
+    old_header = old_lines[0].split("\n")[0].split(". Rows not run again")[0] if old_lines else ""
+    old_rows = [line for line in old_lines if line.startswith("| ") and not line.startswith("| scenario ")]
+    head, *fresh = table(outcomes).splitlines()
+    rule, fresh = fresh[0], fresh[1:]
+    by_name = {row.split("|")[1].strip(): row for row in fresh}
+    rows = [by_name.pop(row.split("|")[1].strip(), row) for row in old_rows] + list(by_name.values())
+    kept = len(rows) - len(fresh)
+    if kept:
+        header += f". Rows not run again ({kept}) are from {old_header}"
+    block = f"{BEGIN}\n{header}\n\n" + "\n".join([head, rule, *rows]) + f"\n{END}"
     path.write_text(re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S))
 
 

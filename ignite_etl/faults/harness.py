@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import signal
 import subprocess
@@ -25,8 +24,6 @@ from ignite_etl.store.cipher import CredentialCipher
 from ignite_etl.store.connections import save_connection
 from ignite_etl.store.database import connect
 
-log = logging.getLogger(__name__)
-
 PRICE_LIST = "marketplacer-price"
 
 
@@ -41,9 +38,6 @@ class Outcome:
     duplicated: int
     recover_s: float | None
     note: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 @dataclass
