@@ -1,9 +1,10 @@
 """How the ingress is served: uvicorn with every limit set on purpose, since the ingress faces the internet
 (platform webhooks, merchants' browsers) and each unbounded thing is a way to exhaust it.
 
-- Request line and headers: at most `max_header_bytes` (h11's incomplete-event limit; uvicorn's httptools
-  parser has none), and complete within `header_timeout_seconds` of the connection opening or of the
-  previous response (a slow-header client is disconnected).
+- Request line and headers: at most `max_header_bytes`, and complete within `header_timeout_seconds` of the
+  connection opening or of the previous response; past either the connection is answered 400 or closed.
+  uvicorn's httptools protocol bounds neither (32 MiB headers were read whole); h11's bounds the size but is
+  a third slower per request, so the httptools protocol is kept and bounded here.
 - Body: at most `IngressConfig.max_body_bytes` and complete within `IngressConfig.body_timeout_seconds`
   (`http.read_body`, which answers 413 / 408).
 - Connections and requests in flight: at most `limit_concurrency`, past which uvicorn answers 503 at once.
@@ -17,9 +18,8 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-import h11
 import uvicorn
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 
 @dataclass(frozen=True)
@@ -33,52 +33,64 @@ class ServerLimits:
     def uvicorn_options(self) -> dict[str, Any]:
         limits = self
 
-        class Protocol(HeaderDeadlineProtocol):
+        class Protocol(BoundedHeadersProtocol):
+            max_header_bytes = limits.max_header_bytes
             header_timeout_seconds = limits.header_timeout_seconds
 
-        return dict(http=Protocol, h11_max_incomplete_event_size=self.max_header_bytes,
-                    limit_concurrency=self.limit_concurrency, timeout_keep_alive=self.keep_alive_seconds,
-                    timeout_graceful_shutdown=self.graceful_shutdown_seconds, server_header=False,
-                    access_log=False)
+        return dict(http=Protocol, limit_concurrency=self.limit_concurrency, timeout_keep_alive=self.keep_alive_seconds,
+                    timeout_graceful_shutdown=self.graceful_shutdown_seconds, server_header=False, access_log=False)
 
 
-class HeaderDeadlineProtocol(H11Protocol):
-    """uvicorn's h11 protocol, closing a connection whose request line and headers have not all arrived
-    `header_timeout_seconds` after it opened or after its previous response."""
+class BoundedHeadersProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with the request line and headers bounded in size (counted as they
+    arrive, so the parser never holds more than the limit and one read) and in time (from the connection
+    opening, or from the previous response on a kept-alive connection)."""
 
+    max_header_bytes = 32 * 1024
     header_timeout_seconds = 10.0
     _header_deadline: asyncio.TimerHandle | None = None
+    _header_bytes = 0
+    _in_headers = True
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._arm_header_deadline()
+        self._await_headers()
 
-    def handle_events(self) -> None:
-        super().handle_events()
-        if self.conn.their_state is not h11.IDLE:  # the headers are in
-            self._disarm_header_deadline()
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self._in_headers and not self.transport.is_closing():
+            self._header_bytes += len(data)
+            if self._header_bytes > self.max_header_bytes:
+                self._disarm()
+                self.send_400_response("Request line and headers are too large.")
+
+    def on_headers_complete(self) -> None:
+        self._in_headers = False
+        self._disarm()
+        super().on_headers_complete()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        if not self.transport.is_closing():
-            self._arm_header_deadline()
+        if not self.transport.is_closing() and not self.pipeline:
+            self._await_headers()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm_header_deadline()
+        self._disarm()
         super().connection_lost(exc)
 
-    def _arm_header_deadline(self) -> None:
-        self._disarm_header_deadline()
+    def _await_headers(self) -> None:
+        self._in_headers, self._header_bytes = True, 0
+        self._disarm()
         self._header_deadline = self.loop.call_later(self.header_timeout_seconds, self._headers_too_slow)
 
-    def _disarm_header_deadline(self) -> None:
+    def _disarm(self) -> None:
         if self._header_deadline is not None:
             self._header_deadline.cancel()
             self._header_deadline = None
 
     def _headers_too_slow(self) -> None:
         self._header_deadline = None
-        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+        if self._in_headers and not self.transport.is_closing():
             self.transport.close()
 
 
