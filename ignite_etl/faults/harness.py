@@ -20,6 +20,7 @@ import dagster as dg
 
 from ignite_etl.bench.stack import SITE_ENV, BenchStack, Site
 from ignite_etl.bench.worker import RESULT_PREFIX
+from ignite_etl.defs.reporting.run_workers import fail_runs_whose_worker_died
 from ignite_etl.store.cipher import CredentialCipher
 from ignite_etl.store.connections import save_connection
 from ignite_etl.store.database import connect
@@ -204,7 +205,7 @@ class FaultStack:
             output = proc.stdout.read().decode()
             proc.wait()
         if proc.returncode == -signal.SIGKILL:
-            self._after_worker_death(site)
+            self._after_worker_death()
         lines = [line for line in output.splitlines() if line.startswith(RESULT_PREFIX)]
         result = json.loads(lines[-1][len(RESULT_PREFIX):]) if lines else {}
         return SyncAttempt(proc.returncode, acted, result)
@@ -233,16 +234,11 @@ class FaultStack:
             time.sleep(0.02)
         return False
 
-    def _after_worker_death(self, site: Site) -> None:
-        """What run monitoring does once it finds the worker gone (deploy/dagster.yaml): the run is marked
-        failed and, free_slots_after_run_end_seconds later, its concurrency slots are freed."""
-        records = [record for tag in ("ignite/connection", "ignite/removal")
-                   for record in self.instance.get_run_records(filters=dg.RunsFilter(tags={tag: site.connection_id}),
-                                                               limit=1)]
-        runs = [r.dagster_run for r in sorted(records, key=lambda r: r.create_timestamp, reverse=True)]
-        if runs and not runs[0].is_finished:
-            self.instance.report_run_failed(runs[0], "the run worker died (fault injected)")
-            self.instance.event_log_storage.free_concurrency_slots_for_run(runs[0].run_id)
+    def _after_worker_death(self) -> None:
+        """What the daemon does once the worker is gone: `run_worker_watch` marks its run failed and run
+        monitoring, free_slots_after_run_end_seconds later, frees the run's pool slots."""
+        for run_id in fail_runs_whose_worker_died(self.instance):
+            self.instance.event_log_storage.free_concurrency_slots_for_run(run_id)
 
     @contextlib.contextmanager
     def background(self, work: Callable[[], None]) -> Iterator[None]:
