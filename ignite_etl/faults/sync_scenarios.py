@@ -120,7 +120,11 @@ def partial_sync_killed(stack: FaultStack, changes: int) -> Outcome:
                                                                  f"fault-{site.site_id}-{n}"))
     stack.forget_reference()  # the store changed: compare with a fresh full sync of it, made now
     stack.reference()
-    killed = stack.partial_sync(site, kill_after_writes=1)
+    stack.sparklayer.set_faults(latency_seconds=0.2)  # so the worker is surely still writing when it is killed
+    try:
+        killed = stack.partial_sync(site, kill_after_writes=1)
+    finally:
+        stack.sparklayer.set_faults(latency_seconds=stack.bench.latency_ms / 1000)
     started = time.monotonic()
     for _ in range(3):
         if stack.partial_sync(site).succeeded:
