@@ -272,3 +272,29 @@ def hostile_clients(stack: FaultStack, *, big: int = 6, slow: int = 50, header_m
                    "that never end", healthy and grew < 64 and closed == slow, 0, 0, round(recovered, 1),
                    f"ingress RSS {before:.0f} -> peak {peak:.0f} MiB; {closed}/{slow} slow connections closed by the "
                    "ingress; /healthz answered throughout" if healthy else "the ingress stopped answering /healthz")
+
+
+def two_ingresses_same_deliveries(stack: FaultStack, count: int) -> Outcome:
+    """Two `ignite-etl ingress` processes (as behind a load balancer) each receive every delivery at the
+    same moment: each event must be queued exactly once, and every delivery acknowledged by both."""
+    with webhook_connection(stack, "two-ingresses") as (connection_id, key, first):
+        second = Ingress(stack)
+        second.env = first.env
+        second.start()
+        try:
+            sent = deliveries(key, count, uuid.uuid4().hex[:6])
+            path = f"/webhooks/marketplacer/{connection_id}"
+            started = time.monotonic()
+
+            async def both() -> list[dict[int, int | None]]:
+                return list(await asyncio.gather(_send(first.url + path, sent), _send(second.url + path, sent)))
+
+            answers = asyncio.run(both())
+        finally:
+            second.stop()
+    acknowledged = {sent[i].event_id for i in range(count)
+                    if all(a.get(i) is not None and 200 <= (a.get(i) or 0) < 300 for a in answers)}
+    queued_by = [sum(1 for s in a.values() if s == 202) for a in answers]
+    return _outcome(stack, "two ingresses, same deliveries", f"{count:,} signed webhooks each sent to two ingress "
+                    "processes at once", connection_id, sent, acknowledged, started,
+                    f"queued by the first {queued_by[0]:,}, by the second {queued_by[1]:,}; the other answered 200")

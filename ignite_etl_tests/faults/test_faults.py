@@ -81,6 +81,15 @@ def test_the_ingress_killed_while_receiving_webhooks_loses_and_doubles_nothing(s
 
 
 @pytest.mark.timeout(300)
+def test_two_ingress_processes_given_the_same_deliveries_queue_each_once(stack):
+    outcome = ingress_scenarios.two_ingresses_same_deliveries(stack, 200)
+
+    converged(outcome)
+    queued = [int(part.split()[-1].replace(",", "")) for part in outcome.note.split(";")[0].split(", ")]
+    assert sum(queued) == 200  # every event queued by exactly one of the two
+
+
+@pytest.mark.timeout(300)
 def test_duplicate_replayed_and_shuffled_deliveries_are_queued_once(stack):
     converged(ingress_scenarios.duplicates_replays_out_of_order(stack, 60))
 
