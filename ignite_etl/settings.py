@@ -16,6 +16,8 @@ DEFAULT_SENSOR_INTERVAL_SECONDS = 30
 DEFAULT_RECONCILE_CRON = "0 2 * * *"
 DEFAULT_RECONCILE_TIMEZONE = "UTC"
 DEFAULT_DASHBOARD_URL = "https://app.sparklayer.io/api/dashboard"
+OUTBOUND_POLICIES = ("public", "loopback")
+"""The names `platforms/outbound.OutboundPolicy.named` takes."""
 APP_PREFIX = "IGNITE_APP_"
 """`IGNITE_APP_<PLATFORM>_<KEY>`: an app-store platform's app credentials, e.g. IGNITE_APP_SHOPIFY_CLIENT_ID."""
 
@@ -69,8 +71,9 @@ class Settings:
                 f"IGNITE_RECONCILE_TIMEZONE must be an IANA time zone such as 'UTC' or 'Australia/Sydney', not {timezone!r}"
             ) from None
         outbound = (env.get("IGNITE_OUTBOUND_POLICY") or ("public" if environment == "production" else "loopback"))
-        if outbound.strip().lower() not in ("public", "loopback"):
-            raise ConfigurationError(f"IGNITE_OUTBOUND_POLICY must be public or loopback, not {outbound!r}")
+        if outbound.strip().lower() not in OUTBOUND_POLICIES:
+            raise ConfigurationError(
+                f"IGNITE_OUTBOUND_POLICY must be one of {', '.join(OUTBOUND_POLICIES)}, not {outbound!r}")
         return cls(
             home=home,
             environment=environment,

@@ -41,10 +41,10 @@ class Delivery:
 class Ingress:
     """`ignite-etl ingress` in its own process, restartable on the same port."""
 
-    def __init__(self, stack: FaultStack):
+    def __init__(self, stack: FaultStack, env: dict[str, str] | None = None):
         self.stack = stack
         self.port = free_port()
-        self.env = {**stack.bench.worker_env(), "IGNITE_INGRESS_TOKEN": uuid.uuid4().hex}
+        self.env = env or {**stack.bench.worker_env(), "IGNITE_INGRESS_TOKEN": uuid.uuid4().hex}
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -278,8 +278,7 @@ def two_ingresses_same_deliveries(stack: FaultStack, count: int) -> Outcome:
     """Two `ignite-etl ingress` processes (as behind a load balancer) each receive every delivery at the
     same moment: each event must be queued exactly once, and every delivery acknowledged by both."""
     with webhook_connection(stack, "two-ingresses") as (connection_id, key, first):
-        second = Ingress(stack)
-        second.env = first.env
+        second = Ingress(stack, first.env)  # the same token and database, another port
         second.start()
         try:
             sent = deliveries(key, count, uuid.uuid4().hex[:6])

@@ -69,7 +69,7 @@ async def _pending_connection(conn, token: str, *, lock: bool = False) -> dict:
     connection_id = await connect_tokens.valid_connection(conn, token, lock=lock)
     if connection_id is None:
         raise _unusable_link()
-    row = await (connecting.lock(conn, connection_id) if lock else connecting.read(conn, connection_id))
+    row = await connecting.read(conn, connection_id, lock=lock)
     if row is None or row["status"] != "pending":  # a connected store is never changed through a link
         raise _unusable_link()
     return row

@@ -18,11 +18,9 @@ from dataclasses import dataclass, field
 import httpx
 
 from ignite_etl.platforms.base import InvalidConfiguration
+from ignite_etl.settings import OUTBOUND_POLICIES
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-PUBLIC = "public"
-LOOPBACK = "loopback"
-POLICIES = (PUBLIC, LOOPBACK)
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
@@ -46,9 +44,9 @@ class OutboundPolicy:
     @classmethod
     def named(cls, name: str) -> OutboundPolicy:
         """`public` (production) or `loopback` (the sandbox on this machine: dev and tests)."""
-        if name not in POLICIES:
-            raise ValueError(f"the outbound policy must be one of {', '.join(POLICIES)}, not {name!r}")
-        return cls(allow_loopback=name == LOOPBACK)
+        if name not in OUTBOUND_POLICIES:
+            raise ValueError(f"the outbound policy must be one of {', '.join(OUTBOUND_POLICIES)}, not {name!r}")
+        return cls(allow_loopback=name == "loopback")
 
     def allows(self, address: IPAddress) -> bool:
         if isinstance(address, ipaddress.IPv6Address):

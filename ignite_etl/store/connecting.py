@@ -16,10 +16,7 @@ from ignite_etl.store.database import AsyncConn
 
 async def lock(conn: AsyncConn, connection_id: str) -> dict | None:
     """The connection's status, platform and config, its row locked until commit; None when unknown."""
-    cursor = await conn.execute(
-        "select id, status, platform, platform_config from connection where id = %s for update", (connection_id,)
-    )
-    return await cursor.fetchone()
+    return await read(conn, connection_id, lock=True)
 
 
 async def status(conn: AsyncConn, connection_id: str) -> str | None:
@@ -28,10 +25,11 @@ async def status(conn: AsyncConn, connection_id: str) -> str | None:
     return row["status"] if row else None
 
 
-async def read(conn: AsyncConn, connection_id: str) -> dict | None:
-    """The connection's status, platform and config, without locking it."""
+async def read(conn: AsyncConn, connection_id: str, *, lock: bool = False) -> dict | None:
+    """The connection's status, platform and config (its row locked until commit with `lock`)."""
     cursor = await conn.execute(
-        "select id, status, platform, platform_config from connection where id = %s", (connection_id,)
+        f"select id, status, platform, platform_config from connection where id = %s{' for update' if lock else ''}",
+        (connection_id,),
     )
     return await cursor.fetchone()
 

@@ -254,13 +254,19 @@ def test_rows_of_a_removed_connection_are_not_processed(webhook_store):
     assert store.store.data_writes(mark) == []
 
 
-def test_a_refused_record_becomes_a_sync_log_error_and_is_resolved_when_accepted(webhook_store):
-    store = webhook_store
+def a_refused_price(store):
+    """A price change SparkLayer refuses, synced: one sync-log error; returns the variant."""
     (variant,) = live_variants(store.marketplacer, 1)
     store.sparklayer.reject_record(variant.sku, "SKU is blocked")
     store.marketplacer.set_price(variant.legacy_id, "5.55")
     store.deliver()
     store.partial_sync()
+    return variant
+
+
+def test_a_refused_record_becomes_a_sync_log_error_and_is_resolved_when_accepted(webhook_store):
+    store = webhook_store
+    variant = a_refused_price(store)
 
     errors = store.store.sync_log_errors("products")
     assert [e["external_id"] for e in errors] == [f"price:{variant.sku}"]
@@ -299,11 +305,7 @@ def test_a_stock_change_to_a_site_without_the_location_creates_it_first(webhook_
 
 def test_a_closing_sync_log_patch_that_fails_after_the_rows_settled_is_sent_by_the_next_run(webhook_store):
     store = webhook_store
-    (variant,) = live_variants(store.marketplacer, 1)
-    store.sparklayer.reject_record(variant.sku, "SKU is blocked")
-    store.marketplacer.set_price(variant.legacy_id, "5.55")
-    store.deliver()
-    store.partial_sync()
+    variant = a_refused_price(store)
     assert [e["external_id"] for e in store.store.sync_log_errors("products")] == [f"price:{variant.sku}"]
     closed_at = store.store.sync_log("products")["last_partial_sync"]
 
