@@ -16,6 +16,8 @@ DEFAULT_SENSOR_INTERVAL_SECONDS = 30
 DEFAULT_RECONCILE_CRON = "0 2 * * *"
 DEFAULT_RECONCILE_TIMEZONE = "UTC"
 DEFAULT_DASHBOARD_URL = "https://app.sparklayer.io/api/dashboard"
+DEFAULT_PLATFORM_RATE_SHARE = 0.9
+"""The part of a store's published rate limit we use: the rest absorbs clock skew and the merchant's own tools."""
 OUTBOUND_POLICIES = ("public", "loopback")
 """The names `platforms/outbound.OutboundPolicy.named` takes."""
 APP_PREFIX = "IGNITE_APP_"
@@ -43,6 +45,12 @@ class Settings:
     sparklayer_dashboard_token: str | None = field(default=None, repr=False)
     platform_apps: Mapping[str, Mapping[str, str]] = field(default_factory=dict, repr=False)
     """Per platform name, its app credentials (keys lower case) from `IGNITE_APP_<PLATFORM>_<KEY>`."""
+    platform_rate_share: float = DEFAULT_PLATFORM_RATE_SHARE
+    """IGNITE_PLATFORM_RATE_SHARE: the part of each store's published API rate limit our syncs use, shared by
+    every worker (leave the rest to the merchant's other tools)."""
+    celery_broker_url: str | None = field(default=None, repr=False)
+    """IGNITE_CELERY_BROKER_URL: when set, sync steps run on `ignite-etl worker` processes through this Celery
+    broker (RabbitMQ `amqp://`, Redis `redis://`); unset, in the run's own process. It may hold a password."""
     outbound_policy: str = "public"
     """IGNITE_OUTBOUND_POLICY: which store URLs we call (`platforms/outbound.py`): `public` (https, public
     addresses only; the production default) or `loopback` (also this machine's sandbox; the development default)."""
@@ -94,6 +102,8 @@ class Settings:
             sparklayer_dashboard_token=env.get("SPARKLAYER_DASHBOARD_TOKEN") or None,
             platform_apps=_platform_apps(env),
             outbound_policy=outbound.strip().lower(),
+            platform_rate_share=_share(env, "IGNITE_PLATFORM_RATE_SHARE", DEFAULT_PLATFORM_RATE_SHARE),
+            celery_broker_url=(env.get("IGNITE_CELERY_BROKER_URL") or "").strip() or None,
         )
 
     def sparklayer_base_url(self, site_env: str) -> str:
@@ -169,4 +179,11 @@ def _number(env: Mapping[str, str], name: str, default, kind, minimum):
     except ValueError:
         what = "a whole number" if kind is int else "a number"
         raise ConfigurationError(f"{name} must be {what} >= {minimum}, not {raw!r}") from None
+    return value
+
+
+def _share(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _number(env, name, default, float, 0.01)
+    if value > 1:
+        raise ConfigurationError(f"{name} must be a fraction between 0.01 and 1, not {env.get(name)!r}")
     return value

@@ -10,6 +10,7 @@ import dagster as dg
 from pydantic import PrivateAttr
 
 from ignite_etl.platforms import Platform, platform_for
+from ignite_etl.platforms.limits import DEFAULT_SHARE, SharedRateLimits
 from ignite_etl.platforms.outbound import OutboundPolicy
 from ignite_etl.settings import Settings
 from ignite_etl.sparklayer.client import SparkLayerClient
@@ -61,6 +62,8 @@ class SyncServices(dg.ConfigurableResource):
     """Scales the platform client's waits (Retry-After, backoff); the sandbox uses < 1."""
     outbound_policy: str = "public"
     """Which store URLs may be called (`platforms/outbound.py`): public, or loopback for the sandbox."""
+    platform_rate_share: float = DEFAULT_SHARE
+    """The part of each store's published API rate limit our syncs use, all workers together (IGNITE_PLATFORM_RATE_SHARE)."""
 
     def sparklayer(self, connection: Connection) -> SparkLayerClient:
         credentials = connection.sparklayer_credentials
@@ -86,6 +89,8 @@ class SyncServices(dg.ConfigurableResource):
             page_size=self.platform_page_size,
             time_scale=self.platform_time_scale,
             outbound=OutboundPolicy.named(self.outbound_policy),
+            rate_limits=SharedRateLimits(self.app_db.database, share=self.platform_rate_share,
+                                         time_scale=self.platform_time_scale),
         )
 
 
@@ -99,6 +104,7 @@ def resources() -> dg.Definitions:
         resources={
             "app_db": app_db,
             "sync_services": SyncServices(app_db=app_db, sparklayer_api_url=settings.sparklayer_api_url or "",
-                                          outbound_policy=settings.outbound_policy),
+                                          outbound_policy=settings.outbound_policy,
+                                          platform_rate_share=settings.platform_rate_share),
         }
     )

@@ -5,7 +5,6 @@ from ignite_etl.platforms.marketplacer.client import (
     MarketplacerClient,
     MarketplacerMutationError,
     MarketplacerQueryError,
-    RequestLimiter,
 )
 from ignite_etl.platforms.marketplacer.platform import MarketplacerPlatform
 from ignite_etl.platforms.marketplacer.settings import CONNECT_HELP, FORM_FIELDS, MarketplacerSettings
@@ -28,6 +27,5 @@ __all__ = [
     "MarketplacerPlatform",
     "MarketplacerQueryError",
     "MarketplacerSettings",
-    "RequestLimiter",
     "verify_webhook",
 ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -15,12 +14,14 @@ import httpx
 
 from ignite_etl.backoff import Deadline, RetryPolicy
 from ignite_etl.platforms.base import InvalidCredentials, PlatformError, PlatformUnavailable
+from ignite_etl.platforms.limits import Limiter, LocalLimiter, RateLimit, SharedRateLimits, scope_name
 from ignite_etl.platforms.outbound import PUBLIC_ONLY, OutboundPolicy
 
 logger = logging.getLogger(__name__)
 
-REQUESTS_PER_WINDOW = 750
-WINDOW_SECONDS = 10.0
+RATE_LIMIT = RateLimit(600, 10.0)
+"""Marketplacer counts 600 requests per 10 s per source IP, 750 per API key and 1,200 per operator (all keys):
+one budget per instance at the smallest holds all three, wherever our workers run from one egress address."""
 RETRY = RetryPolicy(max_attempts=5, base_delay=1.0, max_delay=30.0, max_rate_limit_waits=30, max_retry_after=60.0,
                     deadline_seconds=300.0)
 """A call waits at most a minute at a time and five minutes in all; a store slower than that fails its sync
@@ -44,42 +45,17 @@ class MarketplacerMutationError(PlatformError):
         super().__init__(f"Marketplacer refused {mutation}: {details}")
 
 
-class RequestLimiter:
-    """A token bucket: at most `capacity` requests per `window` seconds (Marketplacer allows 750 / 10 s per key)."""
-
-    def __init__(self, capacity: int = REQUESTS_PER_WINDOW, window: float = WINDOW_SECONDS,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
-        self.capacity = capacity
-        self.rate = capacity / window
-        self._tokens = float(capacity)
-        self._stamp = clock()
-        self._clock = clock
-        self._sleep = sleep
-        self._lock = threading.Lock()
-
-    def acquire(self) -> float:
-        """Take one token, sleeping until one is free; returns the seconds waited."""
-        with self._lock:
-            now = self._clock()
-            self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
-            self._stamp = now
-            self._tokens -= 1
-            wait = 0.0 if self._tokens >= 0 else -self._tokens / self.rate
-        if wait:
-            self._sleep(wait)
-        return wait
-
-
 class MarketplacerClient:
     """POSTs GraphQL documents to an instance's `/graphql`, only where `outbound` allows (the URL is the
-    merchant's). `time_scale` shrinks every wait (tests only)."""
+    merchant's), at the pace of `RATE_LIMIT`: shared with every other worker through `rate_limits` in a sync,
+    this process's own otherwise. `time_scale` shrinks every wait (tests only)."""
 
     def __init__(
         self,
         api_url: str,
         api_key: str,
         *,
-        limiter: RequestLimiter | None = None,
+        rate_limits: SharedRateLimits | None = None,
         http_client: httpx.Client | None = None,
         timeout: float = 60.0,
         time_scale: float = 1.0,
@@ -90,7 +66,8 @@ class MarketplacerClient:
     ):
         self.api_url = str(outbound.check_url(api_url))
         self._api_key = api_key
-        self.limiter = limiter or RequestLimiter()
+        self.limiter: Limiter = (rate_limits.limiter(scope_name("marketplacer", self.api_url), RATE_LIMIT) if rate_limits
+                                 else LocalLimiter(RATE_LIMIT, time_scale=time_scale))
         self._http = http_client or httpx.Client(timeout=timeout, transport=outbound.transport(),
                                                  follow_redirects=False)
         self._owns_http = http_client is None
@@ -108,6 +85,7 @@ class MarketplacerClient:
         return hashlib.sha256(f"{self.api_url}\n{self._api_key}".encode()).hexdigest()[:16]
 
     def close(self) -> None:
+        self.limiter.close()
         if self._owns_http:
             self._http.close()
 

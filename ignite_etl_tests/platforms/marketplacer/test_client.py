@@ -3,7 +3,7 @@ import time
 import pytest
 
 from ignite_etl.platforms import InvalidConfiguration, InvalidCredentials, PlatformUnavailable, platform_for
-from ignite_etl.platforms.marketplacer import MarketplacerQueryError, RequestLimiter
+from ignite_etl.platforms.marketplacer import MarketplacerQueryError
 from ignite_etl.platforms.marketplacer.client import RETRY, MarketplacerClient
 from ignite_etl.platforms.outbound import SANDBOX
 from ignite_etl.sandbox.server import BackgroundServer
@@ -144,23 +144,6 @@ def test_unreachable_instance_raises_platform_unavailable():
 
     with pytest.raises(PlatformUnavailable):
         client.execute("{ allAdverts(first: 1) { totalCount } }")
-
-
-def test_limiter_spaces_requests_beyond_its_capacity():
-    now = [0.0]
-    waits = []
-
-    def sleep(seconds):
-        waits.append(seconds)
-        now[0] += seconds
-
-    limiter = RequestLimiter(capacity=750, window=10.0, clock=lambda: now[0], sleep=sleep)
-
-    for _ in range(760):
-        limiter.acquire()
-
-    assert len(waits) == 10
-    assert sum(waits) == pytest.approx(10 * 10 / 750)
 
 
 def test_connection_without_currency_is_refused_at_connect_time():
