@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ignite_etl.errors import ConfigurationError
 from ignite_etl.settings import Settings
+from ignite_etl.workers import QUEUES
 
 log = logging.getLogger("ignite_etl")
 
@@ -111,7 +112,7 @@ def _cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
 
     databases = devstack.open_databases(settings)
     try:
-        return run(args, with_database(databases.app_url, "postgres"))  # fresh databases on that server
+        return run(args, with_database(databases.app_url, "postgres"), settings.celery_broker_url)  # fresh databases
     finally:
         databases.release()
 
@@ -145,6 +146,22 @@ def _cmd_ingress(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         databases.release()
     return 0
+
+
+def _cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from ignite_etl import workers
+
+    missing = [name for name, value in (("IGNITE_CELERY_BROKER_URL", settings.celery_broker_url),
+                                        ("IGNITE_DATABASE_URL", settings.database_url),
+                                        ("IGNITE_SECRET_KEY", settings.secret_key)) if not value]
+    if missing:
+        raise ConfigurationError(
+            f"a worker needs {', '.join(missing)}: the broker it takes steps from, and the app database and key "
+            "the code location uses (and whatever its Dagster instance's storage reads, e.g. "
+            "IGNITE_DAGSTER_DATABASE_URL with deploy/dagster.yaml)")
+    log.info("worker on queues %s, %d process(es)", ", ".join(args.queue or workers.QUEUES), args.concurrency)
+    return workers.run_worker(settings.celery_broker_url or "", args.queue or workers.QUEUES,
+                              concurrency=args.concurrency, name=args.name)
 
 
 def _cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
@@ -213,7 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.set_defaults(handler=_cmd_sandbox)
 
     bench = commands.add_parser("bench", help="measure the sync against the simulators, with a naive baseline (BENCHMARKS.md)")
-    bench.add_argument("scenario", choices=["full-first", "full-unchanged", "full-churn", "full", "partial-latency", "ingress"],
+    bench.add_argument("scenario", choices=["full-first", "full-unchanged", "full-churn", "full", "partial-latency", "ingress",
+                                                   "tenants"],
                        help="`full` runs full-first, full-unchanged and full-churn in a row")
     bench.add_argument("--adverts", type=int, default=10_000, help="size of the generated store (default 10,000)")
     bench.add_argument("--latency-ms", type=float, default=20.0, help="added to every SparkLayer answer (default 20)")
@@ -222,7 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--no-baseline", action="store_true", help="skip the naive baseline (slow at 100,000 adverts)")
     bench.add_argument("--profile", type=Path, metavar="DIR", help="write a cProfile of each measured run into DIR")
     bench.add_argument("--deliveries", type=int, default=20_000, help="ingress: signed webhooks to send (default 20,000)")
-    bench.add_argument("--connections", type=int, default=64, help="ingress: concurrent keep-alive connections (default 64)")
+    bench.add_argument("--connections", type=int, default=64,
+                       help="ingress: concurrent keep-alive connections; tenants: stores (default 64)")
     bench.set_defaults(handler=_cmd_bench)
 
     faults = commands.add_parser("faults", help="inject faults into the real stack and measure recovery (RELIABILITY.md)")
@@ -239,6 +258,14 @@ def build_parser() -> argparse.ArgumentParser:
     ingress.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     ingress.add_argument("--port", type=int, default=8090, help="port (default 8090)")
     ingress.set_defaults(handler=_cmd_ingress)
+
+    worker = commands.add_parser("worker", help="run sync steps from the Celery broker (IGNITE_CELERY_BROKER_URL)")
+    worker.add_argument("--queue", action="append", choices=QUEUES,
+                        help="take steps from this queue only (repeatable; default all: %(choices)s)")
+    worker.add_argument("--concurrency", type=int, default=os.cpu_count() or 2,
+                        help="steps run at once, one process each (default: the number of CPUs)")
+    worker.add_argument("--name", help="the worker's node name, e.g. platform-1@%%h (default ignite-<pid>@<host>)")
+    worker.set_defaults(handler=_cmd_worker)
 
     replay = commands.add_parser("replay", help="requeue a connection's dead-lettered webhook changes")
     replay.add_argument("connection_id", help="{siteEnv}-{siteId}, e.g. test-bobs-store")

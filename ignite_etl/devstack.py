@@ -126,8 +126,9 @@ def plan(
     settings: Settings, databases: Databases, environ: dict[str, str], *, ui_port: int = 3000,
     ingress_port: int = INGRESS_PORT, sandbox: bool = True,
 ) -> DevStack:
-    """Dagster (webserver + daemon), the ingress and, unless told otherwise, the simulators with a
-    demo store that connects itself through the ingress, as SparkLayer's dashboard would."""
+    """Dagster (webserver + daemon), the ingress, two Celery workers when IGNITE_CELERY_BROKER_URL is set, and,
+    unless told otherwise, the simulators with a demo store that connects itself through the ingress, as
+    SparkLayer's dashboard would."""
     env = environment(settings, databases, environ)
     ingress_url = f"http://127.0.0.1:{ingress_port}"
     if "IGNITE_PUBLIC_URL" not in environ:
@@ -146,6 +147,9 @@ def plan(
         ),
         ProcessSpec("ingress", [*ignite, "ingress", "--port", str(ingress_port)]),
     ]
+    if settings.celery_broker_url:  # steps go to the broker: two workers take them, to watch in the UI
+        processes += [ProcessSpec(f"worker-{n}", [*ignite, "worker", "--concurrency", "2", "--name", f"worker-{n}@%h"])
+                      for n in (1, 2)]
     if sandbox and environ.get("SPARKLAYER_API_URL"):
         log.info("SPARKLAYER_API_URL is set: not starting the sandbox or its demo store")
         sandbox = False

@@ -129,3 +129,24 @@ def test_every_job_has_a_maximum_runtime_that_run_monitoring_enforces():
     instance = yaml.safe_load((Path(__file__).parents[1] / "deploy" / "dagster.yaml").read_text())
     assert instance["run_monitoring"]["enabled"] is True
     assert instance["run_monitoring"]["free_slots_after_run_end_seconds"] > 0  # a dead worker frees its pool slots
+
+
+def _jobs(definitions: dg.Definitions) -> list[dg.JobDefinition]:
+    return [job for job in definitions.resolve_all_job_defs() if not job.name.startswith("__")]
+
+
+def test_steps_run_in_the_run_s_process_unless_a_broker_is_configured(monkeypatch):
+    monkeypatch.delenv("IGNITE_CELERY_BROKER_URL", raising=False)
+    assert {job.executor_def.name for job in _jobs(defs())} == {"in_process"}
+
+    monkeypatch.setenv("IGNITE_CELERY_BROKER_URL", "amqp://ignite:hunter2@broker.internal:5672//")
+    jobs = _jobs(defs())
+
+    assert {job.executor_def.name for job in jobs} == {"celery"}
+    # The broker URL may hold a password: the job carries the variable's name, never its value.
+    for job in jobs:
+        assert "hunter2" not in json.dumps(dg.serialize_value(job.get_job_snapshot()))
+    full_sync = next(job for job in jobs if job.name == "full_sync")
+    queues = {node.name: node.definition.tags.get("dagster-celery/queue") for node in full_sync.graph.node_dict.values()}
+    assert queues["platform_catalogue"] == "ignite.platform" and queues["sparklayer_products"] == "ignite.sparklayer"
+    assert queues["product_changes"] is None  # the default queue

@@ -81,6 +81,22 @@ def test_a_configured_sparklayer_means_no_sandbox_and_a_configured_public_url_is
     assert not (tmp_path / ".ignite" / "ingress.token").exists()
 
 
+def test_a_configured_broker_adds_two_workers_to_the_stack(tmp_path):
+    environ = {"IGNITE_CELERY_BROKER_URL": "amqp://guest:guest@127.0.0.1:5672//"}
+    settings = Settings.from_env(environ, cwd=tmp_path)
+    databases = devstack.Databases("postgresql://a@/x", "postgresql://a@/y")
+
+    stack = devstack.plan(settings, databases, environ)
+
+    workers = [p for p in stack.processes if p.name.startswith("worker-")]
+    assert [w.argv[w.argv.index("--name") + 1] for w in workers] == ["worker-1@%h", "worker-2@%h"]
+    assert all(w.argv[3] == "worker" for w in workers)
+    assert stack.env["IGNITE_CELERY_BROKER_URL"] == environ["IGNITE_CELERY_BROKER_URL"]
+    assert stack.env["IGNITE_SECRET_KEY"]  # a worker refuses to start without the key the code location uses
+    assert not [p for p in devstack.plan(Settings.from_env({}, cwd=tmp_path), databases, {}).processes
+                if p.name.startswith("worker-")]
+
+
 def test_explicit_dagster_home_is_respected(tmp_path):
     settings = Settings.from_env({}, cwd=tmp_path)
     databases = devstack.Databases("postgresql://a@/x", "postgresql://a@/y")

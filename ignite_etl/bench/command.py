@@ -15,8 +15,11 @@ from ignite_etl.bench.stack import BenchStack
 
 log = logging.getLogger(__name__)
 
+DEFAULT_BROKER = "amqp://guest:guest@127.0.0.1:5672//"
+"""The broker `bench tenants` uses when IGNITE_CELERY_BROKER_URL is not set: RabbitMQ on this machine."""
 
-def run_scenario(server_url: str, args: argparse.Namespace) -> dict[str, Any]:
+
+def run_scenario(server_url: str, args: argparse.Namespace, broker_url: str | None = None) -> dict[str, Any]:
     started = datetime.now(UTC)
     result: dict[str, Any] = {
         "scenario": args.scenario, "adverts": args.adverts, "latency_ms": args.latency_ms, "seed": args.seed,
@@ -26,6 +29,15 @@ def run_scenario(server_url: str, args: argparse.Namespace) -> dict[str, Any]:
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
     clock = time.monotonic()
+    if args.scenario == "tenants":
+        from ignite_etl.bench.tenants import run_tenants_scenario
+
+        result["steps"] = run_tenants_scenario(server_url, broker_url or DEFAULT_BROKER, connections=args.connections,
+                                               adverts=args.adverts, seed=args.seed, latency_ms=args.latency_ms)
+        result["catalogue"] = {"adverts": args.adverts, "variants": None, "customers": None}
+        result["total_s"] = round(time.monotonic() - clock, 1)
+        result["machine_after"] = report.machine()
+        return result
     with BenchStack(server_url, adverts=args.adverts, seed=args.seed, latency_ms=args.latency_ms) as stack:
         result["catalogue"] = stack.catalogue.as_dict()
         if args.scenario in STEPS:
@@ -48,8 +60,8 @@ def run_scenario(server_url: str, args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
-def run(args: argparse.Namespace, server_url: str) -> int:
-    result = run_scenario(server_url, args)
+def run(args: argparse.Namespace, server_url: str, broker_url: str | None = None) -> int:
+    result = run_scenario(server_url, args, broker_url)
     print(report.text(result), flush=True)
     if args.json:
         report.write_json(result, args.json)

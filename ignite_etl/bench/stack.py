@@ -77,13 +77,19 @@ class BenchStack:
     """`with BenchStack(server_url, adverts=1000) as stack: stack.run_worker("sync", {...})`"""
 
     def __init__(self, server_url: str, *, adverts: int, seed: int = 1, latency_ms: float = 20.0,
-                 customers_per_advert: float = 0.1, keep: bool = False):
+                 customers_per_advert: float = 0.1, keep: bool = False, tenants: int = 1,
+                 env: dict[str, str] | None = None):
         self.server_url = server_url
         self.adverts = adverts
         self.seed = seed
         self.latency_ms = latency_ms
         self.customers_per_advert = customers_per_advert
         self.keep = keep
+        self.env = dict(env or {})
+        """Added to every worker's environment (e.g. IGNITE_CELERY_BROKER_URL for the distributed path)."""
+        self.tenants = [OURS] + [Site(f"bench-store-{n}", f"bench-client-{n}", f"bench-secret-{n}")
+                                 for n in range(2, tenants + 1)]
+        """The connected sites, each a SparkLayer site of its own on the one generated store."""
         self.secret_key = CredentialCipher.generate_key()
         suffix = uuid.uuid4().hex[:8]
         self.app_db_name, self.dagster_db_name = f"ignite_bench_{suffix}", f"dagster_bench_{suffix}"
@@ -114,7 +120,7 @@ class BenchStack:
         shutil.copyfile(INSTANCE_YAML, self.dagster_home / "dagster.yaml")
 
         self.sparklayer = SparkLayerSandbox()
-        for site in (OURS, NAIVE):
+        for site in (*self.tenants, NAIVE):
             self.sparklayer.add_site(SITE_ENV, site.site_id, site.client_id, site.client_secret)
         if self.latency_ms:
             self.sparklayer.set_faults(latency_seconds=self.latency_ms / 1000)
@@ -128,11 +134,12 @@ class BenchStack:
         self.marketplacer_server = self._serve(self.graphql)
         cipher = CredentialCipher(self.secret_key)
         with connect(self.app_url) as conn:
-            save_connection(
-                conn, cipher, site_env=SITE_ENV, site_id=OURS.site_id, platform="marketplacer", status="connected",
-                sparklayer_credentials={"client_id": OURS.client_id, "client_secret": OURS.client_secret},
-                platform_config=self.platform_config, platform_secrets=self.platform_secrets,
-            )
+            for site in self.tenants:
+                save_connection(
+                    conn, cipher, site_env=SITE_ENV, site_id=site.site_id, platform="marketplacer", status="connected",
+                    sparklayer_credentials={"client_id": site.client_id, "client_secret": site.client_secret},
+                    platform_config=self.platform_config, platform_secrets=self.platform_secrets,
+                )
 
     def _serve(self, app) -> BackgroundServer:
         server = BackgroundServer(app).start()
@@ -211,6 +218,7 @@ class BenchStack:
             DAGSTER_HOME=str(self.dagster_home),
             SPARKLAYER_API_URL=self.sparklayer_server.url + "/{site_env}",
         )
+        env.update(self.env)
         return env
 
     def run_worker(self, kind: str, params: dict[str, Any], *, label: str) -> dict[str, Any]:

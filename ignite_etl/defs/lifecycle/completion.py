@@ -56,7 +56,6 @@ def register_platform_webhooks(
 
 @dg.job(
     partitions_def=connections_partitions,
-    executor_def=dg.in_process_executor,
     tags={"ignite/lifecycle": "complete", MAX_RUNTIME_TAG: STEP_MAX_RUNTIME},
     description="Complete a connection: set the SparkLayer site up (price list, stock location, base currency) "
     "and register the platform's webhooks. The lifecycle sensor then starts its full sync.",

@@ -65,7 +65,6 @@ def delete_connection_data(
 
 
 @dg.job(
-    executor_def=dg.in_process_executor,
     tags={"ignite/lifecycle": "remove", MAX_RUNTIME_TAG: STEP_MAX_RUNTIME},
     description="Remove a connection: delete its sync logs in SparkLayer and every local row of it.",
 )

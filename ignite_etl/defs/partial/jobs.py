@@ -48,7 +48,6 @@ def work_off_change_queue(
 
 @dg.job(
     partitions_def=connections_partitions,
-    executor_def=dg.in_process_executor,
     tags={SYNC_KIND_TAG: PARTIAL, MAX_RUNTIME_TAG: STEP_MAX_RUNTIME},
     description="Partial sync of one connection: the entities its webhooks named, re-fetched, diffed and "
     "written if changed; failures retried with backoff, then dead-lettered.",
@@ -72,7 +71,6 @@ def requeue_dead_letters(context: dg.OpExecutionContext, config: ReplayConfig, a
 
 @dg.job(
     partitions_def=connections_partitions,
-    executor_def=dg.in_process_executor,
     tags={MAX_RUNTIME_TAG: STEP_MAX_RUNTIME},
     description="Requeue a connection's dead-lettered changes (optionally only those since a time); "
     "the change-queue sensor then syncs them again.",
@@ -101,7 +99,6 @@ def send_changed_orders(context: dg.OpExecutionContext, sync_services: SyncServi
 
 @dg.job(
     partitions_def=connections_partitions,
-    executor_def=dg.in_process_executor,
     tags={SYNC_KIND_TAG: "orders", MAX_RUNTIME_TAG: STEP_MAX_RUNTIME},
     description="Send SparkLayer orders whose invoices changed since the last pass (invoices(updatedSince)) "
     "to the Purchasing API.",

@@ -8,7 +8,6 @@ from ignite_etl.defs.reporting.assets import REPORTING
 refresh_reporting = dg.define_asset_job(
     name="refresh_reporting",
     selection=dg.AssetSelection.groups(REPORTING),
-    executor_def=dg.in_process_executor,
     tags={MAX_RUNTIME_TAG: STEP_MAX_RUNTIME},
     description="Re-read every open sync problem and every connection's health; the checks warn on what needs attention.",
 )

@@ -16,6 +16,7 @@ from ignite_etl.defs.sync import loading
 from ignite_etl.platforms import platform_specs
 from ignite_etl.sync import full
 from ignite_etl.sync.entities import load_data_type
+from ignite_etl.workers import PLATFORM_STEP, SPARKLAYER_STEP
 
 PLATFORM = "platform"
 DIFF = "diff"
@@ -41,6 +42,7 @@ _RETRY = dg.RetryPolicy(max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL,
     },
     partitions_def=connections_partitions,
     retry_policy=_RETRY,
+    op_tags=PLATFORM_STEP,
 )
 def platform_catalogue(context: dg.AssetExecutionContext, sync_services: SyncServices):
     """One pass over the store's catalogue, page by page, feeding five extracts."""
@@ -57,6 +59,7 @@ def platform_catalogue(context: dg.AssetExecutionContext, sync_services: SyncSer
     group_name=PLATFORM,
     partitions_def=connections_partitions,
     retry_policy=_RETRY,
+    op_tags=PLATFORM_STEP,
     kinds=_EXTRACT_KINDS,
     description="The store's B2B customers, one row per customer.",
 )
@@ -144,6 +147,7 @@ class LoadConfig(dg.Config):
     group_name=SPARKLAYER,
     partitions_def=connections_partitions,
     pool=SPARKLAYER_POOL,
+    op_tags=SPARKLAYER_STEP,
     retry_policy=_RETRY,
     kinds={"sparklayer"},
     description="The site set up for the store, before any data is written: the platform's own price list "
@@ -166,6 +170,7 @@ def _load_asset(name: str, changes_asset: str, description: str):
         group_name=SPARKLAYER,
         partitions_def=connections_partitions,
         pool=SPARKLAYER_POOL,
+        op_tags=SPARKLAYER_STEP,
         retry_policy=_RETRY,
         kinds={"sparklayer"},
         description=description,
@@ -201,6 +206,7 @@ sparklayer_prices = _load_asset(
     group_name=SPARKLAYER,
     partitions_def=connections_partitions,
     pool=SPARKLAYER_POOL,
+    op_tags=SPARKLAYER_STEP,
     kinds={"sparklayer"},
     deps=[sparklayer_products, sparklayer_stock, sparklayer_prices, sparklayer_customers, sparklayer_settings],
     description="Closes the sync in SparkLayer's sync log (last_full_sync) once every item was attempted.",
