@@ -5,10 +5,13 @@ STAMP_DEV := $(VENV)/.installed-dev
 STAMP_TEST := $(VENV)/.installed-test
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: dev test check venv clean
+.PHONY: dev test check install venv clean
 
 dev: $(STAMP_DEV)
 	$(VENV)/bin/ignite-etl dev
+
+# The package and its dependencies in .venv: what `make dev` runs on, and the container image's install step.
+install: $(STAMP_DEV)
 
 # Lint and types first (seconds), then the suite, which includes the Dagster definitions snapshot and the
 # merchant pages in Debian's headless Chromium.
