@@ -78,13 +78,16 @@ class BenchStack:
 
     def __init__(self, server_url: str, *, adverts: int, seed: int = 1, latency_ms: float = 20.0,
                  customers_per_advert: float = 0.1, keep: bool = False, tenants: int = 1,
-                 env: dict[str, str] | None = None):
+                 env: dict[str, str] | None = None, separate_stores: bool = False):
         self.server_url = server_url
         self.adverts = adverts
         self.seed = seed
         self.latency_ms = latency_ms
         self.customers_per_advert = customers_per_advert
         self.keep = keep
+        self.separate_stores = separate_stores
+        """Each tenant's store URL differs (by a query the simulator ignores), so each is a store of its own to
+        our rate limits, as when every tenant has its own Marketplacer instance."""
         self.env = dict(env or {})
         """Added to every worker's environment (e.g. IGNITE_CELERY_BROKER_URL for the distributed path)."""
         self.tenants = [OURS] + [Site(f"bench-store-{n}", f"bench-client-{n}", f"bench-secret-{n}")
@@ -134,11 +137,14 @@ class BenchStack:
         self.marketplacer_server = self._serve(self.graphql)
         cipher = CredentialCipher(self.secret_key)
         with connect(self.app_url) as conn:
-            for site in self.tenants:
+            for number, site in enumerate(self.tenants, start=1):
+                config = self.platform_config
+                if self.separate_stores:
+                    config = {**config, "marketplacer_api_url": f"{config['marketplacer_api_url']}?store={number}"}
                 save_connection(
                     conn, cipher, site_env=SITE_ENV, site_id=site.site_id, platform="marketplacer", status="connected",
                     sparklayer_credentials={"client_id": site.client_id, "client_secret": site.client_secret},
-                    platform_config=self.platform_config, platform_secrets=self.platform_secrets,
+                    platform_config=config, platform_secrets=self.platform_secrets,
                 )
 
     def _serve(self, app) -> BackgroundServer:

@@ -16,9 +16,6 @@ from typing import Any
 
 from ignite_etl.bench.celery_workers import CeleryWorkers, isolated_vhost
 from ignite_etl.bench.stack import BenchStack, Site
-from ignite_etl.store.cipher import CredentialCipher
-from ignite_etl.store.connections import save_connection
-from ignite_etl.store.database import connect
 
 log = logging.getLogger(__name__)
 
@@ -26,17 +23,6 @@ RUNS_AT_ONCE = 4
 WORKERS = 2
 WORKER_CONCURRENCY = 2
 STORES_TO_PREDICT = 500
-
-
-def _one_instance_per_store(stack: BenchStack) -> None:
-    """Each tenant's store URL differs (by a query the simulator ignores), so each has its own rate budget."""
-    cipher = CredentialCipher(stack.secret_key)
-    with connect(stack.app_url) as conn:
-        for number, site in enumerate(stack.tenants, start=1):
-            save_connection(conn, cipher, site_env="test", site_id=site.site_id, platform="marketplacer",
-                            status="connected", platform_config={
-                                **stack.platform_config,
-                                "marketplacer_api_url": f"{stack.platform_config['marketplacer_api_url']}?store={number}"})
 
 
 def reconcile(stack: BenchStack, label: str) -> dict[str, Any]:
@@ -57,10 +43,9 @@ def reconcile(stack: BenchStack, label: str) -> dict[str, Any]:
 
 def run_tenants_scenario(server_url: str, broker_url: str, *, connections: int, adverts: int, seed: int,
                          latency_ms: float) -> list[dict[str, Any]]:
-    with BenchStack(server_url, adverts=adverts, seed=seed, latency_ms=latency_ms, tenants=connections) as stack, \
-            isolated_vhost(broker_url) as broker:
+    with BenchStack(server_url, adverts=adverts, seed=seed, latency_ms=latency_ms, tenants=connections,
+                    separate_stores=True) as stack, isolated_vhost(broker_url) as broker:
         stack.marketplacer.set_rate_limit(per_key=10**9, per_ip=10**9, per_operator=10**9)  # one instance per store
-        _one_instance_per_store(stack)
         log.info("first sync of %d stores of %d adverts", connections, adverts)
         first = reconcile(stack, "first sync, in-process")
         log.info("reconcile, every step in its run's process")

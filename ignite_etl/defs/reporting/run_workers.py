@@ -4,7 +4,9 @@ failed at once, so Dagster's run retry and the failure sensors take it from ther
 Run monitoring does this by itself only where the run launcher can check a worker's health (Kubernetes,
 Docker, ECS); the default launcher cannot, and a worker killed there (the OOM killer, `kill -9`) left its
 run STARTED until its `dagster/max_runtime`, holding the store's one run slot for hours. On that launcher
-the worker is a process of this machine, whose pid the run's engine event names."""
+the worker is a process of this machine, whose pid the run's start event carries: with the in-process executor
+it runs the steps, with the Celery executor it orchestrates them (a Celery worker that dies hands its step to
+another; see ignite_etl/workers.py)."""
 
 from __future__ import annotations
 
@@ -15,13 +17,10 @@ import dagster as dg
 
 
 def worker_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:
-    """The pid the run's in-process executor reported ("Executing steps in process (pid: N)"), if any yet."""
-    for record in reversed(instance.all_logs(run_id, of_type=dg.DagsterEventType.ENGINE_EVENT)):
-        event = record.dagster_event
-        metadata = event.engine_event_data.metadata if event and event.engine_event_data else {}
-        pid = str(metadata["pid"].value) if "pid" in metadata else ""
-        if pid.isdigit():
-            return int(pid)
+    """The pid of the process that started the run (its RUN_START event's), if it has started."""
+    for record in instance.all_logs(run_id, of_type=dg.DagsterEventType.RUN_START):
+        if record.dagster_event is not None and record.dagster_event.pid:
+            return record.dagster_event.pid
     return None
 
 
