@@ -95,9 +95,11 @@ def _secret_looking(node, path: str = "") -> dict[str, object]:
 
 
 def _remote_kubernetes_refs_offline(schema):
-    """The chart's schema points its Kubernetes types at kubernetesjsonschema.dev: resolve them from the
-    schemas kubernetes-validate ships, so validation never leaves this machine."""
+    """The chart's schema points its Kubernetes types at kubernetesjsonschema.dev (draft 7, `definitions`):
+    serve them from the schemas kubernetes-validate ships (2020-12, `$defs`), so validation never leaves this
+    machine."""
     from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT7
 
     bundled = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
 
@@ -106,8 +108,11 @@ def _remote_kubernetes_refs_offline(schema):
         if not match:
             raise LookupError(uri)
         candidates = sorted(bundled.glob(f"{match.group(1)}*-local/_definitions.json")) or sorted(
-            bundled.glob("v1.*-local/_definitions.json"))
-        return Resource.from_contents(json.loads(candidates[0].read_text()))
+            bundled.glob("v1.*-local/_definitions.json"))  # the oldest bundled release where the chart's is older
+        text = candidates[0].read_text().replace('"#/$defs/', '"#/definitions/')
+        contents = json.loads(text)
+        contents = {"definitions": contents["$defs"]}
+        return Resource.from_contents(contents, default_specification=DRAFT7)
 
     return Registry(retrieve=retrieve)
 
@@ -118,21 +123,41 @@ def _merge(base, override):
     return override
 
 
+SHARED_CHART = ROOT.parent / "shared" / "reference" / "dagster-chart"
+"""Where the project's shared reference would hold the chart (its values.yaml, values.schema.json, Chart.yaml)."""
+
+
 def test_the_values_validate_against_dagster_s_chart_at_the_pinned_version():
-    """Needs the chart itself, which is not on this machine or any registry it reaches: set
-    IGNITE_DAGSTER_CHART to `helm pull dagster/dagster --version <pinned> --untar`'s folder."""
-    chart = os.environ.get("IGNITE_DAGSTER_CHART")
-    if not chart:
+    """Needs the chart itself, which is not on this machine or any registry it reaches: IGNITE_DAGSTER_CHART
+    (`helm pull dagster/dagster --version <pinned> --untar`'s folder), or the shared reference's copy."""
+    chart_dir = Path(os.environ.get("IGNITE_DAGSTER_CHART") or SHARED_CHART)
+    if not (chart_dir / "values.schema.json").exists():
         pytest.skip("set IGNITE_DAGSTER_CHART to an unpacked dagster chart (helm pull dagster/dagster "
                     "--version 1.13.27 --untar) to validate deploy/helm/values.yaml against its values schema")
-    import jsonschema
-
-    chart_dir = Path(chart)
-    schema = json.loads((chart_dir / "values.schema.json").read_text())
-    merged = _merge(yaml.safe_load((chart_dir / "values.yaml").read_text()), yaml.safe_load(VALUES.read_text()))
-    validator = jsonschema.Draft7Validator(schema, registry=_remote_kubernetes_refs_offline(schema))
-    problems = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(merged)]
-    assert problems == []
     from importlib.metadata import version
 
+    assert _chart_problems(chart_dir, yaml.safe_load(VALUES.read_text())) == []
     assert yaml.safe_load((chart_dir / "Chart.yaml").read_text())["appVersion"] == version("dagster")
+
+
+def _chart_problems(chart_dir: Path, values: dict) -> list[str]:
+    """What `helm lint` would refuse: `values` merged over the chart's defaults, against its values schema."""
+    import jsonschema
+
+    schema = json.loads((chart_dir / "values.schema.json").read_text())
+    merged = _merge(yaml.safe_load((chart_dir / "values.yaml").read_text()), values)
+    validator = jsonschema.Draft7Validator(schema, registry=_remote_kubernetes_refs_offline(schema))
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(merged)]
+
+
+def test_the_chart_check_resolves_the_chart_s_kubernetes_types_offline_and_finds_wrong_values(tmp_path, loopback_only):
+    """The check above, on a two-field chart of the same form as Dagster's (a Kubernetes type by remote $ref),
+    so that it is known to work before the real chart is at hand."""
+    probe = "https://kubernetesjsonschema.dev/v1.18.0/_definitions.json#/definitions/io.k8s.api.core.v1.Probe"
+    (tmp_path / "values.schema.json").write_text(json.dumps({
+        "type": "object", "properties": {"replicaCount": {"type": "integer"}, "readinessProbe": {"$ref": probe}}}))
+    (tmp_path / "values.yaml").write_text("replicaCount: 1\nreadinessProbe: {periodSeconds: 5}\n")
+
+    assert _chart_problems(tmp_path, {"replicaCount": 2, "readinessProbe": {"periodSeconds": 10}}) == []
+    problems = _chart_problems(tmp_path, {"replicaCount": "two", "readinessProbe": {"periodSeconds": "often"}})
+    assert len(problems) == 2 and any(p.startswith("readinessProbe/periodSeconds") for p in problems)
