@@ -52,13 +52,11 @@ def executor_config() -> dict[str, Any]:
 
 def celery_app(broker_url: str):
     """The Celery app of a worker: the executor's own app (same settings, same task), on `broker_url`."""
-    from dagster._core.execution.retries import RetryMode
     from dagster_celery.executor import CeleryExecutor
     from dagster_celery.make_app import make_app
     from dagster_celery.tasks import create_task
 
-    executor = CeleryExecutor(retries=RetryMode.DISABLED, broker=broker_url, backend=RESULT_BACKEND,
-                              config_source=CELERY_SETTINGS)
+    executor = CeleryExecutor.for_cli(broker=broker_url, backend=RESULT_BACKEND, config_source=CELERY_SETTINGS)
     app = make_app(executor.app_args())
     create_task(app)
     return app
