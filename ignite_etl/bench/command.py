@@ -29,18 +29,15 @@ def run_scenario(server_url: str, args: argparse.Namespace, broker_url: str | No
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
     clock = time.monotonic()
-    if args.scenario == "tenants":
-        from ignite_etl.bench.tenants import run_tenants_scenario
-
-        result["steps"] = run_tenants_scenario(server_url, broker_url or DEFAULT_BROKER, connections=args.connections,
-                                               adverts=args.adverts, seed=args.seed, latency_ms=args.latency_ms)
-        result["catalogue"] = {"adverts": args.adverts, "variants": None, "customers": None}
-        result["total_s"] = round(time.monotonic() - clock, 1)
-        result["machine_after"] = report.machine()
-        return result
-    with BenchStack(server_url, adverts=args.adverts, seed=args.seed, latency_ms=args.latency_ms) as stack:
+    tenants = args.connections if args.scenario == "tenants" else 1
+    with BenchStack(server_url, adverts=args.adverts, seed=args.seed, latency_ms=args.latency_ms, tenants=tenants,
+                    separate_stores=tenants > 1) as stack:
         result["catalogue"] = stack.catalogue.as_dict()
-        if args.scenario in STEPS:
+        if args.scenario == "tenants":
+            from ignite_etl.bench.tenants import run_tenants_scenario
+
+            result["steps"] = run_tenants_scenario(stack, broker_url or DEFAULT_BROKER)
+        elif args.scenario in STEPS:
             def save(steps: list[dict[str, Any]]) -> None:
                 if args.json:
                     report.write_json({**result, "steps": steps, "partial": True}, args.json)

@@ -41,10 +41,10 @@ def reconcile(stack: BenchStack, label: str) -> dict[str, Any]:
             "predicted_500_stores_min": round(STORES_TO_PREDICT * wall / len(runs) / 60, 1)}
 
 
-def run_tenants_scenario(server_url: str, broker_url: str, *, connections: int, adverts: int, seed: int,
-                         latency_ms: float) -> list[dict[str, Any]]:
-    with BenchStack(server_url, adverts=adverts, seed=seed, latency_ms=latency_ms, tenants=connections,
-                    separate_stores=True) as stack, isolated_vhost(broker_url) as broker:
+def run_tenants_scenario(stack: BenchStack, broker_url: str) -> list[dict[str, Any]]:
+    """On a stack of many tenants, each a store of its own (`BenchStack(tenants=N, separate_stores=True)`)."""
+    connections, adverts = len(stack.tenants), stack.adverts
+    with isolated_vhost(broker_url) as broker:
         stack.marketplacer.set_rate_limit(per_key=10**9, per_ip=10**9, per_operator=10**9)  # one instance per store
         log.info("first sync of %d stores of %d adverts", connections, adverts)
         first = reconcile(stack, "first sync, in-process")

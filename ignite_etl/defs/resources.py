@@ -10,9 +10,9 @@ import dagster as dg
 from pydantic import PrivateAttr
 
 from ignite_etl.platforms import Platform, platform_for
-from ignite_etl.platforms.limits import DEFAULT_SHARE, SharedRateLimits
+from ignite_etl.platforms.limits import SharedRateLimits
 from ignite_etl.platforms.outbound import OutboundPolicy
-from ignite_etl.settings import Settings
+from ignite_etl.settings import DEFAULT_PLATFORM_RATE_SHARE, Settings
 from ignite_etl.sparklayer.client import SparkLayerClient
 from ignite_etl.sparklayer.endpoints import base_url_for
 from ignite_etl.sparklayer.token_store import PostgresTokenStore
@@ -62,7 +62,7 @@ class SyncServices(dg.ConfigurableResource):
     """Scales the platform client's waits (Retry-After, backoff); the sandbox uses < 1."""
     outbound_policy: str = "public"
     """Which store URLs may be called (`platforms/outbound.py`): public, or loopback for the sandbox."""
-    platform_rate_share: float = DEFAULT_SHARE
+    platform_rate_share: float = DEFAULT_PLATFORM_RATE_SHARE
     """The part of each store's published API rate limit our syncs use, all workers together (IGNITE_PLATFORM_RATE_SHARE)."""
 
     def sparklayer(self, connection: Connection) -> SparkLayerClient:

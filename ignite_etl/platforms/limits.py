@@ -19,8 +19,6 @@ from ignite_etl.settings import DEFAULT_PLATFORM_RATE_SHARE
 from ignite_etl.store import rate_limits
 from ignite_etl.store.database import Conn, Database
 
-DEFAULT_SHARE = DEFAULT_PLATFORM_RATE_SHARE
-
 
 class Limiter(Protocol):
     def acquire(self) -> float:
@@ -54,7 +52,7 @@ def scope_name(platform: str, *parts: str) -> str:
 class LocalLimiter:
     """The same pace kept in this process only: for a single call outside a sync (the connect page's check)."""
 
-    def __init__(self, limit: RateLimit, *, share: float = DEFAULT_SHARE, time_scale: float = 1.0,
+    def __init__(self, limit: RateLimit, *, share: float = DEFAULT_PLATFORM_RATE_SHARE, time_scale: float = 1.0,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
         self._interval, self._burst = limit.pace(share, time_scale)
         self._clock = clock
@@ -78,7 +76,7 @@ class LocalLimiter:
 class SharedLimiter:
     """One scope's limit, reserved in the app database; holds one autocommit connection while in use."""
 
-    def __init__(self, database: Database, scope: str, limit: RateLimit, *, share: float = DEFAULT_SHARE,
+    def __init__(self, database: Database, scope: str, limit: RateLimit, *, share: float = DEFAULT_PLATFORM_RATE_SHARE,
                  time_scale: float = 1.0, sleep: Callable[[float], None] = time.sleep):
         self.scope = scope
         self._database = database
@@ -108,7 +106,7 @@ class SharedRateLimits:
     """What a sync hands a platform adapter: limiters for the scopes it calls, shared through `database`."""
 
     database: Database
-    share: float = DEFAULT_SHARE
+    share: float = DEFAULT_PLATFORM_RATE_SHARE
     time_scale: float = 1.0
 
     def limiter(self, scope: str, limit: RateLimit) -> SharedLimiter:
