@@ -1,0 +1,304 @@
+"""The Shopify Admin GraphQL client: one place for the access token (refreshed before it expires), the
+cost-based throttle, bounded retries, cursor paging and bulk-operation result downloads.
+
+Shopify meters calls in cost points per app and shop: a bucket of `maximumAvailable` points that refills at
+`restoreRate` per second, each query taking its requested cost up front (shopify-api.md §2.2). Every answer
+reports the bucket (`extensions.cost.throttleStatus`); the client keeps that reading and, before sending a
+document, waits until the bucket holds what the document last cost, so it waits before a THROTTLED answer
+rather than after one. A THROTTLED answer (another worker emptied the bucket) waits for the points it lacks.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+import httpx
+
+from ignite_etl.backoff import Deadline, RetryPolicy
+from ignite_etl.platforms.base import InvalidCredentials, PlatformError, PlatformUnavailable
+from ignite_etl.platforms.outbound import PUBLIC_ONLY, OutboundPolicy
+from ignite_etl.platforms.shopify.queries import API_VERSION
+
+logger = logging.getLogger(__name__)
+
+RETRY = RetryPolicy(max_attempts=5, base_delay=1.0, max_delay=30.0, max_rate_limit_waits=30, max_retry_after=60.0,
+                    deadline_seconds=300.0)
+REFRESH_AHEAD_SECONDS = 300.0
+"""An expiring token is refreshed when it has less than this left, so no call is sent with a token that
+expires on the way."""
+MAX_QUERY_COST = 1000
+
+
+class ShopifyQueryError(PlatformError):
+    """Shopify answered with GraphQL `errors`: the query or its variables are wrong."""
+
+    def __init__(self, messages: list[str]):
+        self.messages = messages
+        super().__init__("Shopify rejected the query: " + "; ".join(messages))
+
+
+class ShopifyUserError(PlatformError):
+    """A mutation answered with `userErrors`."""
+
+    def __init__(self, mutation: str, errors: list[dict]):
+        self.errors = errors
+        details = "; ".join(f"{'.'.join(e.get('field') or []) or mutation}: {e.get('message')}" for e in errors)
+        super().__init__(f"Shopify refused {mutation}: {details}")
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """A shop's Admin API credentials; `expires_at` (Unix seconds) is None for a token that does not expire."""
+
+    access_token: str
+    refresh_token: str | None = None
+    expires_at: float | None = None
+
+    def __repr__(self) -> str:
+        return f"Tokens(expires_at={self.expires_at!r})"
+
+    def secrets(self) -> dict[str, str]:
+        out = {"access_token": self.access_token}
+        if self.refresh_token:
+            out["refresh_token"] = self.refresh_token
+        if self.expires_at is not None:
+            out["access_token_expires_at"] = str(int(self.expires_at))
+        return out
+
+
+def token_grant(answer: dict, now: float) -> Tokens:
+    """The tokens of Shopify's `/admin/oauth/access_token` answer."""
+    expires_in = answer.get("expires_in")
+    return Tokens(access_token=str(answer["access_token"]), refresh_token=answer.get("refresh_token"),
+                  expires_at=now + float(expires_in) if expires_in else None)
+
+
+class TokenSource:
+    """The current access token, refreshed with the app's credentials before it expires. Each refresh is
+    handed to `save` (the connection's stored secrets), since Shopify's next refresh needs the new refresh
+    token."""
+
+    def __init__(self, tokens: Tokens, *, api_base: str, app: dict[str, str] | None = None,
+                 save: Callable[[Tokens], None] | None = None, clock: Callable[[], float] = time.time):
+        self._tokens = tokens
+        self._api_base = api_base
+        self._app = app or {}
+        self._save = save
+        self._clock = clock
+        self._lock = threading.Lock()
+        self.refreshes = 0
+
+    def access_token(self, http: httpx.Client) -> str:
+        with self._lock:
+            tokens = self._tokens
+            if tokens.expires_at is None or tokens.expires_at - self._clock() > REFRESH_AHEAD_SECONDS:
+                return tokens.access_token
+            if not tokens.refresh_token or not self._app.get("client_id") or not self._app.get("client_secret"):
+                if tokens.expires_at > self._clock():
+                    return tokens.access_token
+                raise InvalidCredentials("The Shopify access token has expired and cannot be refreshed: reinstall "
+                                         "the SparkLayer app from your Shopify admin")
+            self._tokens = self._refresh(http, tokens)
+            self.refreshes += 1
+            if self._save is not None:
+                self._save(self._tokens)
+            return self._tokens.access_token
+
+    def _refresh(self, http: httpx.Client, tokens: Tokens) -> Tokens:
+        try:
+            answer = http.post(f"{self._api_base}/admin/oauth/access_token", json={
+                "client_id": self._app["client_id"], "client_secret": self._app["client_secret"],
+                "refresh_token": tokens.refresh_token, "grant_type": "refresh_token"})
+        except httpx.HTTPError as exc:
+            raise PlatformUnavailable(f"Shopify did not answer the token refresh ({type(exc).__name__})") from None
+        if answer.status_code in (400, 401):
+            raise InvalidCredentials("Shopify refused to refresh the access token: reinstall the SparkLayer app "
+                                     "from your Shopify admin")
+        if answer.status_code != 200:
+            raise PlatformUnavailable(f"Shopify answered the token refresh with {answer.status_code}")
+        return token_grant(answer.json(), self._clock())
+
+
+@dataclass
+class _Bucket:
+    available: float
+    maximum: float
+    restore_rate: float
+    read_at: float
+
+    def predicted(self, now: float) -> float:
+        return min(self.maximum, self.available + (now - self.read_at) * self.restore_rate)
+
+
+class ShopifyClient:
+    """POSTs GraphQL documents to a shop's Admin API (version `API_VERSION`), only where `outbound` allows.
+    `time_scale` shrinks every wait (tests only)."""
+
+    def __init__(self, api_base: str, tokens: TokenSource, *, http_client: httpx.Client | None = None,
+                 timeout: float = 60.0, time_scale: float = 1.0, sleep: Callable[[float], None] = time.sleep,
+                 retry: RetryPolicy = RETRY, deadline_seconds: float | None = None,
+                 outbound: OutboundPolicy = PUBLIC_ONLY):
+        self.api_base = str(outbound.check_url(api_base)).rstrip("/")
+        self.graphql_url = f"{self.api_base}/admin/api/{API_VERSION}/graphql.json"
+        self.tokens = tokens
+        self._http = http_client or httpx.Client(timeout=timeout, transport=outbound.transport(),
+                                                 follow_redirects=False)
+        self._owns_http = http_client is None
+        self.time_scale = time_scale
+        self._sleep = sleep
+        self.retry = retry if deadline_seconds is None else replace(retry, deadline_seconds=deadline_seconds)
+        self._bucket: _Bucket | None = None
+        self._costs: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self.requests_sent = 0
+        self.throttled_answers = 0
+        self.paced_waits = 0
+
+    def __repr__(self) -> str:
+        return f"ShopifyClient(api_base={self.api_base!r})"
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    # ---- the cost bucket ----
+
+    def _pace(self, query: str) -> None:
+        """Wait until the bucket, as last read, holds what `query` cost last time (or the most any query may)."""
+        with self._lock:
+            bucket = self._bucket
+            if bucket is None:
+                return
+            needed = self._costs.get(query, MAX_QUERY_COST)
+            lacking = min(needed, bucket.maximum) - bucket.predicted(time.monotonic())
+            if lacking <= 0:
+                return
+            wait = lacking / bucket.restore_rate
+            self.paced_waits += 1
+        self._sleep(wait * self.time_scale)
+
+    def _read_cost(self, query: str, body: dict) -> dict | None:
+        cost = ((body.get("extensions") or {}).get("cost")) or {}
+        status = cost.get("throttleStatus") or {}
+        try:
+            if status:
+                self._bucket = _Bucket(float(status["currentlyAvailable"]), float(status["maximumAvailable"]),
+                                       max(float(status["restoreRate"]), 1e-6), time.monotonic())
+            if cost.get("requestedQueryCost") is not None:
+                self._costs[query] = float(cost["requestedQueryCost"])
+        except (KeyError, TypeError, ValueError):
+            return None
+        return cost
+
+    # ---- requests ----
+
+    def execute(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The `data` of one GraphQL request. Throttling waits are not failures; network errors and 5xx are
+        retried a few times; every wait is bounded and so is the whole call (`RETRY`)."""
+        failures = throttled = 0
+        deadline = self.retry.deadline()
+        while True:
+            self._pace(query)
+            token = self.tokens.access_token(self._http)
+            self.requests_sent += 1
+            try:
+                response = self._http.post(self.graphql_url, json={"query": query, "variables": variables or {}},
+                                           headers={"X-Shopify-Access-Token": token, "Accept": "application/json"})
+            except httpx.HTTPError as exc:
+                failures += 1
+                self._retry_or_give_up(deadline, failures, self.retry.backoff(failures),
+                                       f"did not answer ({type(exc).__name__})")
+                continue
+            status = response.status_code
+            if status in (401, 403):
+                raise InvalidCredentials("Shopify refused the access token: reinstall the SparkLayer app from your "
+                                         "Shopify admin, or check the custom app's Admin API access token")
+            if status == 429:
+                throttled += 1
+                self._throttled(deadline, throttled, self.retry.rate_limit_wait(response.headers.get("retry-after"),
+                                                                                throttled - 1))
+                continue
+            if 300 <= status < 400:
+                raise PlatformError(f"Shopify answered {status} (a redirect); check the shop's myshopify.com domain")
+            if status >= 500:
+                failures += 1
+                self._retry_or_give_up(deadline, failures, self.retry.backoff(failures), f"answered {status}")
+                continue
+            body = _json(response)
+            with self._lock:
+                cost = self._read_cost(query, body)
+            errors = body.get("errors")
+            if errors and _throttled(errors):
+                throttled += 1
+                self.throttled_answers += 1
+                self._throttled(deadline, throttled, self._refill_seconds(cost))
+                continue
+            if errors:
+                messages = [str(e.get("message", e)) if isinstance(e, dict) else str(e)
+                            for e in (errors if isinstance(errors, list) else [errors])]
+                raise ShopifyQueryError(messages)
+            if status >= 400:
+                raise PlatformError(f"Shopify answered {status}")
+            return body.get("data") or {}
+
+    def _refill_seconds(self, cost: dict | None) -> float:
+        """How long until the bucket holds the cost a THROTTLED answer asked for."""
+        cost = cost or {}
+        try:
+            status = cost["throttleStatus"]
+            lacking = float(cost["requestedQueryCost"]) - float(status["currentlyAvailable"])
+            return max(lacking, 1.0) / max(float(status["restoreRate"]), 1e-6)
+        except (KeyError, TypeError, ValueError):
+            return self.retry.base_delay
+
+    def _throttled(self, deadline: Deadline, throttled: int, wait: float) -> None:
+        if throttled > self.retry.max_rate_limit_waits:
+            raise PlatformUnavailable(f"Shopify throttled {throttled} requests in a row; try again later")
+        self._retry_or_give_up(deadline, 0, min(wait, self.retry.max_retry_after), "throttled every request")
+
+    def _retry_or_give_up(self, deadline: Deadline, failures: int, wait: float, what: str) -> None:
+        scaled = wait * self.time_scale
+        if failures >= self.retry.max_attempts or not deadline.allows(scaled):
+            raise PlatformUnavailable(f"Shopify at {self.api_base} {what}; try again later")
+        self._sleep(scaled)
+
+    def paginate(self, query: str, variables: dict[str, Any], connection: str, page_size: int) -> Iterator[list]:
+        """Each page's `nodes` of the top-level `connection`, following `pageInfo.endCursor`."""
+        after = None
+        while True:
+            page = self.execute(query, {**variables, "first": page_size, "after": after})[connection]
+            yield page["nodes"]
+            info = page["pageInfo"]
+            if not info["hasNextPage"]:
+                return
+            if not info.get("endCursor"):
+                raise PlatformError(f"Shopify said {connection} has more pages but gave no cursor to read them")
+            after = info["endCursor"]
+
+    def mutate(self, query: str, variables: dict[str, Any], mutation: str) -> dict[str, Any]:
+        payload = self.execute(query, variables)[mutation]
+        if payload is None:
+            raise PlatformError(f"Shopify answered {mutation} with nothing")
+        if payload.get("userErrors"):
+            raise ShopifyUserError(mutation, payload["userErrors"])
+        return payload
+
+
+def _throttled(errors: Any) -> bool:
+    return isinstance(errors, list) and any(
+        isinstance(e, dict) and (e.get("extensions") or {}).get("code") == "THROTTLED" for e in errors)
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        raise PlatformError(f"Shopify answered {response.status_code} with a body that is not JSON") from None
+    if not isinstance(body, dict):
+        raise PlatformError(f"Shopify answered {response.status_code} with JSON that is not an object")
+    return body

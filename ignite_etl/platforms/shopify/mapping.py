@@ -1,0 +1,189 @@
+"""Shopify Admin GraphQL products -> canonical records, as SparkLayer's own Shopify connector maps them
+(shopify-api.md §1.1, §1.4) with the choices CONTRACTS.md records where it is silent.
+
+Ids are Shopify's numeric ids (`legacyResourceId`), as SparkLayer's connector uses them. A record that
+cannot be mapped becomes a `RecordProblem` with what the merchant should do; it never raises.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from ignite_etl import b2b
+from ignite_etl.model import (
+    Money,
+    Price,
+    Product,
+    RecordProblem,
+    RecordStatus,
+    StockLevel,
+    StockLocation,
+    Variant,
+    VariantOption,
+)
+from ignite_etl.platforms.base import PlatformError
+
+PRICE_LIST_SLUG = "shopify-price"
+DEFAULT_OPTION = ("Title", "Default Title")
+"""What Shopify names the one option of a product without options; SparkLayer has no option then."""
+STATUSES: dict[str, RecordStatus] = {"ACTIVE": "live", "ARCHIVED": "discontinued", "DRAFT": "discontinued"}
+"""SparkLayer's connector makes archived `suspended` and draft `pending`; Ignite's variant status has only
+live and discontinued, and neither may be bought, so both are discontinued (CONTRACTS.md)."""
+GRAMS_PER_UNIT = {"GRAMS": Decimal(1), "KILOGRAMS": Decimal(1000), "OUNCES": Decimal("28.349523125"),
+                  "POUNDS": Decimal("453.59237")}
+ADMIN_PRODUCT_URL = "https://{shop}/admin/products/{id}"
+
+
+class IncompletePage(PlatformError):
+    """A nested connection was handed to the mapping before all its pages were read."""
+
+
+@dataclass
+class MappedProducts:
+    products: list[Product] = field(default_factory=list)
+    stock_levels: list[StockLevel] = field(default_factory=list)
+    prices: list[Price] = field(default_factory=list)
+    problems: list[RecordProblem] = field(default_factory=list)
+
+
+def legacy_id(gid: str) -> str:
+    """`gid://shopify/Product/123` -> `123`."""
+    return gid.rpartition("/")[2]
+
+
+def gid(kind: str, numeric_id: str | int) -> str:
+    return f"gid://shopify/{kind}/{numeric_id}"
+
+
+def nodes_of(connection: dict | None) -> list:
+    """A connection's nodes, refusing one with pages left: a product read short would lose what was not read."""
+    connection = connection or {}
+    if (connection.get("pageInfo") or {}).get("hasNextPage"):
+        raise IncompletePage("a nested Shopify connection still has pages to read")
+    return [node for node in connection.get("nodes") or [] if node]
+
+
+def grams(weight: dict | None) -> int | None:
+    """A variant's weight in whole grams, from any of Shopify's units; None when it has none."""
+    if not weight or weight.get("value") is None or weight.get("unit") not in GRAMS_PER_UNIT:
+        return None
+    try:
+        return round(Decimal(str(weight["value"])) * GRAMS_PER_UNIT[weight["unit"]])
+    except InvalidOperation:
+        return None
+
+
+def _timestamp(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+def deleted_product(product_id: str) -> Product:
+    """A product Shopify no longer has (a `products/delete` webhook, or gone from `nodes`)."""
+    return Product(external_id=product_id, title=None, slug=None, status="discontinued", visible_id=product_id)
+
+
+def map_product(node: dict, currency: str, into: MappedProducts, *, shop: str = "") -> None:
+    """Add one Product (every nested page read) to `into`."""
+    product_id = str(node.get("legacyResourceId") or legacy_id(node["id"]))
+    status = STATUSES.get(node.get("status") or "", "discontinued")
+    image = ((node.get("featuredMedia") or {}).get("image") or {}).get("url")
+    variants = []
+    for variant_node in nodes_of(node.get("variants")):
+        variant = _map_variant(variant_node, product_id, status, image, currency, into, shop)
+        if variant is not None:
+            variants.append(variant)
+    into.products.append(Product(
+        external_id=product_id,
+        title=node.get("title"),
+        slug=node.get("handle") or None,
+        status=status,
+        variants=tuple(variants),
+        visible_id=product_id,
+        updated_at=_timestamp(node.get("updatedAt")),
+    ))
+
+
+def _metafield_text(metafield: dict) -> str:
+    """A metafield's value as SparkLayer's key expects it: a `money` metafield (`{"amount": "24.95",
+    "currency_code": "AUD"}`) gives its amount, every other type its value as Shopify stores it."""
+    value = str(metafield["value"])
+    if metafield.get("type") == "money":
+        try:
+            amount = json.loads(value).get("amount")
+        except (ValueError, AttributeError):
+            return value
+        return str(amount) if amount is not None else value
+    return value
+
+
+def _options(node: dict) -> tuple[VariantOption, ...]:
+    return tuple(VariantOption(name=o["name"], value=o["value"]) for o in node.get("selectedOptions") or []
+                 if o.get("name") and (o["name"], o.get("value")) != DEFAULT_OPTION)
+
+
+def _problem(into: MappedProducts, key: str, message: str, resolution: str, visible_id: str, shop: str,
+             product_id: str, entity: str = "variant") -> None:
+    into.problems.append(RecordProblem(
+        entity=entity, external_id=key, message=message, resolution=resolution, visible_id=visible_id,
+        external_url=ADMIN_PRODUCT_URL.format(shop=shop, id=product_id) if shop else None,
+    ))
+
+
+def _map_variant(node: dict, product_id: str, status: RecordStatus, product_image: str | None, currency: str,
+                 into: MappedProducts, shop: str) -> Variant | None:
+    variant_id = str(node.get("legacyResourceId") or legacy_id(node["id"]))
+    sku = (node.get("sku") or "").strip()
+    if not sku:
+        _problem(into, f"variant:{variant_id}", f"Variant {variant_id} of product {product_id} has no SKU, so it "
+                 "cannot be synced to SparkLayer", f"Give variant {variant_id} a SKU in Shopify", variant_id, shop,
+                 product_id)
+        return None
+    metafields = {m["key"]: _metafield_text(m) for m in nodes_of(node.get("metafields"))
+                  if m.get("key") in b2b.KEYS and m.get("value") is not None}
+    attributes = b2b.parse_variant_attributes(metafields)
+    for found in attributes.problems:
+        _problem(into, f"variant:{variant_id}:{found.key}",
+                 f"SKU {sku} has the metafield sparklayer.{found.key} {found.value!r}, which is not {found.expected}; "
+                 "it was not synced", f"Set sparklayer.{found.key} on SKU {sku} in Shopify to {found.expected}, or "
+                 "remove it", sku, shop, product_id)
+    rrp = attributes.rrp if attributes.rrp is not None else b2b.parse_amount(node.get("compareAtPrice"))
+    item = node.get("inventoryItem") or {}
+    variant = Variant(
+        external_id=variant_id,
+        product_external_id=product_id,
+        sku=sku,
+        weight_in_grams=grams((item.get("measurement") or {}).get("weight")),
+        position=int(node.get("position") or 1),
+        options=_options(node),
+        status=status,
+        cart_image_url=(node.get("image") or {}).get("url") or product_image,
+        rrp=(Money(currency=currency, amount=rrp),) if rrp is not None else (),
+        settings=attributes.settings,
+    )
+    for level in nodes_of(item.get("inventoryLevels")):
+        location = str((level.get("location") or {}).get("legacyResourceId") or "")
+        if not location:
+            continue
+        available = sum(int(q.get("quantity") or 0) for q in level.get("quantities") or [] if q.get("name") == "available")
+        into.stock_levels.append(StockLevel(
+            sku=sku, location_external_id=location, stock_level=max(0, available) if status == "live" else 0,
+            restock_date=attributes.restock_date, min_stock_level=attributes.min_stock_level,
+        ))
+    if status == "live":
+        price = b2b.parse_amount(node.get("price"))
+        if price is None:
+            _problem(into, f"variant:{variant_id}:price", f"The price of SKU {sku} ({node.get('price')!r}) is not a "
+                     "number, so it was not synced", f"Set a valid price on SKU {sku} in Shopify", sku, shop,
+                     product_id, entity="price")
+        else:
+            into.prices.append(Price(sku=sku, price_list_slug=PRICE_LIST_SLUG, quantity=1, price=price,
+                                     currency=currency))
+    return variant
+
+
+def map_location(node: dict) -> StockLocation:
+    return StockLocation(external_id=str(node.get("legacyResourceId") or legacy_id(node["id"])),
+                         name=node.get("name") or f"Shopify location {legacy_id(node['id'])}")

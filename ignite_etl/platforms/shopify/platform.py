@@ -1,0 +1,237 @@
+"""`ShopifyPlatform`: the platform interface over the Admin API client and the mapping.
+
+Products are read with their variants, each variant with its stock per location and its `sparklayer`
+metafields; a nested connection with more pages is read to its end before the product is mapped. Ids are
+Shopify's numeric ids; a stock webhook names an inventory item (`inventory_item:<id>`), whose product is read.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+from ignite_etl.model import CataloguePage, Customer, Order, StockLocation, StoreSettings
+from ignite_etl.platforms.base import (
+    InvalidConfiguration,
+    InvalidCredentials,
+    Platform,
+    PlatformError,
+    PlatformUnavailable,
+    WebhookRegistration,
+)
+from ignite_etl.platforms.shopify import queries
+from ignite_etl.platforms.shopify.client import ShopifyClient, ShopifyUserError, Tokens, TokenSource
+from ignite_etl.platforms.shopify.mapping import MappedProducts, gid, legacy_id, map_location, map_product
+from ignite_etl.platforms.shopify.settings import ShopifySettings
+
+log = logging.getLogger(__name__)
+
+INVENTORY_ITEM = "inventory_item:"
+"""The prefix of the ids stock webhooks name: an inventory item, not a product."""
+
+
+def _search_since(moment: datetime | None) -> str | None:
+    """Shopify's search for products updated at or after `moment` (inclusive: its times are whole seconds)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return f"updated_at:>='{moment.astimezone(UTC).replace(microsecond=0).isoformat().replace('+00:00', 'Z')}'"
+
+
+class ShopifyPlatform(Platform):
+    name = "shopify"
+
+    def __init__(self, client: ShopifyClient, shop: str, *, app: Mapping[str, str] | None = None):
+        self.client = client
+        self.shop = shop
+        self.app = dict(app or {})
+        self._currency: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: ShopifySettings, *, app: Mapping[str, str] | None = None,
+                      save_secrets: Callable[[dict[str, str]], None] | None = None, page_size: int | None = None,
+                      rate_limits: Any = None, **client_options: Any) -> ShopifyPlatform:
+        """The adapter of a connection whose settings are complete. `app` is the app's credentials (to refresh
+        expiring tokens and to sign webhooks); `save_secrets` stores refreshed tokens with the connection.
+        Shopify meters cost per app and shop and reports its bucket on every answer, which the client paces
+        by, so `rate_limits` and `page_size` (its pages are sized by cost, `queries`) are not used."""
+        if not settings.shop:
+            raise InvalidConfiguration("The connection has no Shopify shop: set its myshopify.com domain")
+        if not settings.access_token:
+            raise InvalidCredentials("The connection has no Shopify access token: install the SparkLayer app from "
+                                     "your Shopify admin")
+        tokens = Tokens(settings.access_token, settings.refresh_token,
+                        float(settings.access_token_expires_at) if settings.access_token_expires_at else None)
+        source = TokenSource(tokens, api_base=settings.api_base, app=dict(app or {}),
+                             save=(lambda fresh: save_secrets(fresh.secrets())) if save_secrets else None)
+        client = ShopifyClient(settings.api_base, source, **client_options)
+        return cls(client, settings.shop, app=app)
+
+    def __repr__(self) -> str:
+        return f"ShopifyPlatform(shop={self.shop!r})"
+
+    def close(self) -> None:
+        self.client.close()
+
+    # ---- the shop ----
+
+    def check_credentials(self) -> None:
+        self._read_shop()
+
+    def _read_shop(self) -> dict:
+        shop = self.client.execute(queries.SHOP)["shop"]
+        self._currency = shop["currencyCode"]
+        return shop
+
+    @property
+    def currency(self) -> str:
+        if self._currency is None:
+            self._read_shop()
+        assert self._currency is not None
+        return self._currency
+
+    def store_settings(self) -> StoreSettings:
+        self._read_shop()
+        return StoreSettings(base_currency=self.currency)
+
+    def stock_locations(self) -> list[StockLocation]:
+        found = []
+        for nodes in self.client.paginate(queries.LOCATIONS, {}, "locations", queries.LOCATIONS_PER_PAGE):
+            found += [map_location(node) for node in nodes if node and node.get("isActive")]
+        return found
+
+    # ---- the catalogue ----
+
+    def iter_catalogue(self, updated_since: datetime | None = None, *, page_size: int | None = None
+                       ) -> Iterator[CataloguePage]:
+        size = min(page_size or queries.PRODUCTS_PER_PAGE, queries.PRODUCTS_PER_PAGE)
+        for nodes in self.client.paginate(queries.PRODUCTS, {"query": _search_since(updated_since)}, "products", size):
+            yield self._page([node for node in nodes if node])
+
+    def fetch_products(self, ids: Sequence[str]) -> CataloguePage:
+        """Products by numeric id, and the products of `inventory_item:<id>` ids (stock webhooks)."""
+        wanted = list(dict.fromkeys(i for i in ids if not str(i).startswith(INVENTORY_ITEM)))
+        items = [str(i)[len(INVENTORY_ITEM):] for i in ids if str(i).startswith(INVENTORY_ITEM)]
+        for start in range(0, len(items), queries.INVENTORY_ITEMS_PER_REQUEST):
+            batch = [gid("InventoryItem", i) for i in items[start:start + queries.INVENTORY_ITEMS_PER_REQUEST]]
+            for node in self.client.execute(queries.INVENTORY_ITEM_PRODUCTS, {"ids": batch})["nodes"]:
+                product = (((node or {}).get("variant") or {}).get("product") or {}).get("id")
+                if product and legacy_id(product) not in wanted:
+                    wanted.append(legacy_id(product))
+        found: list[dict] = []
+        missing: list[str] = []
+        for start in range(0, len(wanted), queries.NODES_PER_REQUEST):
+            batch = wanted[start:start + queries.NODES_PER_REQUEST]
+            nodes = self.client.execute(queries.PRODUCT_NODES, {"ids": [gid("Product", i) for i in batch]})["nodes"]
+            for requested, node in zip(batch, nodes):
+                if node and node.get("__typename") == "Product":
+                    found.append(node)
+                else:
+                    missing.append(requested)
+        return self._page(found).model_copy(update={"missing_ids": tuple(missing)})
+
+    def _page(self, nodes: list[dict]) -> CataloguePage:
+        mapped = MappedProducts()
+        for node in nodes:
+            self._read_whole(node)
+            map_product(node, self.currency, mapped, shop=self.shop)
+        return CataloguePage(products=tuple(mapped.products), stock_levels=tuple(mapped.stock_levels),
+                             prices=tuple(mapped.prices), problems=tuple(mapped.problems))
+
+    def _read_whole(self, product: dict) -> None:
+        """Read the pages after the first of a product's variants, and of each variant's levels and metafields."""
+        variants = product.setdefault("variants", {})
+        self._read_rest(variants, partial(self._after, queries.PRODUCT_VARIANTS_AFTER, product["id"], ("variants",)),
+                        f"the variants of product {legacy_id(product['id'])}")
+        for variant in variants.get("nodes") or []:
+            if not variant:
+                continue
+            levels = (variant.get("inventoryItem") or {}).get("inventoryLevels")
+            if levels is not None:
+                self._read_rest(levels, partial(self._after, queries.VARIANT_LEVELS_AFTER, variant["id"],
+                                                ("inventoryItem", "inventoryLevels")),
+                                f"the stock of variant {legacy_id(variant['id'])}")
+            metafields = variant.get("metafields")
+            if metafields is not None:
+                self._read_rest(metafields, partial(self._after, queries.VARIANT_METAFIELDS_AFTER, variant["id"],
+                                                    ("metafields",)),
+                                f"the metafields of variant {legacy_id(variant['id'])}")
+
+    def _after(self, query: str, node_id: str, path: tuple[str, ...], after: str) -> dict | None:
+        found = self.client.execute(query, {"id": node_id, "after": after})["node"]
+        for name in path:
+            if found is None:
+                return None
+            found = found.get(name)
+        return found
+
+    def _read_rest(self, connection: dict, fetch: Callable[[str], dict | None], what: str) -> None:
+        info = connection.get("pageInfo") or {}
+        while info.get("hasNextPage"):
+            after = info.get("endCursor")
+            if not after:
+                raise PlatformError(f"Shopify said {what} has more pages but gave no cursor to read them")
+            page = fetch(after)
+            if page is None:
+                raise PlatformUnavailable(f"{what} changed while it was being read; it is read again on the next try")
+            connection["nodes"] = (connection.get("nodes") or []) + (page.get("nodes") or [])
+            info = page.get("pageInfo") or {}
+            connection["pageInfo"] = info
+
+    # ---- orders and customers: part 2 ----
+
+    def iter_orders(self, updated_since: datetime | None = None) -> Iterator[Order]:
+        return iter(())
+
+    def fetch_orders(self, ids: Sequence[str]) -> list[Order]:
+        return []
+
+    def iter_customers(self, updated_since: datetime | None = None) -> Iterator[Customer]:
+        return iter(())
+
+    # ---- webhooks ----
+
+    def register_webhooks(self, url: str, previous: WebhookRegistration | None = None) -> WebhookRegistration:
+        """One subscription per topic we sync (`queries.WEBHOOK_TOPICS`) to `url`, signed by Shopify with the
+        app's client secret. Subscriptions that still stand are kept and missing ones made again (Shopify
+        deletes one after 8 failed deliveries); ours to another address are deleted."""
+        secret = self.app.get("client_secret")
+        if not secret:
+            raise InvalidConfiguration("Shopify signs webhooks with the app's client secret: set "
+                                       "IGNITE_APP_SHOPIFY_CLIENT_SECRET")
+        standing: dict[str, str] = {}
+        stale: list[str] = []
+        previous_ids = set(((previous.state if previous else {}) or {}).get("ids", {}).values())
+        for subscription in self._subscriptions():
+            callback = (subscription.get("endpoint") or {}).get("callbackUrl")
+            if callback == url and subscription["topic"] in queries.WEBHOOK_TOPICS:
+                standing.setdefault(subscription["topic"], subscription["id"])
+            elif subscription["id"] in previous_ids:
+                stale.append(subscription["id"])
+        created = []
+        for topic in queries.WEBHOOK_TOPICS:
+            if topic in standing:
+                continue
+            payload = self.client.mutate(queries.WEBHOOK_SUBSCRIPTION_CREATE, {
+                "topic": topic, "input": {"callbackUrl": url, "format": "JSON"}}, "webhookSubscriptionCreate")
+            standing[topic] = payload["webhookSubscription"]["id"]
+            created.append(topic)
+        for subscription_id in stale:
+            try:
+                self.client.mutate(queries.WEBHOOK_SUBSCRIPTION_DELETE, {"id": subscription_id},
+                                   "webhookSubscriptionDelete")
+            except ShopifyUserError as exc:  # already gone
+                log.info("Shopify subscription %s was not deleted: %s", subscription_id, exc)
+        state = {"url": url, "ids": standing, "shop": self.shop}
+        if previous and not created and not stale and previous.state == state and previous.key == secret:
+            return previous
+        return WebhookRegistration(secret, state)
+
+    def _subscriptions(self) -> Iterator[dict]:
+        for nodes in self.client.paginate(queries.WEBHOOK_SUBSCRIPTIONS, {}, "webhookSubscriptions",
+                                          queries.WEBHOOKS_PER_PAGE):
+            yield from (node for node in nodes if node)

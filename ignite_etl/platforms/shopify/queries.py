@@ -1,0 +1,155 @@
+"""Every GraphQL document the Shopify adapter sends to the Admin API (version `API_VERSION`): the one
+endpoint table's GraphQL half (CONTRACTS.md has the rest).
+
+Each document is valid against Shopify's published 2025-01 type system (a test validates them all against
+the simulator's schema, itself a checked subset of the published one). Page sizes keep every query's
+requested cost under Shopify's 1,000-point cap for a single query: a connection costs 2 plus `first` times
+what one of its nodes costs, and every object costs 1 (`COST` below is that sum for each document).
+"""
+
+from __future__ import annotations
+
+API_VERSION = "2025-01"
+NAMESPACE = "sparklayer"
+PRODUCTS_PER_PAGE = 2
+VARIANTS_PER_PAGE = 10
+LEVELS_PER_PAGE = 5
+METAFIELDS_PER_PAGE = 15
+NODES_PER_REQUEST = 2
+LOCATIONS_PER_PAGE = 100
+WEBHOOKS_PER_PAGE = 100
+
+WEBHOOK_TOPICS = (  # WebhookSubscriptionTopic values: what each changes is in webhooks.TOPICS
+    "PRODUCTS_CREATE", "PRODUCTS_UPDATE", "PRODUCTS_DELETE", "INVENTORY_LEVELS_UPDATE", "SHOP_UPDATE",
+    "APP_UNINSTALLED", "BULK_OPERATIONS_FINISH",
+)
+
+_VARIANT_FIELDS = f"""
+fragment VariantFields on ProductVariant {{
+  id legacyResourceId sku position price compareAtPrice
+  selectedOptions {{ name value }}
+  image {{ url }}
+  inventoryItem {{
+    id
+    measurement {{ weight {{ unit value }} }}
+    inventoryLevels(first: {LEVELS_PER_PAGE}) {{
+      pageInfo {{ hasNextPage endCursor }}
+      nodes {{ location {{ legacyResourceId }} quantities(names: ["available"]) {{ name quantity }} }}
+    }}
+  }}
+  metafields(namespace: "{NAMESPACE}", first: {METAFIELDS_PER_PAGE}) {{
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{ key type value }}
+  }}
+}}"""
+
+_PRODUCT_FIELDS = f"""
+fragment ProductFields on Product {{
+  id legacyResourceId handle title status updatedAt
+  options {{ name position values }}
+  featuredMedia {{ ... on MediaImage {{ image {{ url }} }} }}
+  variants(first: {VARIANTS_PER_PAGE}) {{
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{ ...VariantFields }}
+  }}
+}}"""
+
+SHOP = """
+query Shop {
+  shop { id name myshopifyDomain currencyCode }
+}"""
+
+PRODUCTS = f"""
+query Products($first: Int!, $after: String, $query: String) {{
+  products(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {{
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{ ...ProductFields }}
+  }}
+}}{_PRODUCT_FIELDS}{_VARIANT_FIELDS}"""
+
+PRODUCT_NODES = f"""
+query ProductNodes($ids: [ID!]!) {{
+  nodes(ids: $ids) {{
+    __typename id
+    ... on Product {{ ...ProductFields }}
+  }}
+}}{_PRODUCT_FIELDS}{_VARIANT_FIELDS}"""
+
+PRODUCT_VARIANTS_AFTER = f"""
+query ProductVariantsAfter($id: ID!, $after: String) {{
+  node(id: $id) {{
+    ... on Product {{
+      variants(first: {VARIANTS_PER_PAGE}, after: $after) {{
+        pageInfo {{ hasNextPage endCursor }}
+        nodes {{ ...VariantFields }}
+      }}
+    }}
+  }}
+}}{_VARIANT_FIELDS}"""
+
+VARIANT_LEVELS_AFTER = f"""
+query VariantLevelsAfter($id: ID!, $after: String) {{
+  node(id: $id) {{
+    ... on ProductVariant {{
+      inventoryItem {{
+        inventoryLevels(first: {LEVELS_PER_PAGE * 10}, after: $after) {{
+          pageInfo {{ hasNextPage endCursor }}
+          nodes {{ location {{ legacyResourceId }} quantities(names: ["available"]) {{ name quantity }} }}
+        }}
+      }}
+    }}
+  }}
+}}"""
+
+VARIANT_METAFIELDS_AFTER = f"""
+query VariantMetafieldsAfter($id: ID!, $after: String) {{
+  node(id: $id) {{
+    ... on ProductVariant {{
+      metafields(namespace: "{NAMESPACE}", first: {METAFIELDS_PER_PAGE * 10}, after: $after) {{
+        pageInfo {{ hasNextPage endCursor }}
+        nodes {{ key type value }}
+      }}
+    }}
+  }}
+}}"""
+
+LOCATIONS = """
+query Locations($first: Int!, $after: String) {
+  locations(first: $first, after: $after, includeInactive: true) {
+    pageInfo { hasNextPage endCursor }
+    nodes { id legacyResourceId name isActive }
+  }
+}"""
+
+WEBHOOK_SUBSCRIPTIONS = """
+query WebhookSubscriptions($first: Int!, $after: String) {
+  webhookSubscriptions(first: $first, after: $after) {
+    pageInfo { hasNextPage endCursor }
+    nodes { id topic endpoint { __typename ... on WebhookHttpEndpoint { callbackUrl } } }
+  }
+}"""
+
+WEBHOOK_SUBSCRIPTION_CREATE = """
+mutation WebhookSubscriptionCreate($topic: WebhookSubscriptionTopic!, $input: WebhookSubscriptionInput!) {
+  webhookSubscriptionCreate(topic: $topic, webhookSubscription: $input) {
+    webhookSubscription { id topic }
+    userErrors { field message }
+  }
+}"""
+
+WEBHOOK_SUBSCRIPTION_DELETE = """
+mutation WebhookSubscriptionDelete($id: ID!) {
+  webhookSubscriptionDelete(id: $id) {
+    deletedWebhookSubscriptionId
+    userErrors { field message }
+  }
+}"""
+
+INVENTORY_ITEM_PRODUCTS = """
+query InventoryItemProducts($ids: [ID!]!) {
+  nodes(ids: $ids) {
+    id
+    ... on InventoryItem { variant { product { id } } }
+  }
+}"""
+INVENTORY_ITEMS_PER_REQUEST = 100

@@ -1,0 +1,77 @@
+"""Shopify webhook verification: `X-Shopify-Hmac-Sha256` is the base64 HMAC-SHA256 of the raw body with the
+app's client secret, checked in constant time before anything else is read (shopify-api.md §3.4)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+
+from ignite_etl.model import WebhookEvent, WebhookObjectType
+from ignite_etl.platforms.base import WebhookMalformed, WebhookRejected
+
+SIGNATURE_HEADER = "x-shopify-hmac-sha256"
+MAX_ID_LENGTH = 255
+TOPICS: dict[str, WebhookObjectType] = {
+    "products/create": "product", "products/update": "product", "products/delete": "product",
+    "inventory_levels/update": "stock", "shop/update": "settings", "app/uninstalled": "uninstalled",
+}
+PRIVACY_TOPICS = ("customers/data_request", "customers/redact", "shop/redact")
+
+
+def signature(raw_body: bytes, secret: str) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), raw_body, hashlib.sha256).digest()).decode()
+
+
+def verify_signature(headers: Mapping[str, str], raw_body: bytes, secret: str) -> dict[str, str]:
+    """The headers, lower-cased, once the signature holds; `WebhookRejected` otherwise."""
+    lowered = {name.lower(): value for name, value in headers.items()}
+    given = (lowered.get(SIGNATURE_HEADER) or "").strip()
+    if not given:
+        raise WebhookRejected("The delivery has no X-Shopify-Hmac-Sha256 header")
+    if not secret or not raw_body or not hmac.compare_digest(given.encode(), signature(raw_body, secret).encode()):
+        raise WebhookRejected("The delivery's X-Shopify-Hmac-Sha256 signature does not match")
+    return lowered
+
+
+def verify_webhook(headers: Mapping[str, str], raw_body: bytes, key: str) -> WebhookEvent:
+    """The change a signed delivery names. The object id is the product's for product topics and
+    `inventory_item:<id>` for `inventory_levels/update` (its product is looked up when the change is synced).
+
+    Deliveries of one event (Shopify's retries, one per subscription) carry one body, so the body's digest
+    is the idempotency key: it is signed, so a captured delivery replayed under new headers is the same event.
+    `X-Shopify-Webhook-Id` (unsigned) is kept as the event id for the record."""
+    lowered = verify_signature(headers, raw_body, key)
+    topic = lowered.get("x-shopify-topic", "")
+    try:
+        body = json.loads(raw_body)
+        if not isinstance(body, dict):
+            raise TypeError
+    except (ValueError, TypeError, RecursionError):
+        raise WebhookMalformed("The delivery is signed but its body is not a Shopify webhook payload") from None
+    object_type = TOPICS.get(topic, "other")
+    if object_type == "stock":
+        item = body.get("inventory_item_id")
+        object_id = f"inventory_item:{item}" if isinstance(item, str | int) and not isinstance(item, bool) else item
+    elif object_type in ("settings", "uninstalled"):
+        object_id = lowered.get("x-shopify-shop-domain") or body.get("myshopify_domain") or body.get("domain") or "shop"
+    else:
+        object_id = body.get("id")
+    webhook_id = lowered.get("x-shopify-webhook-id")
+    for name, value in (("topic", topic), ("object id", object_id), ("webhook id", webhook_id)):
+        if value is not None and (not isinstance(value, str | int) or isinstance(value, bool)
+                                  or not _readable(str(value))):
+            raise WebhookMalformed(f"The delivery's {name} is not a readable identifier")
+    if object_id is None and object_type != "other":
+        raise WebhookMalformed(f"The {topic} delivery names no object")
+    return WebhookEvent(
+        object_type=object_type, platform_type=topic, object_id=str(object_id or ""), event_name=topic or "unknown",
+        idempotency_key="sha256:" + hashlib.sha256(topic.encode() + b"\n" + raw_body).hexdigest(),
+        event_id=webhook_id,
+    )
+
+
+def _readable(value: str) -> bool:
+    return 0 < len(value) <= MAX_ID_LENGTH and value.isprintable()

@@ -1,0 +1,446 @@
+"""The simulator's Admin GraphQL layer: the published schema's subset in schema.graphql, executed over views
+of the shop's records, and the requested cost of a document as Shopify's calculated query cost reckons it.
+
+Views name their methods after the GraphQL fields, so graphql-core's default resolver finds them. Connections
+page forwards (`first`/`after`, 1 to 250, one of them required as on Shopify); `last`/`before` are refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    build_schema,
+    get_named_type,
+    is_leaf_type,
+    value_from_ast_untyped,
+)
+
+from ignite_etl.sandbox.shopify.shop import LocationRecord, ProductRecord, Shop, VariantRecord, iso
+
+if TYPE_CHECKING:
+    from ignite_etl.sandbox.shopify.sandbox import ShopifySandbox
+
+SCHEMA: GraphQLSchema = build_schema(resources.files(__package__).joinpath("schema.graphql").read_text())
+MAX_PAGE_SIZE = 250
+MAX_IDS = 250
+MUTATION_COST = 10
+QUANTITY_NAMES = ("available", "on_hand", "committed", "incoming", "reserved", "damaged", "quality_control",
+                  "safety_stock")
+
+
+def gid(kind: str, number: int | str) -> str:
+    return f"gid://shopify/{kind}/{number}"
+
+
+def parse_gid(value: str) -> tuple[str, int]:
+    match = re.fullmatch(r"gid://shopify/(\w+)/(\d+)(\?.*)?", str(value))
+    if not match:
+        raise GraphQLError(f"Invalid global id '{value}'")
+    return match.group(1), int(match.group(2))
+
+
+def type_resolver(value: Any, info, abstract_type) -> str:
+    return value.typename
+
+
+# ---- connections ----
+
+def _cursor(value: Any) -> str:
+    return base64.b64encode(json.dumps(value).encode()).decode()
+
+
+def _uncursor(cursor: str | None) -> Any:
+    if cursor is None:
+        return None
+    try:
+        return json.loads(base64.b64decode(cursor, validate=True))
+    except ValueError:
+        raise GraphQLError(f"Invalid cursor: {cursor!r}") from None
+
+
+def page_size(first: int | None, last: int | None = None, before: str | None = None, *, bulk: bool = False) -> int | None:
+    if last is not None or before is not None:
+        raise GraphQLError("The simulator pages forwards only: use first and after")
+    if first is None:
+        if bulk:
+            return None
+        raise GraphQLError("you must provide one of first or last")
+    if not 0 <= first <= MAX_PAGE_SIZE:
+        raise GraphQLError(f"The value of first must be between 0 and {MAX_PAGE_SIZE}")
+    return first
+
+
+def connection(items: Sequence, first: int | None, after: str | None,
+               key: Callable[[Any], tuple] | None = None) -> dict:
+    """A forward page of `items` (already in order); cursors are `key(item)`, or the position."""
+    numbered: list[tuple[Any, Any]]
+    if key is None:
+        start = 0 if after is None else int(_uncursor(after)) + 1
+        numbered = list(enumerate(items))[start:]
+    else:
+        last = _uncursor(after)
+        numbered = [(key(i), i) for i in items if last is None or key(i) > tuple(last)]
+    size = len(numbered) if first is None else first
+    page = numbered[:size]
+    edges = [{"cursor": _cursor(list(k) if isinstance(k, tuple) else k), "node": node} for k, node in page]
+    return {"edges": edges, "nodes": [e["node"] for e in edges], "pageInfo": {
+        "hasNextPage": len(numbered) > size, "hasPreviousPage": after is not None,
+        "startCursor": edges[0]["cursor"] if edges else None, "endCursor": edges[-1]["cursor"] if edges else None}}
+
+
+def _updated_after(query: str | None) -> tuple[datetime | None, bool]:
+    """The `updated_at:>'…'` (or `>=`) filter of a search query; other filters are not simulated."""
+    if not query or not query.strip():
+        return None, False
+    match = re.fullmatch(r"\s*updated_at:(>=?)\s*'?([^']+?)'?\s*", query)
+    if not match:
+        raise GraphQLError(f"The simulator understands only updated_at:>'ISO time' searches, not {query!r}")
+    try:
+        moment = datetime.fromisoformat(match.group(2).replace("Z", "+00:00"))
+    except ValueError:
+        raise GraphQLError(f"Invalid updated_at value {match.group(2)!r}") from None
+    return moment, match.group(1) == ">="
+
+
+# ---- views ----
+
+class _View:
+    typename = ""
+
+
+class ImageView(_View):
+    typename = "Image"
+
+    def __init__(self, url: str):
+        self.url, self.id, self.altText = url, None, None
+
+
+class MediaImageView(_View):
+    typename = "MediaImage"
+
+    def __init__(self, product: ProductRecord):
+        self.id, self.alt = gid("MediaImage", product.id), None
+        self.image = ImageView(product.image_url or "")
+
+
+class LocationView(_View):
+    typename = "Location"
+
+    def __init__(self, location: LocationRecord):
+        self.id, self.legacyResourceId = gid("Location", location.id), str(location.id)
+        self.name, self.isActive = location.name, location.active
+
+
+class InventoryLevelView(_View):
+    typename = "InventoryLevel"
+
+    def __init__(self, api: Api, variant: VariantRecord, location_id: int):
+        self.id = gid("InventoryLevel", variant.inventory_item_id) + f"?inventory_item_id={location_id}"
+        self.location = LocationView(api.store.locations[location_id])
+        self._available = variant.levels.get(location_id, 0)
+
+    def quantities(self, info, names: list[str]) -> list[dict]:
+        unknown = [n for n in names if n not in QUANTITY_NAMES]
+        if unknown:
+            raise GraphQLError(f"Invalid quantity names: {', '.join(unknown)}")
+        return [{"id": f"{self.id}&name={n}", "name": n, "quantity": self._available if n in ("available", "on_hand") else 0}
+                for n in names]
+
+
+class InventoryItemView(_View):
+    typename = "InventoryItem"
+
+    def __init__(self, api: Api, variant: VariantRecord):
+        self._api, self._variant = api, variant
+        self.id, self.legacyResourceId = gid("InventoryItem", variant.inventory_item_id), str(variant.inventory_item_id)
+        self.sku, self.tracked = variant.sku, True
+        weight = {"unit": variant.weight[0], "value": float(variant.weight[1])} if variant.weight else None
+        self.measurement = {"id": gid("InventoryItemMeasurement", variant.inventory_item_id), "weight": weight}
+
+    def variant(self, info):
+        return VariantView(self._api, self._variant)
+
+    def inventoryLevels(self, info, first=None, after=None, last=None, before=None, reverse=False, query=None):  # noqa: N802
+        size = page_size(first, last, before, bulk=self._api.bulk)
+        active = [loc for loc in self._api.store.locations.values() if loc.active and loc.id in self._variant.levels]
+        return connection([InventoryLevelView(self._api, self._variant, loc.id) for loc in active], size, after)
+
+
+class VariantView(_View):
+    typename = "ProductVariant"
+
+    def __init__(self, api: Api, variant: VariantRecord):
+        self._api, self._variant = api, variant
+        self.id, self.legacyResourceId = gid("ProductVariant", variant.id), str(variant.id)
+        self.sku, self.barcode, self.position = variant.sku, None, variant.position
+        self.price, self.compareAtPrice = variant.price, variant.compare_at_price
+        self.title = " / ".join(value for _, value in variant.options)
+        self.selectedOptions = [{"name": n, "value": v} for n, v in variant.options]
+        self.image = ImageView(variant.image_url) if variant.image_url else None
+        self.updatedAt = iso(variant.updated_at)
+
+    def inventoryItem(self, info):  # noqa: N802
+        return InventoryItemView(self._api, self._variant)
+
+    def product(self, info):
+        return ProductView(self._api, self._api.store.products[self._variant.product_id])
+
+    def metafields(self, info, namespace=None, keys=None, first=None, after=None, last=None, before=None, reverse=False):
+        size = page_size(first, last, before, bulk=self._api.bulk)
+        chosen = [m for m in self._variant.metafields.values()
+                  if namespace in (None, "sparklayer") and (keys is None or f"sparklayer.{m.key}" in keys)]
+        return connection([{"id": gid("Metafield", m.id), "namespace": "sparklayer", "key": m.key, "type": m.type,
+                            "value": m.value} for m in chosen], size, after)
+
+
+class ProductView(_View):
+    typename = "Product"
+
+    def __init__(self, api: Api, product: ProductRecord):
+        self._api, self._product = api, product
+        self.id, self.legacyResourceId = gid("Product", product.id), str(product.id)
+        self.handle, self.title, self.status = product.handle, product.title, product.status
+        self.vendor, self.tags = product.vendor, list(product.tags)
+        self.createdAt, self.updatedAt = iso(product.created_at), iso(product.updated_at)
+        self.featuredMedia = MediaImageView(product) if product.image_url else None
+
+    def options(self, info, first=None):
+        names: dict[str, list[str]] = {}
+        for variant_id in self._product.variant_ids:
+            for name, value in self._api.store.variants[variant_id].options:
+                values = names.setdefault(name, [])
+                if value not in values:
+                    values.append(value)
+        options = [{"id": gid("ProductOption", f"{self._product.id}{n}"), "name": name, "position": n, "values": values}
+                   for n, (name, values) in enumerate(names.items(), start=1)]
+        return options[:first] if first is not None else options
+
+    def variants(self, info, first=None, after=None, last=None, before=None, reverse=False, sortKey="POSITION"):  # noqa: N803
+        size = page_size(first, last, before, bulk=self._api.bulk)
+        shop = self._api.store
+        return connection([VariantView(self._api, shop.variants[v]) for v in self._product.variant_ids], size, after)
+
+
+class WebhookSubscriptionView(_View):
+    typename = "WebhookSubscription"
+
+    def __init__(self, subscription):
+        self.id, self.legacyResourceId = gid("WebhookSubscription", subscription.id), str(subscription.id)
+        self.topic, self.format = subscription.topic, "JSON"
+        self.endpoint = _HttpEndpoint(subscription.callback_url)
+        self.includeFields, self.metafieldNamespaces = [], []
+        self.createdAt = self.updatedAt = iso(subscription.created_at)
+
+
+class _HttpEndpoint(_View):
+    typename = "WebhookHttpEndpoint"
+
+    def __init__(self, url: str):
+        self.callbackUrl = url
+
+
+class Api:
+    """The root value of both operations: QueryRoot's and Mutation's fields over one sandbox. `bulk` lifts the
+    `first` requirement, as a bulk operation's query has none."""
+
+    def __init__(self, sandbox: ShopifySandbox, *, bulk: bool = False, window: slice | None = None):
+        self.sandbox = sandbox
+        self.store: Shop = sandbox.shop
+        self.bulk = bulk
+        self.window = window
+
+    # ---- QueryRoot ----
+
+    def shop(self, info):
+        shop = self.sandbox.shop
+        return {"id": gid("Shop", 1), "name": shop.name, "myshopifyDomain": shop.domain, "currencyCode": shop.currency,
+                "enabledPresentmentCurrencies": [shop.currency], "weightUnit": "KILOGRAMS"}
+
+    def products(self, info, first=None, after=None, last=None, before=None, reverse=False, sortKey="ID",  # noqa: N803
+                 query=None, savedSearchId=None):  # noqa: N803
+        size = page_size(first, last, before, bulk=self.bulk)
+        since, inclusive = _updated_after(query)
+        records = [p for p in self.sandbox.shop.products.values()
+                   if since is None or p.updated_at > since or (inclusive and p.updated_at == since)]
+        if self.window is not None:
+            records = records[self.window]
+        if sortKey == "UPDATED_AT":
+            records.sort(key=lambda p: (iso(p.updated_at), p.id))
+            def key(view): return (view.updatedAt, int(view.legacyResourceId))  # noqa: E306
+        else:
+            records.sort(key=lambda p: p.id)
+            def key(view): return (int(view.legacyResourceId),)  # noqa: E306
+        return connection([ProductView(self, p) for p in records], size, after, key=key)
+
+    def productVariants(self, info, first=None, after=None, last=None, before=None, reverse=False,  # noqa: N802
+                        sortKey="ID", query=None, savedSearchId=None):  # noqa: N803
+        size = page_size(first, last, before, bulk=self.bulk)
+        since, inclusive = _updated_after(query)
+        records = sorted((v for v in self.sandbox.shop.variants.values()
+                          if since is None or v.updated_at > since or (inclusive and v.updated_at == since)),
+                         key=lambda v: v.id)
+        if self.window is not None:
+            records = records[self.window]
+        return connection([VariantView(self, v) for v in records], size, after,
+                          key=lambda view: (int(view.legacyResourceId),))
+
+    def locations(self, info, first=None, after=None, last=None, before=None, reverse=False, sortKey="NAME",  # noqa: N803
+                  query=None, includeLegacy=False, includeInactive=False):  # noqa: N803
+        size = page_size(first, last, before)
+        found = sorted((loc for loc in self.sandbox.shop.locations.values() if loc.active or includeInactive),
+                       key=lambda loc: (loc.name, loc.id))
+        return connection([LocationView(loc) for loc in found], size, after)
+
+    def node(self, info, id):  # noqa: A002
+        return self._node(id)
+
+    def nodes(self, info, ids):
+        if len(ids) > MAX_IDS:
+            raise GraphQLError(f"The input array size of {len(ids)} is greater than the maximum allowed of {MAX_IDS}.")
+        return [self._node(i) for i in ids]
+
+    def _node(self, node_id: str):
+        kind, number = parse_gid(node_id)
+        shop = self.sandbox.shop
+        if kind == "Product" and number in shop.products:
+            return ProductView(self, shop.products[number])
+        if kind == "ProductVariant" and number in shop.variants:
+            return VariantView(self, shop.variants[number])
+        if kind == "InventoryItem" and number in shop.items:
+            return InventoryItemView(self, shop.variants[shop.items[number]])
+        if kind == "Location" and number in shop.locations:
+            return LocationView(shop.locations[number])
+        if kind == "WebhookSubscription" and number in self.sandbox.subscriptions:
+            return WebhookSubscriptionView(self.sandbox.subscriptions[number])
+        if kind == "BulkOperation" and number in self.sandbox.bulk_operations:
+            return self.sandbox.bulk_operations[number]
+        return None
+
+    def webhookSubscriptions(self, info, first=None, after=None, last=None, before=None, reverse=False,  # noqa: N802
+                             sortKey="CREATED_AT", query=None, callbackUrl=None, format=None, topics=None):  # noqa: N803, A002
+        size = page_size(first, last, before)
+        found = [s for s in self.sandbox.subscriptions.values()
+                 if (topics is None or s.topic in topics) and (callbackUrl is None or s.callback_url == callbackUrl)]
+        return connection([WebhookSubscriptionView(s) for s in found], size, after)
+
+    def currentBulkOperation(self, info, type="QUERY"):  # noqa: N802, A002
+        return self.sandbox.current_bulk_operation(type)
+
+    # ---- Mutation ----
+
+    def webhookSubscriptionCreate(self, info, topic, webhookSubscription):  # noqa: N802, N803
+        url = webhookSubscription.get("callbackUrl")
+        if not url:
+            return {"webhookSubscription": None, "userErrors": [
+                {"field": ["webhookSubscription", "callbackUrl"], "message": "Address can't be blank"}]}
+        if webhookSubscription.get("format", "JSON") != "JSON":
+            return {"webhookSubscription": None, "userErrors": [
+                {"field": ["webhookSubscription", "format"], "message": "The simulator sends JSON only"}]}
+        subscription, error = self.sandbox.subscribe(topic, url)
+        if error:
+            return {"webhookSubscription": None, "userErrors": [{"field": ["webhookSubscription", "callbackUrl"],
+                                                                 "message": error}]}
+        return {"webhookSubscription": WebhookSubscriptionView(subscription), "userErrors": []}
+
+    def webhookSubscriptionDelete(self, info, id):  # noqa: N802, A002
+        kind, number = parse_gid(id)
+        if kind != "WebhookSubscription" or self.sandbox.subscriptions.pop(number, None) is None:
+            return {"deletedWebhookSubscriptionId": None,
+                    "userErrors": [{"field": ["id"], "message": "Webhook subscription does not exist"}]}
+        return {"deletedWebhookSubscriptionId": id, "userErrors": []}
+
+    def bulkOperationRunQuery(self, info, query):  # noqa: N802
+        return self.sandbox.run_bulk_query(query)
+
+    def bulkOperationCancel(self, info, id):  # noqa: N802, A002
+        return self.sandbox.cancel_bulk_operation(id)
+
+
+# ---- calculated query cost ----
+
+def requested_cost(schema: GraphQLSchema, document, variables: dict | None, operation_name: str | None = None) -> int:
+    """Shopify's requested cost, as its rate-limit guide describes it: scalars and enums 0, every object 1, a
+    connection 2 plus `first` times one node's cost, a list of ids (`nodes`) that many times one node's cost,
+    a mutation 10. Where fragments on several types meet, the dearest counts."""
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    operation = next((o for o in operations if operation_name is None or (o.name and o.name.value == operation_name)),
+                     None)
+    if operation is None:
+        return 0
+    variables = variables or {}
+    if operation.operation.value == "mutation":
+        return MUTATION_COST * len(operation.selection_set.selections)
+
+    def arguments(node: FieldNode) -> dict:
+        return {a.name.value: value_from_ast_untyped(a.value, variables) for a in node.arguments}
+
+    def selection_cost(selection_set: SelectionSetNode | None, parent) -> int:
+        if selection_set is None:
+            return 0
+        total = 0
+        branches = []
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                total += field_cost(selection, parent)
+            else:
+                if isinstance(selection, FragmentSpreadNode):
+                    fragment = fragments.get(selection.name.value)
+                    if fragment is None:
+                        continue
+                    condition, inner = fragment.type_condition, fragment.selection_set
+                else:
+                    assert isinstance(selection, InlineFragmentNode)
+                    condition, inner = selection.type_condition, selection.selection_set
+                target = schema.get_type(condition.name.value) if condition else parent
+                branches.append(selection_cost(inner, target))
+        return total + (max(branches) if branches else 0)
+
+    def field_cost(node: FieldNode, parent) -> int:
+        field = (getattr(parent, "fields", None) or {}).get(node.name.value)
+        if field is None or node.name.value.startswith("__"):
+            return 0
+        named = get_named_type(field.type)
+        if is_leaf_type(named):
+            return 0
+        if named.name.endswith("Connection"):
+            args = arguments(node)
+            size = int(args.get("first") or args.get("last") or 0)
+            one, rest = 0, 0
+            for selection in node.selection_set.selections if node.selection_set else ():
+                if isinstance(selection, FieldNode) and selection.name.value in ("nodes", "edges"):
+                    child = get_named_type(named.fields[selection.name.value].type)
+                    own = 1 if selection.name.value == "nodes" else 0  # an edge's cost is its node's
+                    one = max(one, own + selection_cost(selection.selection_set, child))
+                elif isinstance(selection, FieldNode):
+                    rest += field_cost(selection, named)
+            return 2 + size * one + rest
+        inner = selection_cost(node.selection_set, named)
+        if node.name.value == "nodes" and _is_list(field.type):
+            return len(arguments(node).get("ids") or []) * (1 + inner)
+        return 1 + inner
+
+    return selection_cost(operation.selection_set, schema.get_root_type(operation.operation))
+
+
+def _is_list(type_) -> bool:
+    while isinstance(type_, GraphQLNonNull):
+        type_ = type_.of_type
+    return isinstance(type_, GraphQLList)

@@ -1,0 +1,280 @@
+"""The simulated shop's records: products with their variants, inventory per location, `sparklayer`
+variant metafields and the shop's settings, with seeded generation and the edits a merchant makes. Every
+edit returns the webhook topics it fires and the REST-shaped payloads Shopify would send."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+WEIGHT_UNITS = {"GRAMS": "g", "KILOGRAMS": "kg", "OUNCES": "oz", "POUNDS": "lb"}
+STATUSES = ("ACTIVE", "ARCHIVED", "DRAFT")
+COLOURS = ("Black", "White", "Red", "Blue", "Green")
+SIZES = ("S", "M", "L", "XL")
+
+
+def iso(moment: datetime) -> str:
+    """Shopify's DateTime: UTC, to the second."""
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+@dataclass
+class Metafield:
+    id: int
+    key: str
+    type: str
+    value: str
+
+
+@dataclass
+class VariantRecord:
+    id: int
+    product_id: int
+    inventory_item_id: int
+    sku: str | None
+    position: int
+    price: str
+    compare_at_price: str | None = None
+    options: list[tuple[str, str]] = field(default_factory=list)
+    image_url: str | None = None
+    weight: tuple[str, float] | None = None  # (WeightUnit, value)
+    metafields: dict[str, Metafield] = field(default_factory=dict)  # sparklayer namespace, by key
+    levels: dict[int, int] = field(default_factory=dict)  # location id -> available
+    updated_at: datetime = EPOCH
+
+
+@dataclass
+class ProductRecord:
+    id: int
+    handle: str
+    title: str
+    status: str = "ACTIVE"
+    vendor: str = "Sandbox"
+    tags: list[str] = field(default_factory=list)
+    image_url: str | None = None
+    variant_ids: list[int] = field(default_factory=list)
+    created_at: datetime = EPOCH
+    updated_at: datetime = EPOCH
+
+
+@dataclass
+class LocationRecord:
+    id: int
+    name: str
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class Event:
+    """A webhook-worthy change: the topic (e.g. `products/update`) and its REST-shaped payload."""
+
+    topic: str
+    payload: dict
+
+
+class Shop:
+    def __init__(self, domain: str = "sandbox.myshopify.com", name: str = "Sandbox Shop", currency: str = "AUD"):
+        self.domain = domain
+        self.name = name
+        self.currency = currency
+        self.products: dict[int, ProductRecord] = {}
+        self.variants: dict[int, VariantRecord] = {}
+        self.items: dict[int, int] = {}  # inventory item id -> variant id
+        self.locations: dict[int, LocationRecord] = {}
+        self.handles: set[str] = set()
+        self._ids = itertools.count(1_000_001)
+        self._clock = EPOCH
+        self.add_location("Main warehouse")
+
+    # ---- time and ids ----
+
+    def now(self) -> datetime:
+        """A strictly increasing clock (at least the wall clock), so `updated_at` orders every edit."""
+        self._clock = max(self._clock + timedelta(microseconds=1000), datetime.now(UTC).replace(microsecond=0))
+        return self._clock
+
+    def next_id(self) -> int:
+        return next(self._ids)
+
+    # ---- merchant edits ----
+
+    def add_location(self, name: str) -> int:
+        location = LocationRecord(self.next_id(), name)
+        self.locations[location.id] = location
+        return location.id
+
+    def add_product(self, title: str, variants: list[dict], *, status: str = "ACTIVE", handle: str | None = None,
+                    image_url: str | None = None) -> tuple[ProductRecord, list[Event]]:
+        """`variants` items take sku, price, compare_at_price, options [(name, value)], image_url, weight
+        (unit, value), metafields {key: (type, value)} and stock {location id: available} (the first
+        location when given as a number)."""
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {', '.join(STATUSES)}")
+        moment = self.now()
+        product = ProductRecord(self.next_id(), handle or _handle(title, self.handles), title, status,
+                                image_url=image_url, created_at=moment, updated_at=moment)
+        self.handles.add(product.handle)
+        self.products[product.id] = product
+        for fields in variants or [{"sku": f"SKU-{product.id}", "price": "10.00"}]:
+            self._new_variant(product, fields, moment)
+        return product, [Event("products/create", self.product_payload(product))]
+
+    def _new_variant(self, product: ProductRecord, fields: dict, moment: datetime) -> VariantRecord:
+        variant = VariantRecord(
+            id=self.next_id(), product_id=product.id, inventory_item_id=self.next_id(), sku=fields.get("sku"),
+            position=len(product.variant_ids) + 1, price=str(fields.get("price", "10.00")),
+            compare_at_price=fields.get("compare_at_price"),
+            options=[tuple(o) for o in fields.get("options") or []] or [("Title", "Default Title")],
+            image_url=fields.get("image_url"), weight=tuple(fields["weight"]) if fields.get("weight") else None,
+            updated_at=moment,
+        )
+        for key, (kind, value) in (fields.get("metafields") or {}).items():
+            variant.metafields[key] = Metafield(self.next_id(), key, kind, str(value))
+        stock = fields.get("stock", 0)
+        variant.levels = ({int(k): int(v) for k, v in stock.items()} if isinstance(stock, dict)
+                          else {next(iter(self.locations)): int(stock)})
+        self.variants[variant.id] = variant
+        self.items[variant.inventory_item_id] = variant.id
+        product.variant_ids.append(variant.id)
+        return variant
+
+    def add_variant(self, product_id: int, **fields) -> tuple[VariantRecord, list[Event]]:
+        product = self.products[product_id]
+        moment = self.now()
+        variant = self._new_variant(product, fields, moment)
+        product.updated_at = moment
+        return variant, [Event("products/update", self.product_payload(product))]
+
+    def update_product(self, product_id: int, **fields) -> list[Event]:
+        """title, handle, status, image_url."""
+        product = self.products[product_id]
+        if fields.get("status") is not None and fields["status"] not in STATUSES:
+            raise ValueError(f"status must be one of {', '.join(STATUSES)}")
+        for name in ("title", "handle", "status", "image_url"):
+            if fields.get(name) is not None:
+                setattr(product, name, fields[name])
+        product.updated_at = self.now()
+        return [Event("products/update", self.product_payload(product))]
+
+    def update_variant(self, variant_id: int, **fields) -> list[Event]:
+        """sku, price, compare_at_price, options, image_url, weight, metafields {key: (type, value) or None}."""
+        variant = self.variants[variant_id]
+        for name in ("sku", "price", "compare_at_price", "image_url"):
+            if name in fields:
+                setattr(variant, name, None if fields[name] is None else str(fields[name]))
+        if "options" in fields:
+            variant.options = [tuple(o) for o in fields["options"]]
+        if "weight" in fields:
+            variant.weight = tuple(fields["weight"]) if fields["weight"] else None
+        for key, typed in (fields.get("metafields") or {}).items():
+            if typed is None:
+                variant.metafields.pop(key, None)
+            else:
+                variant.metafields[key] = Metafield(self.next_id(), key, typed[0], str(typed[1]))
+        moment = self.now()
+        variant.updated_at = moment
+        product = self.products[variant.product_id]
+        product.updated_at = moment
+        return [Event("products/update", self.product_payload(product))]
+
+    def set_stock(self, variant_id: int, available: int, location_id: int | None = None) -> list[Event]:
+        variant = self.variants[variant_id]
+        location = location_id or next(iter(self.locations))
+        if location not in self.locations:
+            raise KeyError(f"no location {location}")
+        variant.levels[location] = int(available)
+        return [Event("inventory_levels/update", {
+            "inventory_item_id": variant.inventory_item_id, "location_id": location, "available": int(available),
+            "updated_at": iso(self.now()), "admin_graphql_api_id":
+                f"gid://shopify/InventoryLevel/{variant.inventory_item_id}?inventory_item_id={location}",
+        })]
+
+    def delete_product(self, product_id: int) -> list[Event]:
+        product = self.products.pop(product_id)
+        self.handles.discard(product.handle)
+        for variant_id in product.variant_ids:
+            variant = self.variants.pop(variant_id)
+            self.items.pop(variant.inventory_item_id, None)
+        return [Event("products/delete", {"id": product_id})]
+
+    def delete_variant(self, variant_id: int) -> list[Event]:
+        variant = self.variants.pop(variant_id)
+        self.items.pop(variant.inventory_item_id, None)
+        product = self.products[variant.product_id]
+        product.variant_ids.remove(variant_id)
+        for position, other in enumerate(product.variant_ids, start=1):
+            self.variants[other].position = position
+        product.updated_at = self.now()
+        return [Event("products/update", self.product_payload(product))]
+
+    def set_currency(self, currency: str) -> list[Event]:
+        if not re.fullmatch(r"[A-Z]{3}", currency):
+            raise ValueError("currency must be a three-letter ISO 4217 code")
+        self.currency = currency
+        return [Event("shop/update", self.shop_payload())]
+
+    # ---- generation ----
+
+    def generate(self, size: int, *, seed: int = 1, broken_rate: float = 0.01, locations: int = 2) -> dict:
+        """`size` seeded products of one to four variants, stock at `locations` locations, some with
+        `sparklayer` metafields, about `broken_rate` of the variants without a SKU."""
+        rng = random.Random(seed)
+        while len(self.locations) < locations:
+            self.add_location(f"Store {len(self.locations)}")
+        location_ids = list(self.locations)
+        variants = broken = 0
+        for n in range(size):
+            count = rng.choice((1, 1, 2, 3, 4))
+            fields = []
+            for v in range(count):
+                options = ([("Colour", COLOURS[v % len(COLOURS)]), ("Size", rng.choice(SIZES))] if count > 1
+                           else [("Title", "Default Title")])
+                no_sku = rng.random() < broken_rate
+                broken += no_sku
+                metafields = {}
+                if rng.random() < 0.2:
+                    metafields["pack_size"] = ("number_integer", str(rng.choice((2, 6, 12))))
+                if rng.random() < 0.1:
+                    metafields["rrp"] = ("number_decimal", f"{rng.randint(20, 300)}.95")
+                fields.append({
+                    "sku": None if no_sku else f"SH-{seed}-{n}-{v}",
+                    "price": f"{rng.randint(5, 200)}.{rng.choice(('00', '50', '95'))}",
+                    "compare_at_price": f"{rng.randint(201, 400)}.00" if rng.random() < 0.1 else None,
+                    "options": options, "weight": (rng.choice(list(WEIGHT_UNITS)), round(rng.uniform(0.1, 5), 2)),
+                    "metafields": metafields, "stock": {loc: rng.randint(0, 50) for loc in location_ids},
+                    "image_url": f"https://cdn.shopify.example/{seed}/{n}-{v}.jpg" if rng.random() < 0.5 else None,
+                })
+            variants += count
+            status = "ACTIVE" if rng.random() < 0.9 else rng.choice(("ARCHIVED", "DRAFT"))
+            self.add_product(f"Sandbox product {seed}-{n}", fields, status=status,
+                             image_url=f"https://cdn.shopify.example/{seed}/{n}.jpg")
+        return {"products": size, "variants": variants, "variants_without_sku": broken, "locations": len(location_ids)}
+
+    # ---- REST-shaped webhook payloads ----
+
+    def product_payload(self, product: ProductRecord) -> dict:
+        variants = [self.variants[v] for v in product.variant_ids]
+        return {
+            "id": product.id, "title": product.title, "handle": product.handle, "status": product.status.lower(),
+            "updated_at": iso(product.updated_at), "admin_graphql_api_id": f"gid://shopify/Product/{product.id}",
+            "variants": [{"id": v.id, "product_id": product.id, "sku": v.sku or "", "price": v.price,
+                          "position": v.position, "inventory_item_id": v.inventory_item_id,
+                          "admin_graphql_api_id": f"gid://shopify/ProductVariant/{v.id}"} for v in variants],
+        }
+
+    def shop_payload(self) -> dict:
+        return {"id": 1, "name": self.name, "domain": self.domain, "myshopify_domain": self.domain,
+                "currency": self.currency}
+
+
+def _handle(title: str, taken: set[str]) -> str:
+    base = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "product"
+    handle, n = base, 1
+    while handle in taken:
+        n += 1
+        handle = f"{base}-{n}"
+    return handle

@@ -1,0 +1,139 @@
+"""The adapter reads a Shopify store whole and right, over real HTTP against the simulator: every product,
+variant, stock level and price, nested pages included, within Shopify's cost budget."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from ignite_etl.platforms import InvalidCredentials
+from ignite_etl.platforms.shopify import queries
+from ignite_etl_tests.platforms.shopify.conftest import TIME_SCALE
+
+
+def read_all(platform, **options):
+    products, stock, prices, problems = [], [], [], []
+    for page in platform.iter_catalogue(**options):
+        products += page.products
+        stock += page.stock_levels
+        prices += page.prices
+        problems += page.problems
+    return products, stock, prices, problems
+
+
+def test_a_full_read_brings_every_product_variant_stock_level_and_price(sandbox, connect):
+    report = sandbox.generate(12, seed=3, broken_rate=0.1)
+    platform = connect()
+
+    products, stock, prices, problems = read_all(platform)
+
+    shop = sandbox.shop
+    assert sorted(p.external_id for p in products) == sorted(str(i) for i in shop.products)
+    with_sku = [v for v in shop.variants.values() if v.sku]
+    assert sorted(v.external_id for p in products for v in p.variants) == sorted(str(v.id) for v in with_sku)
+    assert len(problems) == report["variants_without_sku"] > 0
+    live = {v.sku: v for v in with_sku if shop.products[v.product_id].status == "ACTIVE"}
+    assert {p.sku: str(p.price) for p in prices} == {sku: v.price for sku, v in live.items()}
+    expected_stock = {(v.sku, str(loc)): n for v in live.values() for loc, n in v.levels.items()}
+    assert {(s.sku, s.location_external_id): s.stock_level for s in stock if s.sku in live} == expected_stock
+    assert {loc.external_id for loc in platform.stock_locations()} == {str(i) for i in shop.locations}
+
+
+def test_nested_pages_are_read_to_their_end(sandbox, connect):
+    for n in range(queries.LEVELS_PER_PAGE + 2):
+        sandbox.add_location(f"Store {n}")
+    locations = list(sandbox.shop.locations)
+    many = [{"sku": f"BIG-{n}", "price": "5.00", "options": [("Size", str(n))],
+             "stock": {loc: n for loc in locations},
+             "metafields": {"pack_size": ("number_integer", "2")}} for n in range(queries.VARIANTS_PER_PAGE * 2 + 3)]
+    product_id = sandbox.add_product("Big", many)
+
+    [product], stock, _, problems = read_all(connect())
+
+    assert product.external_id == str(product_id)
+    assert [v.sku for v in product.variants] == [f"BIG-{n}" for n in range(len(many))]
+    assert len(stock) == len(many) * len(locations)
+    assert all(v.settings and v.settings[0].order_increment == 2 for v in product.variants)
+    assert problems == []
+
+
+def test_an_incremental_read_brings_what_changed_since(sandbox, connect):
+    sandbox.generate(6, seed=4, broken_rate=0)
+    platform = connect()
+    since = datetime.now(UTC) + timedelta(seconds=2)
+    changed = list(sandbox.shop.products)[2]
+    sandbox.shop._clock = since + timedelta(seconds=1)  # the edit happens after `since`
+    sandbox.update_product(changed, title="Renamed")
+
+    products, *_ = read_all(platform, updated_since=since)
+
+    assert [(p.external_id, p.title) for p in products] == [(str(changed), "Renamed")]
+
+
+def test_a_webhook_names_a_product_or_an_inventory_item_and_gets_its_product(sandbox, connect):
+    first = sandbox.add_product("One", [{"sku": "ONE", "price": "1.00", "stock": 3}])
+    second = sandbox.add_product("Two", [{"sku": "TWO", "price": "2.00", "stock": 4}])
+    item = sandbox.shop.variants[sandbox.shop.products[second].variant_ids[0]].inventory_item_id
+
+    page = connect().fetch_products([str(first), f"inventory_item:{item}", "999999"])
+
+    assert sorted(p.external_id for p in page.products) == sorted([str(first), str(second)])
+    assert page.missing_ids == ("999999",)
+
+
+def test_every_query_stays_within_shopify_cost_limit_and_nothing_is_throttled(sandbox, connect):
+    sandbox.generate(16, seed=5)
+    # 500 points a second in real time (the sandbox and the client both scale time by TIME_SCALE): the
+    # bucket runs low within a few pages, so the reads must wait for it
+    sandbox.set_throttle(maximum_available=1000, restore_rate=500 * TIME_SCALE)
+    platform = connect()
+
+    read_all(platform)
+
+    assert 0 < sandbox.max_cost_seen <= 1000
+    assert sandbox.throttled_requests == 0
+    assert platform.client.paced_waits > 0  # it waited for the bucket, before Shopify had to refuse
+
+
+def test_a_throttled_answer_is_waited_out(sandbox, connect):
+    sandbox.generate(3, seed=6)
+    platform = connect()
+    platform.client._bucket = None  # it knows nothing of the bucket another worker emptied
+    sandbox.set_throttle(maximum_available=1000, restore_rate=100)
+    sandbox.drain_bucket()
+
+    products, *_ = read_all(platform)
+
+    assert len(products) == 3
+    assert sandbox.throttled_requests >= 1
+    assert platform.client.throttled_answers == sandbox.throttled_requests
+
+
+def test_an_expiring_token_is_refreshed_before_it_expires_and_the_new_tokens_are_saved(sandbox, connect):
+    sandbox.generate(2, seed=7)
+    saved: list[dict] = []
+    grant = sandbox.issue_token()
+    grant["expires_in"] = 60  # inside the refresh margin: refresh before the first call
+    platform = connect(tokens=grant, saved=saved)
+
+    assert platform.store_settings().base_currency == "AUD"
+    assert platform.client.tokens.refreshes == 1
+    [fresh] = saved
+    assert fresh["access_token"] != grant["access_token"]
+    assert fresh["refresh_token"] != grant["refresh_token"]
+    assert int(fresh["access_token_expires_at"]) > datetime.now(UTC).timestamp() + 3000
+
+
+def test_a_refused_token_is_invalid_credentials(sandbox, connect):
+    platform = connect()
+    sandbox.expire_tokens()
+
+    with pytest.raises(InvalidCredentials, match="reinstall"):
+        platform.check_credentials()
+
+
+def test_the_base_currency_is_the_shops(sandbox, connect):
+    sandbox.set_currency("NZD")
+
+    assert connect().store_settings().base_currency == "NZD"

@@ -1,0 +1,216 @@
+"""The Shopify simulator behaves as Shopify publishes: tokens, OAuth, cost throttling, bulk operations and
+signed webhooks with retries, over real HTTP."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ignite_etl.sandbox.server import BackgroundServer
+from ignite_etl.sandbox.shopify.sandbox import GRAPHQL_PATH, ShopifySandbox
+
+TIME_SCALE = 0.0001
+BULK_PRODUCTS = '{ products { edges { node { id handle variants { edges { node { id sku } } } } } } }'
+
+
+@pytest.fixture
+def sandbox():
+    sim = ShopifySandbox(auto_deliver=False, time_scale=TIME_SCALE)
+    yield sim
+    sim.close()
+
+
+@pytest.fixture
+def server(sandbox):
+    with BackgroundServer(sandbox.asgi) as running:
+        yield running
+
+
+@pytest.fixture
+def admin(sandbox, server):
+    token = sandbox.issue_token(expiring=False)["access_token"]
+    with httpx.Client(base_url=server.url, headers={"X-Shopify-Access-Token": token}) as client:
+        def call(query: str, variables: dict | None = None) -> dict:
+            return client.post(GRAPHQL_PATH, json={"query": query, "variables": variables or {}}).json()
+        yield call
+
+
+def test_a_call_without_a_valid_token_is_401(server):
+    answer = httpx.post(server.url + GRAPHQL_PATH, json={"query": "{ shop { id } }"},
+                        headers={"X-Shopify-Access-Token": "shpat_forged"})
+
+    assert answer.status_code == 401
+
+
+def test_every_answer_reports_its_cost_and_the_bucket(admin):
+    body = admin("{ shop { id currencyCode } }")
+
+    assert body["data"]["shop"]["currencyCode"] == "AUD"
+    status = body["extensions"]["cost"]["throttleStatus"]
+    assert body["extensions"]["cost"]["requestedQueryCost"] == 1
+    assert set(status) == {"maximumAvailable", "currentlyAvailable", "restoreRate"}
+
+
+def test_a_query_the_bucket_cannot_pay_for_is_throttled(sandbox, admin):
+    sandbox.set_throttle(maximum_available=50, restore_rate=0.0000001)
+
+    body = admin("query { products(first: 100) { nodes { id } } }")
+
+    assert body["errors"][0]["extensions"]["code"] == "THROTTLED"
+    assert body["extensions"]["cost"]["actualQueryCost"] is None
+    assert sandbox.throttled_requests == 1
+
+
+def test_a_query_over_the_single_query_cap_is_refused(admin):
+    body = admin("query { products(first: 250) { nodes { variants(first: 250) { nodes { id } } } } }")
+
+    assert body["errors"][0]["extensions"]["code"] == "MAX_COST_EXCEEDED"
+
+
+def test_connections_need_first(admin):
+    body = admin("query { products { nodes { id } } }")
+
+    assert "first or last" in body["errors"][0]["message"]
+
+
+def test_a_bulk_query_writes_jsonl_with_parent_ids_and_only_one_runs_at_a_time(sandbox, admin):
+    sandbox.generate(300, seed=1, broken_rate=0)
+    sandbox.bulk_window_seconds = 0.3  # two windows: the operation runs long enough to ask for a second
+    run = "mutation($q: String!) { bulkOperationRunQuery(query: $q) { bulkOperation { id status } userErrors { code message } } }"
+
+    started = admin(run, {"q": BULK_PRODUCTS})["data"]["bulkOperationRunQuery"]
+    second = admin(run, {"q": BULK_PRODUCTS})["data"]["bulkOperationRunQuery"]
+    operation = sandbox.wait_for_bulk()
+
+    assert started["userErrors"] == [] and started["bulkOperation"]["id"].startswith("gid://shopify/BulkOperation/")
+    assert second["bulkOperation"] is None and second["userErrors"][0]["code"] == "OPERATION_IN_PROGRESS"
+    assert operation.status == "COMPLETED"
+    answer = admin("{ currentBulkOperation { status url objectCount rootObjectCount } }")
+    current = answer["data"]["currentBulkOperation"]
+    assert current["status"] == "COMPLETED"
+    lines = [json.loads(line) for line in httpx.get(current["url"]).text.splitlines()]
+    products = [line for line in lines if "__parentId" not in line]
+    variants = [line for line in lines if "__parentId" in line]
+    assert len(products) == 300 == int(current["rootObjectCount"])
+    assert len(lines) == int(current["objectCount"]) == 300 + len(sandbox.shop.variants)
+    seen: set[str] = set()
+    for line in lines:  # every child comes after its parent
+        assert line.get("__parentId") is None or line["__parentId"] in seen
+        seen.add(line["id"])
+    assert {v["__parentId"] for v in variants} == {p["id"] for p in products}
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ("{ products { edges { node { variants { edges { node { metafields { edges { node { key } } } } } } } } } }",
+     "nesting depth"),
+    ("{ shop { id } }", "connection"),
+    ("{ products { edges { node { nope } } } }", "Invalid bulk query"),
+])
+def test_a_bulk_query_shopify_would_refuse_is_refused(admin, query, message):
+    run = "mutation($q: String!) { bulkOperationRunQuery(query: $q) { bulkOperation { id } userErrors { code message } } }"
+
+    [error] = admin(run, {"q": query})["data"]["bulkOperationRunQuery"]["userErrors"]
+
+    assert error["code"] == "INVALID" and message in error["message"]
+
+
+def signed_ok(query: dict, secret: str) -> bool:
+    given = query.pop("hmac")
+    message = "&".join(f"{k}={v}" for k, v in sorted(query.items()))
+    return hmac.compare_digest(given, hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest())
+
+
+def test_the_authorisation_code_grant_gives_an_expiring_offline_token_and_refreshes_it(sandbox, server):
+    callback = "https://ignite.example/install/shopify/callback"
+    sandbox.configure_app(redirect_urls=[callback])
+    app = sandbox.app
+    authorize = {"client_id": app.client_id, "scope": "read_products", "redirect_uri": callback, "state": "nonce-1"}
+
+    page = httpx.get(server.url + "/admin/oauth/authorize", params=authorize)
+    approved = httpx.post(server.url + "/admin/oauth/authorize", data=authorize)
+    query = {k: v[0] for k, v in parse_qs(urlsplit(approved.headers["location"]).query).items()}
+
+    assert page.status_code == 200 and "Install app" in page.text
+    assert approved.headers["location"].startswith(callback)
+    assert query["state"] == "nonce-1" and query["shop"] == sandbox.shop.domain
+    assert signed_ok(dict(query), app.client_secret)
+    grant = httpx.post(server.url + "/admin/oauth/access_token", json={
+        "client_id": app.client_id, "client_secret": app.client_secret, "code": query["code"], "expiring": "1"}).json()
+    assert grant["expires_in"] == 3600 and grant["refresh_token"]
+    again = httpx.post(server.url + "/admin/oauth/access_token", json={
+        "client_id": app.client_id, "client_secret": app.client_secret, "code": query["code"], "expiring": "1"})
+    assert again.status_code == 400  # a code is spent once
+
+    def refresh(token: str) -> httpx.Response:
+        return httpx.post(server.url + "/admin/oauth/access_token", json={
+            "client_id": app.client_id, "client_secret": app.client_secret, "refresh_token": token,
+            "grant_type": "refresh_token"})
+
+    first = refresh(grant["refresh_token"]).json()
+    assert refresh(grant["refresh_token"]).status_code == 200  # still valid: its replacement is not used yet
+    refresh(first["refresh_token"])
+    assert refresh(grant["refresh_token"]).status_code == 400  # spent once its replacement was used
+
+
+def test_a_redirect_uri_that_is_not_allowed_is_refused(sandbox, server):
+    answer = httpx.get(server.url + "/admin/oauth/authorize", params={
+        "client_id": sandbox.app.client_id, "scope": "read_products", "redirect_uri": "https://evil.example/cb",
+        "state": "x"})
+
+    assert answer.status_code == 400
+
+
+class Receiver:
+    """A webhook endpoint on loopback that answers `status` and keeps what it got."""
+
+    def __init__(self, status: int = 200):
+        self.status = status
+        self.received: list[tuple[dict, bytes]] = []
+
+        async def receive(request: Request) -> Response:
+            self.received.append((dict(request.headers), await request.body()))
+            return Response(status_code=self.status)
+
+        self.app = Starlette(routes=[Route("/hook", receive, methods=["POST"])])
+
+
+def test_webhooks_are_signed_with_the_client_secret_over_the_raw_body(sandbox, admin):
+    receiver = Receiver()
+    with BackgroundServer(receiver.app) as hook:
+        create = ('mutation($url: URL!) { webhookSubscriptionCreate(topic: PRODUCTS_UPDATE, '
+                  'webhookSubscription: {callbackUrl: $url, format: JSON}) '
+                  '{ webhookSubscription { id } userErrors { message } } }')
+        assert admin(create, {"url": hook.url + "/hook"})["data"]["webhookSubscriptionCreate"]["userErrors"] == []
+        product = sandbox.add_product("Signed", [{"sku": "S-1", "price": "1.00"}])
+        sandbox.update_product(product, title="Signed again")
+        sandbox.deliver_webhooks()
+
+    [(headers, body)] = receiver.received
+    expected = base64.b64encode(hmac.new(sandbox.app.client_secret.encode(), body, hashlib.sha256).digest()).decode()
+    assert headers["x-shopify-hmac-sha256"] == expected
+    assert headers["x-shopify-topic"] == "products/update"
+    assert headers["x-shopify-webhook-id"] and headers["x-shopify-event-id"]
+    assert json.loads(body)["title"] == "Signed again"
+
+
+def test_a_failing_subscription_is_retried_8_times_then_removed(sandbox, admin):
+    receiver = Receiver(status=500)
+    with BackgroundServer(receiver.app) as hook:
+        sandbox.subscribe("PRODUCTS_UPDATE", hook.url + "/hook")
+        product = sandbox.add_product("Failing", [{"sku": "F-1", "price": "1.00"}])
+        sandbox.update_product(product, title="Failing again")
+        sandbox.deliver_webhooks(timeout=10)
+
+    assert len(receiver.received) == 8  # the 8th consecutive failure removes the subscription
+    assert len({headers["x-shopify-webhook-id"] for headers, _ in receiver.received}) == 1
+    assert sandbox.subscriptions == {} and len(sandbox.webhooks.removed) == 1
