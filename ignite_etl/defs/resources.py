@@ -6,6 +6,8 @@ they never travel through run config, tags or the UI.
 
 from __future__ import annotations
 
+from functools import partial
+
 import dagster as dg
 from pydantic import PrivateAttr
 
@@ -17,7 +19,7 @@ from ignite_etl.sparklayer.client import SparkLayerClient
 from ignite_etl.sparklayer.endpoints import base_url_for
 from ignite_etl.sparklayer.token_store import PostgresTokenStore
 from ignite_etl.store.cipher import CredentialCipher
-from ignite_etl.store.connections import Connection, get_connection
+from ignite_etl.store.connections import Connection, get_connection, save_platform_secrets
 from ignite_etl.store.database import Database, connect
 from ignite_etl.sync import full
 
@@ -86,12 +88,22 @@ class SyncServices(dg.ConfigurableResource):
             connection.platform,
             connection.platform_config,
             connection.platform_secrets,
+            app_options=lambda platform: {
+                "app": Settings.from_env().platform_apps.get(platform, {}),
+                "save_secrets": partial(self._save_platform_secrets, connection),
+            },
             page_size=self.platform_page_size,
             time_scale=self.platform_time_scale,
             outbound=OutboundPolicy.named(self.outbound_policy),
             rate_limits=SharedRateLimits(self.app_db.database, share=self.platform_rate_share,
                                          time_scale=self.platform_time_scale),
         )
+
+
+    def _save_platform_secrets(self, connection: Connection, fresh: dict[str, str]) -> None:
+        """Credentials the platform renewed (a refreshed token), stored at once: the next refresh needs them."""
+        with self.app_db.connect() as conn:
+            save_platform_secrets(conn, self.app_db.cipher, connection.id, {**connection.platform_secrets, **fresh})
 
 
 @dg.definitions

@@ -1,6 +1,7 @@
 """`/connect/{token}`: where a merchant completes a connection SparkLayer's dashboard started.
 
-The page asks for the settings the connection's platform declares (its registered form fields), checks
+The page asks for the settings the connection's platform declares (its registered form fields; first which
+platform, when SparkLayer's call did not say), checks
 them with one real query against the store, and only then stores them (the secret ones encrypted) and
 queues the connection's completion. The token is one-time and expires; only its hash is stored.
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import html
 import logging
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -26,6 +27,7 @@ from ignite_etl.platforms import (
     PlatformError,
     PlatformSpec,
     platform_spec,
+    platform_specs,
 )
 from ignite_etl.store import connect_tokens, connecting, inbox
 
@@ -33,6 +35,27 @@ log = logging.getLogger(__name__)
 
 MAX_CHECKS_PER_LINK = 5
 """Credential checks one link may make (each one calls the URL the merchant typed)."""
+
+def _chooser(connection_id: str) -> HTMLResponse:
+    """The platforms a merchant may connect, when SparkLayer's call did not say which."""
+    choices = "".join(f'<li><a href="?platform={quote(spec.name)}">{html.escape(spec.display_name)}</a></li>\n'
+                      for spec in platform_specs())
+    return page("Connect your store", f"<p>Which platform is the store you are connecting to SparkLayer site "
+                f"<strong>{html.escape(connection_id)}</strong> on?</p>\n<ul>\n{choices}</ul>")
+
+
+def _spec_for(row: dict, chosen: str | None) -> PlatformSpec | None:
+    """The connection's platform, or the one the merchant chose when the connect call named none."""
+    name = row["platform"] or chosen
+    if not name:
+        return None
+    try:
+        return platform_spec(name)
+    except InvalidConfiguration:
+        if row["platform"]:
+            raise
+        raise Problem(400, f"There is no platform {name!r} to connect; choose one of the platforms listed.") from None
+
 
 def _form(spec: PlatformSpec, connection_id: str, config: dict, error: str | None = None,
           status: int = 200) -> HTMLResponse:
@@ -46,7 +69,8 @@ def _form(spec: PlatformSpec, connection_id: str, config: dict, error: str | Non
     content = (f"<p>Connect your {html.escape(spec.display_name)} store to SparkLayer site <strong>"
                f"{html.escape(connection_id)}</strong>. {html.escape(spec.connect_help)}</p>\n"
                + (f'<p class="error">{html.escape(error)}</p>\n' if error else "")
-               + f'<form method="post">\n{inputs}<button type="submit">Connect</button>\n</form>')
+               + f'<form method="post">\n<input type="hidden" name="platform" value="{html.escape(spec.name)}">\n'
+               f'{inputs}<button type="submit">Connect</button>\n</form>')
     return page("Connect your store", content, status)
 
 
@@ -78,7 +102,10 @@ async def _pending_connection(conn, token: str, *, lock: bool = False) -> dict:
 async def show_connect_form(request: Request) -> Response:
     async with request.app.state.db.connection() as conn:
         row = await _pending_connection(conn, request.path_params["token"])
-    return _form(platform_spec(row["platform"]), row["id"], row["platform_config"] or {})
+    spec = _spec_for(row, request.query_params.get("platform"))
+    if spec is None:
+        return _chooser(row["id"])
+    return _form(spec, row["id"], row["platform_config"] or {})
 
 
 async def submit_connect_form(request: Request) -> Response:
@@ -87,7 +114,9 @@ async def submit_connect_form(request: Request) -> Response:
     async with request.app.state.db.connection() as conn:
         row = await _pending_connection(conn, token)
     connection_id = row["id"]
-    spec = platform_spec(row["platform"])
+    spec = _spec_for(row, fields.get("platform"))
+    if spec is None:
+        return _chooser(connection_id)
     stored = row["platform_config"] or {}
     entered = {f.name: fields.get(f.name, "") for f in spec.form_fields}
     shown = {**stored, **{f.name: entered[f.name] for f in spec.form_fields if not f.secret}}
@@ -114,7 +143,7 @@ async def submit_connect_form(request: Request) -> Response:
     async with request.app.state.db.connection() as conn, conn.transaction():
         row = await _pending_connection(conn, token, lock=True)  # still usable, and now ours
         config = {**(row["platform_config"] or {}), **settings.config()}
-        await connecting.complete(conn, request.app.state.cipher, connection_id, config, settings.secrets())
+        await connecting.complete(conn, request.app.state.cipher, connection_id, spec.name, config, settings.secrets())
         if not await inbox.has_unprocessed_connect(conn, connection_id):
             await inbox.record(conn, connection_id, inbox.CONNECT)
     log.info("connect page: %s completed", connection_id)

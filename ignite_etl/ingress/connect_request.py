@@ -56,11 +56,20 @@ def parse_connect_request(body: dict[str, Any]) -> ConnectRequest:
 
 
 def _platform_settings(extra: dict[str, Any], errors: list[dict]) -> tuple[str, ConnectSettings | None]:
-    """The platform `extra_config.platform` names (the only one served, when it names none) and its settings."""
-    known = [spec.name for spec in platform_specs()]
+    """The platform `extra_config.platform` names and its settings. A call that names none is for the one
+    platform whose settings its `extra_config` holds (or the only one served); with nothing to tell, the
+    platform is "" and the connect page lets the merchant choose."""
+    specs = list(platform_specs())
+    known = [spec.name for spec in specs]
     name = _text(extra, "platform", errors, prefix="extra_config.")
-    if name is None and len(known) == 1:
-        name = known[0]
+    if name is None:
+        given = set(extra) - {"platform"}
+        holding = [spec.name for spec in specs if given & set(spec.settings.model_fields)]
+        candidates = holding or known
+        if len(candidates) == 1:
+            name = candidates[0]
+        elif not holding and not errors:
+            return "", None  # the merchant chooses the platform on the connect page
     try:
         spec = platform_spec(name)
     except InvalidConfiguration:

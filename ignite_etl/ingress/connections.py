@@ -36,6 +36,8 @@ async def create_platform_connection(request: Request) -> Response:
         if existing and existing["status"] == "removing":
             raise Problem(409, f"Connection {connection_id} is being removed; connect again once that is done.")
         call = await _with_installed_settings(conn, cipher, call, connection_id)
+        if not call.platform and existing:  # a call naming no platform is for the one the connection has
+            call = replace(call, platform=existing["platform"])
         platform_config = dict(existing["platform_config"] or {}) if existing and existing["platform"] == call.platform else {}
         platform_config.update(call.settings.config() if call.settings else {})
         already_connected = bool(existing and existing["status"] == "connected")

@@ -34,10 +34,14 @@ async def on_platform(request: Request, spec: PlatformSpec, settings: ConnectSet
         raise Problem(503, f"Too many {spec.display_name} checks are running; try again in a minute.",
                       headers={"Retry-After": "30"})
 
+    # an app-store platform's adapter may refresh its token with the app's credentials; a refresh here is not
+    # stored (the stored refresh token stays valid until its replacement is first used)
+    app = {"app": ingress.platform_apps.get(spec.name, {})} if spec.install is not None else {}
+
     def run() -> T:
         with spec.build(settings, timeout=ingress.platform_timeout_seconds, time_scale=ingress.platform_time_scale,
                         deadline_seconds=ingress.platform_timeout_seconds,
-                        outbound=OutboundPolicy.named(ingress.outbound_policy)) as platform:
+                        outbound=OutboundPolicy.named(ingress.outbound_policy), **app) as platform:
             return work(platform)
 
     async with slots:

@@ -3,7 +3,7 @@ own package names a platform. Adding one is its package (which exposes a `PLATFO
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from ignite_etl.platforms.base import (
@@ -54,19 +54,24 @@ def platform_specs() -> Iterator[PlatformSpec]:
 
 
 def platform_for(
-    platform_name: str, config: Mapping[str, Any], secrets: Mapping[str, str], **options: Any
+    platform_name: str, config: Mapping[str, Any], secrets: Mapping[str, str], *,
+    app_options: Callable[[str], Mapping[str, Any]] | None = None, **options: Any
 ) -> Platform:
     """The adapter for a connection: `config` is its stored plain settings, `secrets` the decrypted ones.
 
-    `options` go to the adapter (e.g. `page_size`, `time_scale`, `http_client`)."""
+    `options` go to the adapter (e.g. `page_size`, `time_scale`, `http_client`); `app_options(name)` adds
+    those only an app-store platform takes (its app's credentials, where to save renewed secrets)."""
     spec = platform_spec(platform_name)
+    if spec.install is not None and app_options is not None:
+        options = {**app_options(spec.name), **options}
     return spec.build(spec.settings.stored(config, secrets), **options)
 
 
 def _register_shipped() -> None:
-    from ignite_etl.platforms import marketplacer
+    from ignite_etl.platforms import marketplacer, shopify
 
     register(marketplacer.PLATFORM)
+    register(shopify.PLATFORM)
 
 
 _register_shipped()

@@ -251,7 +251,8 @@ class PlatformSpec:
     `build(settings, **options)` makes the connected adapter; `verify_webhook(headers, raw_body, key)` checks
     a delivery's signature and reads it into a canonical `WebhookEvent`; `install(app, **options)` makes the
     app-store flow of a platform that has one, from the app's credentials (`IGNITE_APP_<NAME>_<KEY>`
-    variables, e.g. `client_id`, `client_secret`)."""
+    variables, e.g. `client_id`, `client_secret`). The `build` of a platform with an install flow also takes
+    `app` (those credentials) and `save_secrets` (called with secrets the adapter renewed, to store them)."""
 
     name: str
     display_name: str

@@ -51,17 +51,17 @@ async def upsert(conn: AsyncConn, cipher: CredentialCipher, **fields: Any) -> st
 
 
 async def complete(
-    conn: AsyncConn, cipher: CredentialCipher, connection_id: str,
+    conn: AsyncConn, cipher: CredentialCipher, connection_id: str, platform: str,
     platform_config: dict[str, Any], platform_secrets: dict[str, str],
 ) -> None:
-    """The merchant supplied working platform credentials: the connection is connected."""
+    """The merchant supplied working credentials of `platform`: the connection is connected."""
     await conn.execute(
         """
-        update connection set status = 'connected', platform_config = %s, platform_credentials = %s,
+        update connection set status = 'connected', platform = %s, platform_config = %s, platform_credentials = %s,
                               updated_at = now()
         where id = %s
         """,
-        (Jsonb(platform_config), cipher.encrypt_json(platform_secrets), connection_id),
+        (platform, Jsonb(platform_config), cipher.encrypt_json(platform_secrets), connection_id),
     )
     await connect_tokens.revoke(conn, connection_id)
 

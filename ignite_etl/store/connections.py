@@ -144,6 +144,12 @@ def save_webhook_registration(
     )
 
 
+def save_platform_secrets(conn: Conn, cipher: CredentialCipher, connection_id: str, secrets: dict[str, str]) -> None:
+    """The connection's platform credentials, replaced (a platform renewed them, e.g. a refreshed token)."""
+    conn.execute("update connection set platform_credentials = %s, updated_at = now() where id = %s",
+                 (cipher.encrypt_json(secrets), connection_id))
+
+
 def connection_status(conn: Conn, connection_id: str) -> str | None:
     """pending, connected or removing; None when there is no such connection."""
     row = conn.execute("select status from connection where id = %s", (connection_id,)).fetchone()

@@ -237,3 +237,24 @@ def test_slow_stores_cannot_take_every_thread_of_the_ingress(database_url, secre
 
     assert refused.status_code == 503 and "try again in a minute" in refused.text
     assert results["first"].status_code == 400  # its check ran: the store refused the key
+
+
+def test_a_call_that_names_no_platform_lets_the_merchant_choose_one(ingress, marketplacer, cipher):
+    _, api_url = marketplacer
+    answer = ingress.client.post(SITE_PATH, json={"spark_api_client_id": "c", "spark_api_client_secret": "s"})
+    assert answer.json()["status"] == "pending"
+    path = ingress.local_path(answer.json()["redirect_url"])
+    browser = ingress.anonymous()
+
+    chooser = browser.get(path)
+    chosen = browser.get(path, params={"platform": "marketplacer"})
+    unknown = browser.get(path, params={"platform": "nowhere"})
+    done = browser.post(path, data={"platform": "marketplacer", **form(api_url)})
+
+    assert 'href="?platform=marketplacer"' in chooser.text and 'href="?platform=shopify"' in chooser.text
+    assert "Marketplacer API URL" in chosen.text and 'name="platform" value="marketplacer"' in chosen.text
+    assert unknown.status_code == 400
+    assert done.status_code == 200 and "connected" in done.text
+    with connect(ingress.database_url) as conn:
+        stored = get_connection(conn, cipher, CONNECTION_ID)
+    assert (stored.platform, stored.status) == ("marketplacer", "connected")

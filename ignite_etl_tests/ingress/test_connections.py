@@ -131,7 +131,7 @@ BAD_CONNECT_BODIES = {
     "client id not a string": (json.dumps({**connect_body(), "spark_api_client_id": 12}).encode(), "spark_api_client_id"),
     "store id an object": (json.dumps({**connect_body(), "store_id": {"a": 1}}).encode(), "store_id"),
     "extra_config a list": (json.dumps({**connect_body(), "extra_config": [1]}).encode(), "extra_config"),
-    "unknown platform": (json.dumps(connect_body(platform="shopify")).encode(), "extra_config.platform"),
+    "unknown platform": (json.dumps(connect_body(platform="woocommerce")).encode(), "extra_config.platform"),
     "api url not a URL": (json.dumps(platform_body(marketplacer_api_url="bobs-store")).encode(),
                           "extra_config.marketplacer_api_url"),
     "api key a number": (json.dumps(platform_body(marketplacer_api_key=5)).encode(), "extra_config.marketplacer_api_key"),

@@ -2,6 +2,7 @@
 
 from ignite_etl.platforms.base import PlatformSpec
 from ignite_etl.platforms.shopify.client import ShopifyClient, ShopifyQueryError, ShopifyUserError
+from ignite_etl.platforms.shopify.install import ShopifyInstall
 from ignite_etl.platforms.shopify.platform import ShopifyPlatform
 from ignite_etl.platforms.shopify.settings import CONNECT_HELP, FORM_FIELDS, ShopifySettings
 from ignite_etl.platforms.shopify.webhooks import verify_webhook
@@ -14,11 +15,13 @@ PLATFORM = PlatformSpec(
     connect_help=CONNECT_HELP,
     build=ShopifyPlatform.from_settings,
     verify_webhook=verify_webhook,
+    install=ShopifyInstall,
 )
 
 __all__ = [
     "PLATFORM",
     "ShopifyClient",
+    "ShopifyInstall",
     "ShopifyPlatform",
     "ShopifyQueryError",
     "ShopifySettings",

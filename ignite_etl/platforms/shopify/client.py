@@ -93,9 +93,16 @@ class TokenSource:
         self._lock = threading.Lock()
         self.refreshes = 0
 
-    def access_token(self, http: httpx.Client) -> str:
+    @property
+    def can_refresh(self) -> bool:
+        return bool(self._tokens.refresh_token and self._app.get("client_id") and self._app.get("client_secret"))
+
+    def access_token(self, http: httpx.Client, *, refused: str | None = None) -> str:
+        """The token to send; a new one when it expires soon, or when Shopify just `refused` this one."""
         with self._lock:
             tokens = self._tokens
+            if refused is not None and refused == tokens.access_token and self.can_refresh:
+                return self._renew(http, tokens)
             if tokens.expires_at is None or tokens.expires_at - self._clock() > REFRESH_AHEAD_SECONDS:
                 return tokens.access_token
             if not tokens.refresh_token or not self._app.get("client_id") or not self._app.get("client_secret"):
@@ -103,11 +110,14 @@ class TokenSource:
                     return tokens.access_token
                 raise InvalidCredentials("The Shopify access token has expired and cannot be refreshed: reinstall "
                                          "the SparkLayer app from your Shopify admin")
-            self._tokens = self._refresh(http, tokens)
-            self.refreshes += 1
-            if self._save is not None:
-                self._save(self._tokens)
-            return self._tokens.access_token
+            return self._renew(http, tokens)
+
+    def _renew(self, http: httpx.Client, tokens: Tokens) -> str:
+        self._tokens = self._refresh(http, tokens)
+        self.refreshes += 1
+        if self._save is not None:
+            self._save(self._tokens)
+        return self._tokens.access_token
 
     def _refresh(self, http: httpx.Client, tokens: Tokens) -> Tokens:
         try:
@@ -201,10 +211,11 @@ class ShopifyClient:
         """The `data` of one GraphQL request. Throttling waits are not failures; network errors and 5xx are
         retried a few times; every wait is bounded and so is the whole call (`RETRY`)."""
         failures = throttled = 0
+        refused: str | None = None
         deadline = self.retry.deadline()
         while True:
             self._pace(query)
-            token = self.tokens.access_token(self._http)
+            token = self.tokens.access_token(self._http, refused=refused)
             self.requests_sent += 1
             try:
                 response = self._http.post(self.graphql_url, json={"query": query, "variables": variables or {}},
@@ -215,6 +226,9 @@ class ShopifyClient:
                                        f"did not answer ({type(exc).__name__})")
                 continue
             status = response.status_code
+            if status == 401 and refused is None and self.tokens.can_refresh:
+                refused = token  # expired or revoked early: refresh once and send again
+                continue
             if status in (401, 403):
                 raise InvalidCredentials("Shopify refused the access token: reinstall the SparkLayer app from your "
                                          "Shopify admin, or check the custom app's Admin API access token")

@@ -153,9 +153,8 @@ class ShopifySandbox:
             self._access[access] = Token(access, None)
             return {"access_token": access, "scope": scope}
         refresh = "shprt_" + secrets.token_hex(16)
-        ttl = self.token_ttl_seconds * self.time_scale
-        self._access[access] = Token(access, now + ttl)
-        self._refresh[refresh] = Token(refresh, now + 90 * 24 * 3600 * self.time_scale)
+        self._access[access] = Token(access, now + self.token_ttl_seconds)  # real seconds, as it reports them
+        self._refresh[refresh] = Token(refresh, now + 90 * 24 * 3600)
         return {"access_token": access, "scope": scope, "expires_in": int(self.token_ttl_seconds),
                 "refresh_token": refresh, "refresh_token_expires_in": 90 * 24 * 3600}
 

@@ -125,9 +125,19 @@ def test_an_expiring_token_is_refreshed_before_it_expires_and_the_new_tokens_are
     assert int(fresh["access_token_expires_at"]) > datetime.now(UTC).timestamp() + 3000
 
 
-def test_a_refused_token_is_invalid_credentials(sandbox, connect):
-    platform = connect()
+def test_a_token_refused_before_its_time_is_refreshed_once_and_the_call_goes_on(sandbox, connect):
+    saved: list[dict] = []
+    platform = connect(saved=saved)
     sandbox.expire_tokens()
+
+    platform.check_credentials()
+
+    assert platform.client.tokens.refreshes == 1 and len(saved) == 1
+
+
+def test_a_token_that_cannot_be_refreshed_is_invalid_credentials(sandbox, connect):
+    platform = connect()
+    sandbox.uninstall()  # revokes the access and refresh tokens
 
     with pytest.raises(InvalidCredentials, match="reinstall"):
         platform.check_credentials()

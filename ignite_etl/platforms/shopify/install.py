@@ -1,0 +1,95 @@
+"""The SparkLayer app's install from Shopify: the authorisation-code grant (shopify-api.md §4.2), with the
+query-string HMAC (§4.4) and shop-domain check (§4.3) on both the install request and the callback, and an
+expiring offline token (§4.2, SH-OFF) exchanged for the code.
+
+App credentials (`IGNITE_APP_SHOPIFY_<KEY>`): `client_id`, `client_secret`, optionally `scopes` (comma
+separated, default `read_products,read_inventory`) and, for development only, `admin_url`: where every shop's
+admin is served (the simulator), instead of `https://{shop}`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from collections.abc import Mapping
+from urllib.parse import quote, urlencode
+
+import httpx
+
+from ignite_etl.platforms.base import (
+    ConnectSettings,
+    InstallFlow,
+    InstallRefused,
+    InstallStart,
+    InvalidConfiguration,
+    PlatformUnavailable,
+)
+from ignite_etl.platforms.shopify.client import token_grant
+from ignite_etl.platforms.shopify.settings import ShopifySettings, shop_domain
+
+DEFAULT_SCOPES = "read_products,read_inventory"
+MAX_CLOCK_SKEW_SECONDS = 90
+"""Shopify's library refuses a signed request whose `timestamp` is further than this from now."""
+
+
+def query_hmac(query: Mapping[str, str], secret: str) -> str:
+    """Shopify's query-string signature: hex HMAC-SHA256 of the sorted `k=v&…` (without `hmac`, `signature`)."""
+    message = "&".join(f"{k}={quote(str(v), safe='')}" for k, v in sorted(query.items())
+                       if k not in ("hmac", "signature"))
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
+class ShopifyInstall(InstallFlow):
+    def __init__(self, app: Mapping[str, str], *, timeout: float = 15.0, clock=time.time, **_options):
+        missing = [key for key in ("client_id", "client_secret") if not app.get(key)]
+        if missing:
+            raise InvalidConfiguration(f"set IGNITE_APP_SHOPIFY_{missing[0].upper()}")
+        self.client_id, self.client_secret = app["client_id"], app["client_secret"]
+        self.scopes = app.get("scopes") or DEFAULT_SCOPES
+        self.admin_url = (app.get("admin_url") or "").rstrip("/") or None
+        self.timeout = timeout
+        self._clock = clock
+
+    def _admin(self, shop: str) -> str:
+        return self.admin_url or f"https://{shop}"
+
+    def _verified_shop(self, query: Mapping[str, str]) -> str:
+        given = query.get("hmac") or ""
+        if not given or not hmac.compare_digest(given.encode(), query_hmac(query, self.client_secret).encode()):
+            raise InstallRefused("the request is not signed by Shopify")
+        try:
+            skew = abs(self._clock() - int(query.get("timestamp") or ""))
+        except ValueError:
+            raise InstallRefused("the request has no valid timestamp") from None
+        if skew > MAX_CLOCK_SKEW_SECONDS:
+            raise InstallRefused("the link is too old")
+        shop = shop_domain(query.get("shop") or "")
+        if shop is None:
+            raise InstallRefused("the request names no myshopify.com shop")
+        return shop
+
+    def begin(self, query: Mapping[str, str], *, state: str, callback_url: str) -> InstallStart:
+        shop = self._verified_shop(query)
+        target = urlencode({"client_id": self.client_id, "scope": self.scopes, "redirect_uri": callback_url,
+                            "state": state, "grant_options[]": ""})
+        return InstallStart(shop, f"{self._admin(shop)}/admin/oauth/authorize?{target}")
+
+    def verify_callback(self, query: Mapping[str, str]) -> str:
+        return self._verified_shop(query)
+
+    def exchange(self, query: Mapping[str, str], *, callback_url: str) -> ConnectSettings:
+        shop = self._verified_shop(query)
+        try:
+            answer = httpx.post(f"{self._admin(shop)}/admin/oauth/access_token", timeout=self.timeout,
+                                follow_redirects=False, json={"client_id": self.client_id,
+                                                              "client_secret": self.client_secret,
+                                                              "code": query.get("code", ""), "expiring": "1"})
+        except httpx.HTTPError as exc:
+            raise PlatformUnavailable(f"Shopify did not answer the token exchange ({type(exc).__name__})") from None
+        if answer.status_code in (400, 401, 403):
+            raise InstallRefused("Shopify refused the authorisation code")
+        if answer.status_code != 200:
+            raise PlatformUnavailable(f"Shopify answered the token exchange with {answer.status_code}")
+        tokens = token_grant(answer.json(), self._clock())
+        return ShopifySettings.parse({"shop": shop, "admin_url": self.admin_url, **tokens.secrets()})
