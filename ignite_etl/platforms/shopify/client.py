@@ -10,6 +10,7 @@ rather than after one. A THROTTLED answer (another worker emptied the bucket) wa
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -293,6 +294,18 @@ class ShopifyClient:
             if not info.get("endCursor"):
                 raise PlatformError(f"Shopify said {connection} has more pages but gave no cursor to read them")
             after = info["endCursor"]
+
+    @contextlib.contextmanager
+    def download(self, url: str) -> Iterator[Iterator[str]]:
+        """The lines of a bulk operation's result file at `url`, streamed, only where the outbound policy allows;
+        no Shopify token goes with it (the file is on Shopify's storage, signed in its URL)."""
+        try:
+            with self._http.stream("GET", url) as response:
+                if response.status_code != 200:
+                    raise PlatformUnavailable(f"Shopify's bulk operation result answered {response.status_code}")
+                yield response.iter_lines()
+        except httpx.HTTPError as exc:
+            raise PlatformUnavailable(f"Shopify's bulk operation result could not be read ({type(exc).__name__})") from None
 
     def mutate(self, query: str, variables: dict[str, Any], mutation: str) -> dict[str, Any]:
         payload = self.execute(query, variables)[mutation]

@@ -23,12 +23,15 @@ from ignite_etl.platforms.base import (
     WebhookRegistration,
 )
 from ignite_etl.platforms.shopify import queries
+from ignite_etl.platforms.shopify.bulk import BulkRead
 from ignite_etl.platforms.shopify.client import ShopifyClient, ShopifyUserError, Tokens, TokenSource
 from ignite_etl.platforms.shopify.mapping import MappedProducts, gid, legacy_id, map_location, map_product
 from ignite_etl.platforms.shopify.settings import ShopifySettings
 
 log = logging.getLogger(__name__)
 
+BULK_PAGE_SIZE = 200
+"""Products per catalogue page read back from a bulk operation's staged result."""
 INVENTORY_ITEM = "inventory_item:"
 """The prefix of the ids stock webhooks name: an inventory item, not a product."""
 
@@ -45,16 +48,19 @@ def _search_since(moment: datetime | None) -> str | None:
 class ShopifyPlatform(Platform):
     name = "shopify"
 
-    def __init__(self, client: ShopifyClient, shop: str, *, app: Mapping[str, str] | None = None):
+    def __init__(self, client: ShopifyClient, shop: str, *, app: Mapping[str, str] | None = None,
+                 bulk_from: int = queries.BULK_FROM_PRODUCTS):
         self.client = client
         self.shop = shop
         self.app = dict(app or {})
+        self.bulk_from = bulk_from
         self._currency: str | None = None
 
     @classmethod
     def from_settings(cls, settings: ShopifySettings, *, app: Mapping[str, str] | None = None,
                       save_secrets: Callable[[dict[str, str]], None] | None = None, page_size: int | None = None,
-                      rate_limits: Any = None, **client_options: Any) -> ShopifyPlatform:
+                      rate_limits: Any = None, bulk_from: int = queries.BULK_FROM_PRODUCTS,
+                      **client_options: Any) -> ShopifyPlatform:
         """The adapter of a connection whose settings are complete. `app` is the app's credentials (to refresh
         expiring tokens and to sign webhooks); `save_secrets` stores refreshed tokens with the connection.
         Shopify meters cost per app and shop and reports its bucket on every answer, which the client paces
@@ -69,7 +75,7 @@ class ShopifyPlatform(Platform):
         source = TokenSource(tokens, api_base=settings.api_base, app=dict(app or {}),
                              save=(lambda fresh: save_secrets(fresh.secrets())) if save_secrets else None)
         client = ShopifyClient(settings.api_base, source, **client_options)
-        return cls(client, settings.shop, app=app)
+        return cls(client, settings.shop, app=app, bulk_from=bulk_from)
 
     def __repr__(self) -> str:
         return f"ShopifyPlatform(shop={self.shop!r})"
@@ -108,9 +114,20 @@ class ShopifyPlatform(Platform):
 
     def iter_catalogue(self, updated_since: datetime | None = None, *, page_size: int | None = None
                        ) -> Iterator[CataloguePage]:
+        """A full read of a store of `bulk_from` products or more runs as bulk operations (`bulk.py`); an
+        incremental read, or a smaller store, is paged."""
+        if updated_since is None and self._products_count() >= self.bulk_from:
+            with BulkRead(self.client) as read:
+                read.run()
+                for nodes in read.products(BULK_PAGE_SIZE):
+                    yield self._page(nodes)
+            return
         size = min(page_size or queries.PRODUCTS_PER_PAGE, queries.PRODUCTS_PER_PAGE)
         for nodes in self.client.paginate(queries.PRODUCTS, {"query": _search_since(updated_since)}, "products", size):
             yield self._page([node for node in nodes if node])
+
+    def _products_count(self) -> int:
+        return int((self.client.execute(queries.PRODUCTS_COUNT)["productsCount"] or {}).get("count") or 0)
 
     def fetch_products(self, ids: Sequence[str]) -> CataloguePage:
         """Products by numeric id, and the products of `inventory_item:<id>` ids (stock webhooks)."""

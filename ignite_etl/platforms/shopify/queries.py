@@ -153,3 +153,56 @@ query InventoryItemProducts($ids: [ID!]!) {
   }
 }"""
 INVENTORY_ITEMS_PER_REQUEST = 100
+
+PRODUCTS_COUNT = """
+query ProductsCount {
+  productsCount { count precision }
+}"""
+BULK_FROM_PRODUCTS = 250
+"""A full read of a store with at least this many products runs as bulk operations; a smaller one is paged."""
+
+BULK_PRODUCTS = """
+query {
+  products {
+    edges { node {
+      id legacyResourceId handle title status updatedAt
+      options { name position values }
+      featuredMedia { ... on MediaImage { image { url } } }
+      variants { edges { node {
+        id legacyResourceId sku position price compareAtPrice
+        selectedOptions { name value }
+        image { url }
+        inventoryItem { id measurement { weight { unit value } } }
+      } } }
+    } }
+  }
+}"""
+"""Bulk queries nest connections at most two deep, so a variant's metafields and stock come from a second one."""
+
+BULK_VARIANT_DETAILS = f"""
+query {{
+  productVariants {{
+    edges {{ node {{
+      id
+      metafields(namespace: "{NAMESPACE}") {{ edges {{ node {{ key type value }} }} }}
+      inventoryItem {{
+        inventoryLevels {{ edges {{ node {{
+          location {{ legacyResourceId }} quantities(names: ["available"]) {{ name quantity }}
+        }} }} }}
+      }}
+    }} }}
+  }}
+}}"""
+
+BULK_OPERATION_RUN_QUERY = """
+mutation BulkOperationRunQuery($query: String!) {
+  bulkOperationRunQuery(query: $query) {
+    bulkOperation { id status }
+    userErrors { field message code }
+  }
+}"""
+
+CURRENT_BULK_OPERATION = """
+query CurrentBulkOperation {
+  currentBulkOperation(type: QUERY) { id status errorCode objectCount url partialDataUrl }
+}"""

@@ -289,6 +289,14 @@ class Api:
             def key(view): return (int(view.legacyResourceId),)  # noqa: E306
         return connection([ProductView(self, p) for p in records], size, after, key=key)
 
+    def productsCount(self, info, query=None, savedSearchId=None, limit=None):  # noqa: N802, N803
+        since, inclusive = _updated_after(query)
+        count = sum(1 for p in self.sandbox.shop.products.values()
+                    if since is None or p.updated_at > since or (inclusive and p.updated_at == since))
+        if limit is not None and count > limit:
+            return {"count": limit, "precision": "AT_LEAST"}
+        return {"count": count, "precision": "EXACT"}
+
     def productVariants(self, info, first=None, after=None, last=None, before=None, reverse=False,  # noqa: N802
                         sortKey="ID", query=None, savedSearchId=None):  # noqa: N803
         size = page_size(first, last, before, bulk=self.bulk)

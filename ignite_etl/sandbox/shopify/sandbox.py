@@ -656,16 +656,26 @@ def _connection_nodes(connection: dict | None) -> list[dict]:
 
 
 def _flatten(node: dict, children: list[dict], parent_id: str | None = None) -> dict:
-    """`node` without its nested connections, whose nodes go to `children` with `__parentId`."""
-    out: dict = {}
-    for key, value in node.items():
-        if isinstance(value, dict) and ("edges" in value or "nodes" in value):
-            for child in _connection_nodes(value):
-                children.append(_flatten(child, children, node.get("id")))
-        else:
-            out[key] = value
+    """`node` without its nested connections, whose nodes go to `children` with `__parentId`: the id of
+    the connection node they are under (a variant's stock levels under its inventory item are the variant's)."""
+    out = _strip(node, node.get("id"), children)
     if parent_id is not None:
         out["__parentId"] = parent_id
+    return out
+
+
+def _strip(value: dict, owner_id: str | None, children: list[dict]) -> dict:
+    out: dict = {}
+    for key, item in value.items():
+        if isinstance(item, dict) and ("edges" in item or "nodes" in item):
+            for child in _connection_nodes(item):
+                below: list[dict] = []
+                children.append(_flatten(child, below, owner_id))
+                children.extend(below)  # after their parent
+        elif isinstance(item, dict):
+            out[key] = _strip(item, owner_id, children)
+        else:
+            out[key] = item
     return out
 
 

@@ -11,7 +11,7 @@ HEADER = """\
 _CONNECTION = ["edges", "nodes", "pageInfo"]
 
 SELECTION = {
-    "QueryRoot": ["node", "nodes", "products", "productVariants", "shop", "locations", "webhookSubscriptions",
+    "QueryRoot": ["node", "nodes", "products", "productsCount", "productVariants", "shop", "locations", "webhookSubscriptions",
                   "currentBulkOperation"],
     "Mutation": ["webhookSubscriptionCreate", "webhookSubscriptionDelete", "bulkOperationRunQuery",
                  "bulkOperationCancel"],
@@ -23,6 +23,8 @@ SELECTION = {
     "Money": "*",
     "CurrencyCode": "*",
     "UserError": ["field", "message"],
+    "Count": "*",
+    "CountPrecision": "*",
     # ---- catalogue ----
     "Product": ["id", "legacyResourceId", "handle", "title", "status", "createdAt", "updatedAt", "options",
                 "featuredMedia", "variants", "tags", "vendor"],

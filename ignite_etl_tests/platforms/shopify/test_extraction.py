@@ -98,12 +98,12 @@ def test_every_query_stays_within_shopify_cost_limit_and_nothing_is_throttled(sa
 
 def test_a_throttled_answer_is_waited_out(sandbox, connect):
     sandbox.generate(3, seed=6)
+    sandbox.set_throttle(maximum_available=1000, restore_rate=500 * TIME_SCALE)  # 500 points a second, real time
     platform = connect()
-    platform.client._bucket = None  # it knows nothing of the bucket another worker emptied
-    sandbox.set_throttle(maximum_available=1000, restore_rate=100)
-    sandbox.drain_bucket()
+    platform.check_credentials()  # it has seen a full bucket...
+    sandbox.drain_bucket()  # ...which another worker of the same app then emptied
 
-    products, *_ = read_all(platform)
+    products, *_ = read_all(platform, updated_since=datetime(2000, 1, 1, tzinfo=UTC))
 
     assert len(products) == 3
     assert sandbox.throttled_requests >= 1
@@ -147,3 +147,36 @@ def test_the_base_currency_is_the_shops(sandbox, connect):
     sandbox.set_currency("NZD")
 
     assert connect().store_settings().base_currency == "NZD"
+
+
+def test_a_full_read_of_a_large_store_runs_as_bulk_operations_and_reads_what_paging_reads(sandbox, connect):
+    sandbox.generate(40, seed=8, broken_rate=0.05)
+    for n in range(queries.LEVELS_PER_PAGE + 1):
+        sandbox.add_location(f"Extra {n}")
+    big = [{"sku": f"BIG-{n}", "price": "5.00", "options": [("Size", str(n))], "stock": n,
+            "metafields": {"restock_date": ("date", "2027-01-0" + str(1 + n % 9))}} for n in range(25)]
+    sandbox.add_product("Big", big)
+
+    bulk = connect(bulk_from=10)
+    paged = connect(bulk_from=10_000)
+    by_bulk = read_all(bulk)
+    bulk_requests = sandbox.graphql_requests
+    by_paging = read_all(paged)
+    paged_requests = sandbox.graphql_requests - bulk_requests
+
+    assert len(sandbox.bulk_operations) == 2  # products with variants, then metafields and stock
+    assert [op.status for op in sandbox.bulk_operations.values()] == ["COMPLETED", "COMPLETED"]
+    for got, expected in zip(by_bulk, by_paging):
+        assert sorted(got, key=repr) == sorted(expected, key=repr)
+    assert paged_requests > 2 * bulk_requests  # paging the same store takes many more calls
+
+
+def test_a_bulk_read_waits_for_one_already_running(sandbox, connect):
+    sandbox.generate(5, seed=9)
+    sandbox.bulk_window_seconds = 0.2
+    sandbox.run_bulk_query("{ products { edges { node { id } } } }")  # someone else's, still running
+
+    products, *_ = read_all(connect(bulk_from=1))
+
+    assert len(products) == 5
+    assert [op.status for op in sandbox.bulk_operations.values()] == ["COMPLETED"] * 3
