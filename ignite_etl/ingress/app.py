@@ -30,6 +30,7 @@ from ignite_etl.ingress.guard import IngressGuard
 from ignite_etl.ingress.http import Problem, problem_handler
 from ignite_etl.ingress.install import install_exception_handlers, install_routes
 from ignite_etl.ingress.openapi import openapi_json
+from ignite_etl.ingress.privacy import privacy_routes
 from ignite_etl.ingress.queue_writer import ChangeQueueWriter
 from ignite_etl.ingress.webhooks import webhook_routes
 from ignite_etl.problem import problem
@@ -82,6 +83,7 @@ def create_app(config: IngressConfig) -> Starlette:
         *entity_routes,
         *connect_page_routes,
         *install_routes,
+        *privacy_routes,  # before the per-connection webhooks: `privacy` is no connection id
         *webhook_routes,
     ]
     app = Starlette(

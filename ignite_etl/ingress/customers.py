@@ -70,6 +70,9 @@ async def _customer_platform(request: Request, connection_id: str) -> tuple[Plat
         access = await connecting.platform_access(conn, request.app.state.cipher, connection_id)
     if access is None or access.status == "removing":
         raise Problem(404, f"There is no connection {connection_id}: it was never connected or has been removed.")
+    if not access.platform:  # SparkLayer's call named no platform, and the merchant has not chosen one yet
+        raise Problem(409, f"Connection {connection_id} is not complete yet: the merchant has to finish connecting "
+                           "the store first.")
     spec = platform_spec(access.platform)
     if not spec.has_customers:
         raise Problem(501, f"{spec.display_name} keeps no customers SparkLayer can create or sign in: customers of "

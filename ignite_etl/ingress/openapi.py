@@ -144,6 +144,16 @@ def document() -> dict[str, Any]:
                               **_problems(*_ANY, *_BODY, 401, 404)},
             },
         },
+        "/webhooks/{platform}/privacy": {
+            "parameters": [{"name": "platform", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "post": {
+                "summary": "A platform's privacy request (a customer's data or redaction, a store's redaction), "
+                           "signed with the app's credentials",
+                "requestBody": _body(_JSON_OBJECT),
+                "responses": {"200": _json({"type": "object", "required": ["recorded"]}, "Recorded and done"),
+                              **_problems(*_ANY, *_BODY, 401, 404)},
+            },
+        },
         "/webhooks/{platform}/{connection_id}": {
             "parameters": [{"name": "platform", "in": "path", "required": True, "schema": {"type": "string"}},
                            {"name": "connection_id", "in": "path", "required": True, "schema": {"type": "string"}}],

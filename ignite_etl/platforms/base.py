@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
@@ -244,6 +244,20 @@ class InstallFlow(ABC):
         `InstallRefused` when the platform refuses the code, `PlatformUnavailable` when it does not answer."""
 
 
+PrivacyKind = Literal["customer_data_request", "customer_redact", "store_redact"]
+
+
+@dataclass(frozen=True)
+class PrivacyRequest:
+    """A verified privacy request from the platform (e.g. Shopify's compliance webhooks): a customer asks
+    for their data or its deletion, or a store that removed the app is to be forgotten."""
+
+    kind: PrivacyKind
+    store_id: str
+    customer_id: str | None
+    idempotency_key: str
+
+
 @dataclass(frozen=True)
 class PlatformSpec:
     """Everything the rest of the system knows of a platform: registered once, in `ignite_etl.platforms`.
@@ -262,6 +276,9 @@ class PlatformSpec:
     build: Callable[..., Platform]
     verify_webhook: Callable[[Mapping[str, str], bytes, str], WebhookEvent]
     install: Callable[..., InstallFlow] | None = None
+    verify_privacy_webhook: Callable[[Mapping[str, str], bytes, Mapping[str, str]], PrivacyRequest] | None = None
+    """Checks a privacy webhook against the app's credentials (the third argument) and reads it; they come to
+    `/webhooks/{platform}/privacy`, one address per app."""
     has_customers: bool = False  # SparkLayer may create customers on it and verify their sessions
 
     @property

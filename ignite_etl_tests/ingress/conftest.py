@@ -43,10 +43,13 @@ class RunningIngress:
         return url[len(PUBLIC_URL):]
 
 
+SHOPIFY_APP = {"client_id": "ingress-test-shopify-app", "client_secret": "ingress-test-shopify-secret"}
+
+
 def ingress_config(database_url: str, secret_key: str, **overrides) -> IngressConfig:
     options = dict(database_url=database_url, secret_key=secret_key, ingress_token=INGRESS_TOKEN,
                    public_url=PUBLIC_URL, max_body_bytes=16_384, body_timeout_seconds=1.0, pool_min_size=1, pool_max_size=4,
-                   platform_time_scale=0.001, outbound_policy="loopback")
+                   platform_time_scale=0.001, outbound_policy="loopback", platform_apps={"shopify": SHOPIFY_APP})
     options.update(overrides)
     return IngressConfig(**options)
 

@@ -258,3 +258,11 @@ def test_a_call_that_names_no_platform_lets_the_merchant_choose_one(ingress, mar
     with connect(ingress.database_url) as conn:
         stored = get_connection(conn, cipher, CONNECTION_ID)
     assert (stored.platform, stored.status) == ("marketplacer", "connected")
+
+
+def test_customer_calls_for_a_connection_without_a_platform_yet_are_409(ingress):
+    ingress.client.post(SITE_PATH, json={"spark_api_client_id": "c", "spark_api_client_secret": "s"})
+
+    answer = ingress.client.post(f"{SITE_PATH}/authentication/verify", json={"token": "t"})
+
+    assert answer.status_code == 409 and "not complete yet" in answer.json()["detail"]

@@ -5,7 +5,7 @@ from ignite_etl.platforms.shopify.client import ShopifyClient, ShopifyQueryError
 from ignite_etl.platforms.shopify.install import ShopifyInstall
 from ignite_etl.platforms.shopify.platform import ShopifyPlatform
 from ignite_etl.platforms.shopify.settings import CONNECT_HELP, FORM_FIELDS, ShopifySettings
-from ignite_etl.platforms.shopify.webhooks import verify_webhook
+from ignite_etl.platforms.shopify.webhooks import verify_privacy_webhook, verify_webhook
 
 PLATFORM = PlatformSpec(
     name="shopify",
@@ -16,6 +16,7 @@ PLATFORM = PlatformSpec(
     build=ShopifyPlatform.from_settings,
     verify_webhook=verify_webhook,
     install=ShopifyInstall,
+    verify_privacy_webhook=verify_privacy_webhook,
 )
 
 __all__ = [

@@ -10,7 +10,8 @@ import json
 from collections.abc import Mapping
 
 from ignite_etl.model import WebhookEvent, WebhookObjectType
-from ignite_etl.platforms.base import WebhookMalformed, WebhookRejected
+from ignite_etl.platforms.base import PrivacyKind, PrivacyRequest, WebhookMalformed, WebhookRejected
+from ignite_etl.platforms.shopify.settings import shop_domain
 
 SIGNATURE_HEADER = "x-shopify-hmac-sha256"
 MAX_ID_LENGTH = 255
@@ -75,3 +76,31 @@ def verify_webhook(headers: Mapping[str, str], raw_body: bytes, key: str) -> Web
 
 def _readable(value: str) -> bool:
     return 0 < len(value) <= MAX_ID_LENGTH and value.isprintable()
+
+
+PRIVACY_KINDS: dict[str, PrivacyKind] = {"customers/data_request": "customer_data_request",
+                                         "customers/redact": "customer_redact", "shop/redact": "store_redact"}
+
+
+def verify_privacy_webhook(headers: Mapping[str, str], raw_body: bytes, app: Mapping[str, str]) -> PrivacyRequest:
+    """One of the three mandatory compliance webhooks (shopify-api.md §3.5), signed with the app's client
+    secret: `WebhookRejected` (answered 401, as Shopify requires) when the signature does not hold."""
+    lowered = verify_signature(headers, raw_body, app.get("client_secret") or "")
+    topic = lowered.get("x-shopify-topic", "")
+    try:
+        body = json.loads(raw_body)
+        if not isinstance(body, dict):
+            raise TypeError
+        kind = PRIVACY_KINDS[topic]
+    except (ValueError, TypeError, KeyError, RecursionError):
+        raise WebhookMalformed("The delivery is signed but is not a Shopify privacy request") from None
+    shop = shop_domain(str(body.get("shop_domain") or ""))
+    if shop is None:
+        raise WebhookMalformed("The privacy request names no myshopify.com shop")
+    customer = body.get("customer")
+    customer_id = customer.get("id") if isinstance(customer, dict) else None
+    if customer_id is not None and (isinstance(customer_id, bool) or not isinstance(customer_id, str | int)
+                                    or not _readable(str(customer_id))):
+        raise WebhookMalformed("The privacy request's customer id is not a readable identifier")
+    return PrivacyRequest(kind=kind, store_id=shop, customer_id=str(customer_id) if customer_id is not None else None,
+                          idempotency_key="sha256:" + hashlib.sha256(topic.encode() + b"\n" + raw_body).hexdigest())

@@ -46,7 +46,8 @@ def shopify_stack(database_url, secret_key, monkeypatch):
         try:
             with running_stack(database_url, secret_key, sparklayer, platform_apps={"shopify": app}) as stack:
                 shop.configure_app(app_url=f"{stack.ingress_url}/install/shopify",
-                                   redirect_urls=[f"{stack.ingress_url}/install/shopify/callback"])
+                                   redirect_urls=[f"{stack.ingress_url}/install/shopify/callback"],
+                                   compliance_url=f"{stack.ingress_url}/webhooks/shopify/privacy")
                 yield InstallStack(stack, admin_server.url, sparklayer), shop
         finally:
             shop.close()
@@ -139,3 +140,10 @@ def test_install_sync_webhooks_and_uninstall(shopify_stack, secret_key):
     assert env.sparklayer.state(*SITE)["sync_logs"] == {}
     with connect(env.lifecycle.database_url) as conn:
         assert rows_left(conn, CONNECTION_ID) == {}
+
+    # 48 hours later Shopify asks us to forget the shop: its installation (and revoked token) goes
+    shop.send_privacy_webhook("shop/redact")
+    shop.deliver_webhooks()
+    assert shop.webhooks.deliveries[-1].status == 200
+    assert env.rows("select * from installation") == []
+    assert [r["kind"] for r in env.rows("select kind from privacy_request")] == ["store_redact"]

@@ -1,0 +1,38 @@
+"""Privacy requests a platform sends about a store or one of its customers (async, for the ingress)."""
+
+from __future__ import annotations
+
+from ignite_etl.store.database import AsyncConn
+
+
+async def record(conn: AsyncConn, platform: str, store_id: str, kind: str, customer_id: str | None,
+                 idempotency_key: str) -> int | None:
+    """The request's id; None when the same request was recorded already (a redelivery)."""
+    cursor = await conn.execute(
+        """
+        insert into privacy_request (platform, store_id, kind, customer_id, idempotency_key)
+        values (%s, %s, %s, %s, %s)
+        on conflict (idempotency_key) do nothing
+        returning id
+        """,
+        (platform, store_id, kind, customer_id, idempotency_key),
+    )
+    row = await cursor.fetchone()
+    return row["id"] if row else None
+
+
+async def done(conn: AsyncConn, request_id: int) -> None:
+    await conn.execute("update privacy_request set done_at = now() where id = %s", (request_id,))
+
+
+async def forget_installation(conn: AsyncConn, platform: str, store_id: str) -> int:
+    """Delete the store's installation (its encrypted credentials, its page links) and install states."""
+    cursor = await conn.execute("delete from installation where platform = %s and store_id = %s", (platform, store_id))
+    await conn.execute("delete from install_state where platform = %s and store_id = %s", (platform, store_id))
+    return cursor.rowcount
+
+
+async def connections_of_store(conn: AsyncConn, platform: str, store_id: str) -> list[str]:
+    cursor = await conn.execute("select id from connection where platform = %s and store_id = %s",
+                                (platform, store_id))
+    return [row["id"] for row in await cursor.fetchall()]
