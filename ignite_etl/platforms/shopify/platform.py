@@ -75,6 +75,7 @@ class ShopifyPlatform(Platform):
         source = TokenSource(tokens, api_base=settings.api_base, app=dict(app or {}),
                              save=(lambda fresh: save_secrets(fresh.secrets())) if save_secrets else None)
         client = ShopifyClient(settings.api_base, source, **client_options)
+        bulk_from = int((app or {}).get("bulk_from") or bulk_from)  # IGNITE_APP_SHOPIFY_BULK_FROM, when set
         return cls(client, settings.shop, app=app, bulk_from=bulk_from)
 
     def __repr__(self) -> str:

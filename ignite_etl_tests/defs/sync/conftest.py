@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import dagster as dg
@@ -12,10 +13,12 @@ from ignite_etl.defs.resources import AppDatabase, SyncServices
 from ignite_etl.defs.sync import assets as sync_assets
 from ignite_etl.sandbox.marketplacer.sandbox import DEFAULT_API_KEY, MarketplacerSandbox
 from ignite_etl.sandbox.server import BackgroundServer
+from ignite_etl.sandbox.shopify.sandbox import ShopifySandbox
 from ignite_etl.sandbox.sparklayer.sandbox import SparkLayerSandbox
 from ignite_etl.sparklayer.retry import RetryPolicy
 from ignite_etl.store.connections import save_connection
 from ignite_etl.store.database import connect
+from ignite_etl_tests.stores import MarketplacerDriver, ShopifyDriver, StoreDriver
 
 SITE_ENV, SITE_ID = "test", "bobs-store"
 CONNECTION_ID = f"{SITE_ENV}-{SITE_ID}"
@@ -47,10 +50,12 @@ class FastSyncServices(SyncServices):
 @dataclass
 class ConnectedStore:
     database_url: str
-    marketplacer: MarketplacerSandbox
+    marketplacer: MarketplacerSandbox | None
     sparklayer: SparkLayerSandbox
     instance: dg.DagsterInstance
     resources: dict
+    driver: StoreDriver | None = None
+    platform: str = "marketplacer"
 
     def sync(self, *, dry_run: bool = False, raise_on_error: bool = True) -> dg.ExecuteInProcessResult:
         return dg.materialize(
@@ -78,7 +83,7 @@ class ConnectedStore:
         ]
 
     def sync_log(self, data_type: str) -> dict:
-        return self.state()["sync_logs"].get(f"marketplacer/{data_type}", {})
+        return self.state()["sync_logs"].get(f"{self.platform}/{data_type}", {})
 
     def sync_log_errors(self, data_type: str) -> list[dict]:
         return list(self.sync_log(data_type).get("errors", {}).values())
@@ -86,16 +91,41 @@ class ConnectedStore:
 
 @pytest.fixture
 def connected_store(database_url, cipher, secret_key):
-    marketplacer = MarketplacerSandbox(time_scale=0.001, auto_deliver=False)
+    with _connected(database_url, cipher, secret_key, "marketplacer") as store:
+        yield store
+
+
+@pytest.fixture(params=["marketplacer", "shopify"])
+def each_store(request, database_url, cipher, secret_key, monkeypatch):
+    """A connected store on each platform's simulator in turn; `driver` makes the same edits on either.
+    Shopify's full reads run as bulk operations here, however small the store."""
+    if request.param == "shopify":
+        monkeypatch.setenv("IGNITE_APP_SHOPIFY_BULK_FROM", "1")
+    with _connected(database_url, cipher, secret_key, request.param) as store:
+        yield store
+
+
+@contextlib.contextmanager
+def _connected(database_url, cipher, secret_key, platform: str):
+    marketplacer = MarketplacerSandbox(time_scale=0.001, auto_deliver=False) if platform == "marketplacer" else None
+    shopify = ShopifySandbox(time_scale=0.001, auto_deliver=False) if platform == "shopify" else None
     sparklayer = SparkLayerSandbox()
     sparklayer.add_site(SITE_ENV, SITE_ID, CLIENT_ID, CLIENT_SECRET)
-    with BackgroundServer(marketplacer.app) as mp_server, BackgroundServer(sparklayer.app) as sl_server:
+    store_app = marketplacer.app if marketplacer else shopify.asgi
+    with BackgroundServer(store_app) as mp_server, BackgroundServer(sparklayer.app) as sl_server:
+        if marketplacer:
+            config, secrets = ({"marketplacer_api_url": f"{mp_server.url}/graphql", "currency": "AUD"},
+                               {"marketplacer_api_key": DEFAULT_API_KEY})
+            driver: StoreDriver = MarketplacerDriver(marketplacer)
+        else:
+            config = {"shop": shopify.shop.domain, "admin_url": mp_server.url}
+            secrets = {"access_token": shopify.issue_token(expiring=False)["access_token"]}
+            driver = ShopifyDriver(shopify)
         with connect(database_url) as conn:
             save_connection(
-                conn, cipher, site_env=SITE_ENV, site_id=SITE_ID, platform="marketplacer", status="connected",
+                conn, cipher, site_env=SITE_ENV, site_id=SITE_ID, platform=platform, status="connected",
                 sparklayer_credentials={"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET},
-                platform_config={"marketplacer_api_url": f"{mp_server.url}/graphql", "currency": "AUD"},
-                platform_secrets={"marketplacer_api_key": DEFAULT_API_KEY},
+                platform_config=config, platform_secrets=secrets,
             )
         app_db = AppDatabase(url=database_url, secret_key=secret_key)
         resources = {
@@ -106,8 +136,10 @@ def connected_store(database_url, cipher, secret_key):
                 platform_time_scale=0.001,
             ),
         }
-        with dg.instance_for_test() as instance:
-            instance.add_dynamic_partitions("connections", [CONNECTION_ID])
-            yield ConnectedStore(database_url, marketplacer, sparklayer, instance, resources)
-    marketplacer.close()
+        try:
+            with dg.instance_for_test() as instance:
+                instance.add_dynamic_partitions("connections", [CONNECTION_ID])
+                yield ConnectedStore(database_url, marketplacer, sparklayer, instance, resources, driver, platform)
+        finally:
+            (marketplacer or shopify).close()
 

@@ -10,8 +10,9 @@ import time
 
 import pytest
 
+from ignite_etl_tests.stores import MarketplacerDriver
+
 from .conftest import CONNECTION_ID, SITE_ENV, SITE_ID
-from .test_full_sync import live_catalogue
 
 
 def _sync_process(store, secret_key, dagster_home, *extra) -> subprocess.Popen:
@@ -56,7 +57,7 @@ def test_a_killed_sync_started_again_converges_without_duplicates(connected_stor
                                                                   sync_processes):
     store = connected_store
     store.marketplacer.generate(60, seed=21, broken_rate=0.0)
-    expected = live_catalogue(store.marketplacer)
+    expected = MarketplacerDriver(store.marketplacer).live()
     store.sparklayer.set_faults(latency_seconds=0.15)  # slow enough to kill mid-load
 
     first = sync_processes(store, secret_key, tmp_path / "dagster")
@@ -83,7 +84,7 @@ def test_a_killed_sync_started_again_converges_without_duplicates(connected_stor
     created = [e for e in _product_creates(store) if e.status == 201]
     assert len(created) == len(expected)  # each product created exactly once across both runs
     variant_ids = [vid for p in state["products"].values() for vid in p["variant_external_ids"]]
-    assert len(variant_ids) == len(set(variant_ids)) == sum(len(p["variants"]) for p in expected.values())
+    assert len(variant_ids) == len(set(variant_ids)) == sum(len(p.variants) for p in expected.values())
     assert store.sync_log("products")["last_full_sync"] is not None
     assert store.sync_log("products")["last_full_sync_succeeded"] is True
     assert "sparklayer_products" in output and "succeeded" in output

@@ -1,4 +1,5 @@
-"""The full sync end to end: both simulators over real HTTP, real Postgres, a real Dagster instance."""
+"""The full sync end to end, for each platform: its simulator and SparkLayer's over real HTTP, real Postgres, a real
+Dagster instance."""
 
 from __future__ import annotations
 
@@ -12,20 +13,8 @@ from .conftest import CONNECTION_ID
 
 
 def gid(kind: str, legacy_id: int) -> str:
+    """A Marketplacer Relay id, as SparkLayer holds its products and variants."""
     return base64.b64encode(f"{kind}-{legacy_id}".encode()).decode()
-
-
-def live_catalogue(marketplacer) -> dict[str, dict]:
-    """What SparkLayer should hold, read straight from the simulator's records (not through our mapping)."""
-    catalogue = marketplacer.catalogue
-    out = {}
-    for advert in catalogue.adverts.values():
-        if advert.state != "online":
-            continue
-        variants = [v for v in catalogue.live_variants(advert) if v.sku]
-        if variants:
-            out[gid("Advert", advert.legacy_id)] = {"title": advert.title, "variants": variants}
-    return out
 
 
 def place_b2b_order(marketplacer, email: str = "buyer@example.com") -> dict:
@@ -66,16 +55,19 @@ def writes_by_kind(entries) -> Counter:
     return kinds
 
 
-def test_first_sync_leaves_sparklayer_equal_to_the_catalogue(connected_store):
-    store = connected_store
-    store.marketplacer.generate(30, seed=7, broken_rate=0.0)
-    place_b2b_order(store.marketplacer)
+def stock_of(product) -> dict[tuple[str, str], int]:
+    return {(v.sku, location): level for v in product.variants for location, level in v.stock.items()}
+
+
+def test_first_sync_leaves_sparklayer_equal_to_the_catalogue(each_store):
+    store, shop = each_store, each_store.driver
+    shop.generate(30, seed=7)
 
     result = store.sync()
 
     assert result.success
     state = store.state()
-    expected = live_catalogue(store.marketplacer)
+    expected = shop.live()
     shown = materialization_metadata(result)
     assert shown["platform_products"]["rows_extracted"].value == 30
     assert shown["sparklayer_products"]["created"].value == len(expected)
@@ -84,35 +76,45 @@ def test_first_sync_leaves_sparklayer_equal_to_the_catalogue(connected_store):
     assert "| entity |" in shown["sparklayer_products"]["preview"].value
     assert set(state["products"]) == set(expected)
     for product_id, product in expected.items():
-        assert state["products"][product_id]["title"] == product["title"]
-        for position, variant in enumerate(product["variants"]):
-            sl_variant = state["variants"][gid("Variant", variant.legacy_id)]
-            assert sl_variant["sku"] == variant.sku
-            assert sl_variant["status"] == "live"
+        assert state["products"][product_id]["title"] == product.title
+        for variant in product.variants:
+            sl_variant = state["variants"][variant.external_id]
+            assert (sl_variant["sku"], sl_variant["status"]) == (variant.sku, "live")
             assert sl_variant["product_external_id"] == product_id
-            if variant.weight_kg is not None:
-                assert sl_variant["weight_in_grams"] == round(variant.weight_kg * 1000)
-    skus = {v.sku: v for p in expected.values() for v in p["variants"]}
     stock = {(s["sku"], s["stock_location_external_id"]): s["stock_level"] for s in state["stock"]}
-    assert stock == {(sku, "marketplacer"): v.count_on_hand for sku, v in skus.items()}
-    assert state["price_lists"]["marketplacer-price"]["name"] == "Marketplacer Price"
-    assert state["price_lists"]["marketplacer-price"]["currency_code"] == "AUD"
-    pricing = state["pricing"]["marketplacer-price"]
+    live_stock = {key: level for p in expected.values() for key, level in stock_of(p).items()}
+    assert {key: level for key, level in stock.items() if key in live_stock} == live_stock
+    assert {level for key, level in stock.items() if key not in live_stock} <= {0}  # archived or draft: none
+    price_list = state["price_lists"][shop.price_list]
+    assert (price_list["name"], price_list["currency_code"]) == (f"{shop.platform.title()} Price", "AUD")
+    pricing = state["pricing"][shop.price_list]
     assert {sku: [(b["quantity"], Decimal(str(b["price"]))) for b in breaks] for sku, breaks in pricing.items()} == {
-        sku: [(1, Decimal(v.price))] for sku, v in skus.items()
+        v.sku: [(1, v.price)] for p in expected.values() for v in p.variants
     }
     assert state["settings"].get("baseCurrency") == "AUD"
-    (customer,) = state["customers"].values()
-    assert (customer["email"], customer["first_name"], customer["last_name"]) == ("buyer@example.com", "Ada", "Lovelace")
     log = store.sync_log("products")
     assert log["started_full_sync"] and log["last_full_sync"] and log["last_full_sync_succeeded"] is True
     assert store.sync_log_errors("products") == []
 
 
-def test_second_sync_with_nothing_changed_makes_no_writes(connected_store):
+def test_first_sync_brings_the_buyers_of_sparklayer_orders_as_customers(connected_store):
     store = connected_store
-    store.marketplacer.generate(25, seed=3, broken_rate=0.0)
+    store.marketplacer.generate(5, seed=7, broken_rate=0.0)
     place_b2b_order(store.marketplacer)
+
+    assert store.sync().success
+
+    (customer,) = store.state()["customers"].values()
+    assert (customer["email"], customer["first_name"], customer["last_name"]) == ("buyer@example.com", "Ada", "Lovelace")
+    weights = {v.sku: v.weight_kg for v in store.marketplacer.catalogue.variants.values() if v.sku}
+    for variant in store.state()["variants"].values():
+        if weights.get(variant["sku"]) is not None:
+            assert variant["weight_in_grams"] == round(weights[variant["sku"]] * 1000)
+
+
+def test_second_sync_with_nothing_changed_makes_no_writes(each_store):
+    store = each_store
+    store.driver.generate(25, seed=3)
     assert store.sync().success
     first_writes = len(store.data_writes())
     mark = store.journal_mark()
@@ -128,79 +130,73 @@ def test_second_sync_with_nothing_changed_makes_no_writes(connected_store):
     assert store.sync_log("products")["last_full_sync"] is not None
 
 
-def test_random_changes_make_exactly_the_writes_they_need(connected_store):
-    store = connected_store
-    mp = store.marketplacer
-    mp.generate(30, seed=11, broken_rate=0.0)
+def test_random_changes_make_exactly_the_writes_they_need(each_store):
+    store, shop = each_store, each_store.driver
+    shop.generate(30, seed=11)
     assert store.sync().success
-    adverts = [a for a in mp.catalogue.adverts.values() if a.state == "online"]
-    a_price, a_stock, a_title, a_deleted, a_grown = adverts[:5]
-    v_price = mp.catalogue.live_variants(a_price)[0]
-    v_stock = mp.catalogue.live_variants(a_stock)[0]
-    deleted_variants = mp.catalogue.live_variants(a_deleted)
+    products = list(shop.live().values())
+    p_price, p_stock, p_title, p_deleted, p_grown = products[:5]
+    v_price, v_stock = p_price.variants[0], p_stock.variants[0]
     mark = store.journal_mark()
 
-    mp.set_price(v_price.legacy_id, str(Decimal(v_price.price) + 1))
-    mp.set_stock(v_stock.legacy_id, v_stock.count_on_hand + 5)
-    mp.set_title(a_title.legacy_id, "A brand new title")
-    mp.delete_advert(a_deleted.legacy_id)
-    new_advert = mp.add_advert("Fresh Socks", [{"sku": "FRESH-1", "price": "9.50", "count_on_hand": 3},
-                                               {"sku": "FRESH-2", "price": "11.00", "count_on_hand": 4}])
-    grown_variant = mp.add_variant(a_grown.legacy_id, sku="GROWN-1", price="20.00", count_on_hand=2)
+    shop.set_price(v_price.external_id, str((v_price.price or 0) + 1))
+    shop.set_stock(v_stock.external_id, sum(v_stock.stock.values()) + 5)  # at the first location
+    shop.set_title(p_title.external_id, "A brand new title")
+    shop.delete_product(p_deleted.external_id)
+    new_product = shop.add_product("Fresh Socks", [("FRESH-1", "9.50", 3), ("FRESH-2", "11.00", 4)])
+    grown_variant = shop.add_variant(p_grown.external_id, "GROWN-1", "20.00", 2)
 
     assert store.sync().success
 
-    stock_changed_by_delete = sum(1 for v in deleted_variants if v.count_on_hand != 0)
+    stock_zeroed_by_delete = sum(1 for level in stock_of(p_deleted).values() if level != 0)
     assert writes_by_kind(store.data_writes(since=mark)) == Counter(
         {
-            "product_create": 1,  # the new advert, with both variants
+            "product_create": 1,  # the new product, with both variants
             "product_update": 2,  # the new title; the new variant added to its product
-            "variant_update": len(deleted_variants),  # each variant of the deleted advert discontinued
-            "stock_items": 1 + stock_changed_by_delete + 2 + 1,
+            "variant_update": len(p_deleted.variants),  # each variant of the deleted product discontinued
+            "stock_items": 1 + stock_zeroed_by_delete + 2 + 1,
             "price_items": 1 + 2 + 1,
         }
     )
     state = store.state()
-    assert state["products"][gid("Advert", a_title.legacy_id)]["title"] == "A brand new title"
-    assert {state["variants"][gid("Variant", v.legacy_id)]["status"] for v in deleted_variants} == {"discontinued"}
-    assert gid("Advert", new_advert) in state["products"]
-    assert state["variants"][gid("Variant", grown_variant)]["sku"] == "GROWN-1"
+    assert state["products"][p_title.external_id]["title"] == "A brand new title"
+    assert {state["variants"][v.external_id]["status"] for v in p_deleted.variants} == {"discontinued"}
+    assert new_product in state["products"]
+    assert state["variants"][grown_variant]["sku"] == "GROWN-1"
 
 
-def test_broken_records_become_sync_log_errors_and_fixing_one_resolves_it(connected_store):
-    store = connected_store
-    mp = store.marketplacer
-    report = mp.generate(40, seed=5, broken_rate=0.25)
-    no_sku = report.broken["variant_without_sku"]
-    assert no_sku, f"the generator should have made variants without a SKU: {report.broken}"
+def test_broken_records_become_sync_log_errors_and_fixing_one_resolves_it(each_store):
+    store, shop = each_store, each_store.driver
+    no_sku = shop.generate(40, seed=5, broken_rate=0.25)
+    assert no_sku, "the generator should have made variants without a SKU"
 
     assert store.sync().success
 
     errors = store.sync_log_errors("products")
     ids = [e["external_id"] for e in errors]
     assert len(ids) == len(set(ids))
-    assert {f"variant:{legacy}" for legacy in no_sku} <= set(ids)
-    missing_sku = next(e for e in errors if e["external_id"] == f"variant:{no_sku[0]}")
-    assert "SKU" in missing_sku["message"] and "Marketplacer" in missing_sku["resolution"]
-    assert set(store.state()["products"]) == set(live_catalogue(mp))  # the rest was written
+    assert {shop.problem_key(v) for v in no_sku} <= set(ids)
+    missing_sku = next(e for e in errors if e["external_id"] == shop.problem_key(no_sku[0]))
+    assert "SKU" in missing_sku["message"] and shop.platform.title() in missing_sku["resolution"]
+    assert set(store.state()["products"]) == set(shop.live())  # the rest was written
 
-    mp.update_variant(no_sku[0], sku="FIXED-SKU-1")
+    shop.set_sku(no_sku[0], "FIXED-SKU-1")
     assert store.sync().success
 
-    assert f"variant:{no_sku[0]}" not in {e["external_id"] for e in store.sync_log_errors("products")}
-    assert store.state()["variants"][gid("Variant", no_sku[0])]["sku"] == "FIXED-SKU-1"
+    assert shop.problem_key(no_sku[0]) not in {e["external_id"] for e in store.sync_log_errors("products")}
+    assert store.state()["variants"][no_sku[0]]["sku"] == "FIXED-SKU-1"
     with connect(store.database_url) as conn:
         row = conn.execute(
             "select resolved_at from sync_error where connection_id = %s and external_id = %s",
-            (CONNECTION_ID, f"variant:{no_sku[0]}"),
+            (CONNECTION_ID, shop.problem_key(no_sku[0])),
         ).fetchone()
     assert row["resolved_at"] is not None
 
 
-def test_a_record_sparklayer_refuses_is_an_error_and_is_retried_next_sync(connected_store):
-    store = connected_store
-    store.marketplacer.generate(15, seed=2, broken_rate=0.0)
-    victim = next(iter(live_catalogue(store.marketplacer)))
+def test_a_record_sparklayer_refuses_is_an_error_and_is_retried_next_sync(each_store):
+    store, shop = each_store, each_store.driver
+    shop.generate(15, seed=2)
+    victim = next(iter(shop.live()))
     store.sparklayer.reject_record(victim, "Title contains a forbidden word")
 
     assert store.sync().success
@@ -208,7 +204,7 @@ def test_a_record_sparklayer_refuses_is_an_error_and_is_retried_next_sync(connec
     errors = {e["external_id"]: e for e in store.sync_log_errors("products")}
     assert "forbidden word" in errors[f"product:{victim}"]["message"]
     assert victim not in store.state()["products"]
-    assert len(store.state()["products"]) == len(live_catalogue(store.marketplacer)) - 1
+    assert len(store.state()["products"]) == len(shop.live()) - 1
 
     store.sparklayer.faults.rejected_records.clear()
     mark = store.journal_mark()
@@ -218,9 +214,9 @@ def test_a_record_sparklayer_refuses_is_an_error_and_is_retried_next_sync(connec
     assert store.sync_log_errors("products") == []
 
 
-def test_rate_limits_and_a_short_outage_make_the_run_slower_not_wrong(connected_store):
-    store = connected_store
-    store.marketplacer.generate(30, seed=9, broken_rate=0.0)
+def test_rate_limits_and_a_short_outage_make_the_run_slower_not_wrong(each_store):
+    store, shop = each_store, each_store.driver
+    shop.generate(30, seed=9)
     store.sparklayer.set_rate_limit(15, window_seconds=0.3)
     store.sparklayer.fail_next(4, status=503)
 
@@ -228,14 +224,14 @@ def test_rate_limits_and_a_short_outage_make_the_run_slower_not_wrong(connected_
 
     statuses = Counter(e.status for e in store.sparklayer.journal())
     assert statuses[429] > 0 and statuses[503] == 4
-    assert set(store.state()["products"]) == set(live_catalogue(store.marketplacer))
+    assert set(store.state()["products"]) == set(shop.live())
     creates = [e for e in store.data_writes() if e.method == "POST" and e.path.endswith("/api/v1/products")]
-    assert len([e for e in creates if e.status == 201]) == len(live_catalogue(store.marketplacer))
+    assert len([e for e in creates if e.status == 201]) == len(shop.live())
 
 
-def test_dry_run_computes_the_diff_and_writes_nothing(connected_store):
-    store = connected_store
-    store.marketplacer.generate(10, seed=4, broken_rate=0.0)
+def test_dry_run_computes_the_diff_and_writes_nothing(each_store):
+    store, shop = each_store, each_store.driver
+    shop.generate(10, seed=4)
 
     result = store.sync(dry_run=True)
 
@@ -247,4 +243,4 @@ def test_dry_run_computes_the_diff_and_writes_nothing(connected_store):
             "select count(*) as n from diff.product_changes where connection_id = %s and action = 'create'",
             (CONNECTION_ID,),
         ).fetchone()["n"]
-    assert planned == len(live_catalogue(store.marketplacer))
+    assert planned == len(shop.live())

@@ -1,0 +1,177 @@
+"""The same store edits on either platform's simulator, so one sync test runs for every platform (parametrised,
+not copied). A driver reads what SparkLayer should hold straight from the simulator's records, never through
+our mapping, and names products and variants by the external ids SparkLayer holds them under."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Protocol
+
+from ignite_etl.sandbox.marketplacer.sandbox import MarketplacerSandbox
+from ignite_etl.sandbox.shopify.sandbox import ShopifySandbox
+
+
+@dataclass(frozen=True)
+class LiveVariant:
+    external_id: str
+    sku: str
+    price: Decimal | None  # None: not a number (a broken record)
+    stock: dict[str, int]  # SparkLayer stock location external id -> level
+
+
+@dataclass(frozen=True)
+class LiveProduct:
+    external_id: str
+    title: str
+    variants: tuple[LiveVariant, ...]
+
+
+class StoreDriver(Protocol):
+    platform: str
+    price_list: str
+
+    def generate(self, size: int, seed: int, broken_rate: float = 0.0) -> list[str]:
+        """`size` seeded products; the external ids of variants made without a SKU."""
+
+    def live(self) -> dict[str, LiveProduct]:
+        """What SparkLayer should hold: live products with at least one SKU, by external id."""
+
+    def problem_key(self, variant: str) -> str:
+        """The sync-log error id of a variant that could not be synced (`variant:<platform's number>`)."""
+
+    def set_price(self, variant: str, price: str) -> None: ...
+    def set_stock(self, variant: str, level: int) -> None: ...
+    def set_title(self, product: str, title: str) -> None: ...
+    def set_sku(self, variant: str, sku: str) -> None: ...
+    def delete_product(self, product: str) -> None: ...
+    def add_product(self, title: str, variants: list[tuple[str, str, int]]) -> str:
+        """A live product of (sku, price, stock) variants, its stock at one location; its external id."""
+    def add_variant(self, product: str, sku: str, price: str, stock: int) -> str: ...
+    def deliver_webhooks(self) -> None: ...
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def _mp_gid(kind: str, legacy_id: int) -> str:
+    return base64.b64encode(f"{kind}-{legacy_id}".encode()).decode()
+
+
+def _mp_legacy(external_id: str) -> int:
+    return int(base64.b64decode(external_id).decode().rpartition("-")[2])
+
+
+class MarketplacerDriver:
+    platform = "marketplacer"
+    price_list = "marketplacer-price"
+
+    def __init__(self, sandbox: MarketplacerSandbox):
+        self.sandbox = sandbox
+
+    def generate(self, size: int, seed: int, broken_rate: float = 0.0) -> list[str]:
+        report = self.sandbox.generate(size, seed=seed, broken_rate=broken_rate)
+        return [_mp_gid("Variant", v) for v in report.broken.get("variant_without_sku", [])]
+
+    def live(self) -> dict[str, LiveProduct]:
+        catalogue = self.sandbox.catalogue
+        out = {}
+        for advert in catalogue.adverts.values():
+            if advert.state != "online":
+                continue
+            variants = tuple(LiveVariant(_mp_gid("Variant", v.legacy_id), v.sku, _decimal(v.price),
+                                         {"marketplacer": v.count_on_hand})
+                             for v in catalogue.live_variants(advert) if v.sku)
+            if variants:
+                out[_mp_gid("Advert", advert.legacy_id)] = LiveProduct(_mp_gid("Advert", advert.legacy_id),
+                                                                        advert.title, variants)
+        return out
+
+    def problem_key(self, variant: str) -> str:
+        return f"variant:{_mp_legacy(variant)}"
+
+    def set_price(self, variant: str, price: str) -> None:
+        self.sandbox.set_price(_mp_legacy(variant), price)
+
+    def set_stock(self, variant: str, level: int) -> None:
+        self.sandbox.set_stock(_mp_legacy(variant), level)
+
+    def set_title(self, product: str, title: str) -> None:
+        self.sandbox.set_title(_mp_legacy(product), title)
+
+    def set_sku(self, variant: str, sku: str) -> None:
+        self.sandbox.update_variant(_mp_legacy(variant), sku=sku)
+
+    def delete_product(self, product: str) -> None:
+        self.sandbox.delete_advert(_mp_legacy(product))
+
+    def add_product(self, title: str, variants: list[tuple[str, str, int]]) -> str:
+        advert = self.sandbox.add_advert(title, [{"sku": s, "price": p, "count_on_hand": n} for s, p, n in variants])
+        return _mp_gid("Advert", advert)
+
+    def add_variant(self, product: str, sku: str, price: str, stock: int) -> str:
+        return _mp_gid("Variant", self.sandbox.add_variant(_mp_legacy(product), sku=sku, price=price,
+                                                           count_on_hand=stock))
+
+    def deliver_webhooks(self) -> None:
+        self.sandbox.deliver_webhooks()
+
+
+class ShopifyDriver:
+    platform = "shopify"
+    price_list = "shopify-price"
+
+    def __init__(self, sandbox: ShopifySandbox):
+        self.sandbox = sandbox
+
+    def generate(self, size: int, seed: int, broken_rate: float = 0.0) -> list[str]:
+        before = set(self.sandbox.shop.variants)
+        self.sandbox.generate(size, seed=seed, broken_rate=broken_rate)
+        shop = self.sandbox.shop
+        return [str(v) for v in shop.variants if v not in before and not shop.variants[v].sku]
+
+    def live(self) -> dict[str, LiveProduct]:
+        shop = self.sandbox.shop
+        out = {}
+        for product in shop.products.values():
+            if product.status != "ACTIVE":
+                continue
+            variants = tuple(LiveVariant(str(v.id), v.sku, _decimal(v.price),
+                                         {str(loc): n for loc, n in v.levels.items()})
+                             for v in (shop.variants[i] for i in product.variant_ids) if v.sku)
+            if variants:
+                out[str(product.id)] = LiveProduct(str(product.id), product.title, variants)
+        return out
+
+    def problem_key(self, variant: str) -> str:
+        return f"variant:{variant}"
+
+    def set_price(self, variant: str, price: str) -> None:
+        self.sandbox.update_variant(int(variant), price=price)
+
+    def set_stock(self, variant: str, level: int) -> None:
+        self.sandbox.set_stock(int(variant), level)
+
+    def set_title(self, product: str, title: str) -> None:
+        self.sandbox.update_product(int(product), title=title)
+
+    def set_sku(self, variant: str, sku: str) -> None:
+        self.sandbox.update_variant(int(variant), sku=sku)
+
+    def delete_product(self, product: str) -> None:
+        self.sandbox.delete_product(int(product))
+
+    def add_product(self, title: str, variants: list[tuple[str, str, int]]) -> str:
+        return str(self.sandbox.add_product(title, [{"sku": s, "price": p, "stock": n, "options": [("Size", s)]}
+                                                    for s, p, n in variants]))
+
+    def add_variant(self, product: str, sku: str, price: str, stock: int) -> str:
+        return str(self.sandbox.add_variant(int(product), sku=sku, price=price, stock=stock, options=[("Size", sku)]))
+
+    def deliver_webhooks(self) -> None:
+        self.sandbox.deliver_webhooks()
