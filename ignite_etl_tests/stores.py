@@ -42,7 +42,8 @@ class StoreDriver(Protocol):
         """The sync-log error id of a variant that could not be synced (`variant:<platform's number>`)."""
 
     def set_price(self, variant: str, price: str) -> None: ...
-    def set_stock(self, variant: str, level: int) -> None: ...
+    def set_stock(self, variant: str, level: int) -> str:
+        """Set the variant's stock at one location; that location's SparkLayer external id."""
     def set_title(self, product: str, title: str) -> None: ...
     def set_sku(self, variant: str, sku: str) -> None: ...
     def delete_product(self, product: str) -> None: ...
@@ -50,6 +51,10 @@ class StoreDriver(Protocol):
         """A live product of (sku, price, stock) variants, its stock at one location; its external id."""
     def add_variant(self, product: str, sku: str, price: str, stock: int) -> str: ...
     def deliver_webhooks(self) -> None: ...
+    def forget_webhooks(self) -> None:
+        """Drop what the simulator would still deliver (the edits made before a test starts)."""
+    def app(self) -> dict[str, str]:
+        """The app's credentials an app-store platform's adapter takes (none for Marketplacer)."""
 
 
 def _decimal(value: str | None) -> Decimal | None:
@@ -98,8 +103,9 @@ class MarketplacerDriver:
     def set_price(self, variant: str, price: str) -> None:
         self.sandbox.set_price(_mp_legacy(variant), price)
 
-    def set_stock(self, variant: str, level: int) -> None:
+    def set_stock(self, variant: str, level: int) -> str:
         self.sandbox.set_stock(_mp_legacy(variant), level)
+        return "marketplacer"
 
     def set_title(self, product: str, title: str) -> None:
         self.sandbox.set_title(_mp_legacy(product), title)
@@ -120,6 +126,12 @@ class MarketplacerDriver:
 
     def deliver_webhooks(self) -> None:
         self.sandbox.deliver_webhooks()
+
+    def forget_webhooks(self) -> None:
+        self.sandbox.webhooks.events.clear()
+
+    def app(self) -> dict[str, str]:
+        return {}
 
 
 class ShopifyDriver:
@@ -154,8 +166,10 @@ class ShopifyDriver:
     def set_price(self, variant: str, price: str) -> None:
         self.sandbox.update_variant(int(variant), price=price)
 
-    def set_stock(self, variant: str, level: int) -> None:
-        self.sandbox.set_stock(int(variant), level)
+    def set_stock(self, variant: str, level: int) -> str:
+        location = next(iter(self.sandbox.shop.locations))
+        self.sandbox.set_stock(int(variant), level, location)
+        return str(location)
 
     def set_title(self, product: str, title: str) -> None:
         self.sandbox.update_product(int(product), title=title)
@@ -175,3 +189,9 @@ class ShopifyDriver:
 
     def deliver_webhooks(self) -> None:
         self.sandbox.deliver_webhooks()
+
+    def forget_webhooks(self) -> None:
+        self.sandbox.webhooks.pending.clear()
+
+    def app(self) -> dict[str, str]:
+        return {"client_id": self.sandbox.app.client_id, "client_secret": self.sandbox.app.client_secret}

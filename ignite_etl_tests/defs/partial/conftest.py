@@ -15,12 +15,17 @@ from ignite_etl.ingress.app import create_app
 from ignite_etl.ingress.config import IngressConfig
 from ignite_etl.platforms import platform_for
 from ignite_etl.platforms.outbound import SANDBOX
-from ignite_etl.sandbox.marketplacer.sandbox import DEFAULT_API_KEY
 from ignite_etl.sandbox.server import BackgroundServer
 from ignite_etl.sparklayer.retry import RetryPolicy
-from ignite_etl.store.connections import save_webhook_registration
+from ignite_etl.store.connections import get_connection, save_webhook_registration
 from ignite_etl.store.database import connect
-from ignite_etl_tests.defs.sync.conftest import CONNECTION_ID, ConnectedStore, FastSyncServices, connected_store  # noqa: F401
+from ignite_etl_tests.defs.sync.conftest import (  # noqa: F401 - fixtures
+    CONNECTION_ID,
+    ConnectedStore,
+    FastSyncServices,
+    connected_store,
+    each_store,
+)
 
 MAX_ATTEMPTS = 3
 
@@ -48,7 +53,7 @@ class WebhookStore:
         return self.store.sparklayer
 
     def deliver(self) -> None:
-        self.marketplacer.deliver_webhooks()
+        self.store.driver.deliver_webhooks()
 
     def partial_sync(self, *, raise_on_error: bool = True) -> dg.ExecuteInProcessResult:
         return partial_sync.execute_in_process(
@@ -90,17 +95,17 @@ def _webhooks_to_ingress(store: ConnectedStore, cipher, *, full_sync: bool):
                                    outbound_policy="loopback"))
     with BackgroundServer(app) as ingress:
         with connect(store.database_url) as conn:
-            api_url = conn.execute("select platform_config->>'marketplacer_api_url' as u from connection").fetchone()["u"]
-            with platform_for("marketplacer", {"marketplacer_api_url": api_url, "currency": "AUD"},
-                                                  {"marketplacer_api_key": DEFAULT_API_KEY}, outbound=SANDBOX) as platform:
-                url = f"{ingress.url}/webhooks/marketplacer/{CONNECTION_ID}"
+            connection = get_connection(conn, cipher, CONNECTION_ID)
+            with platform_for(connection.platform, connection.platform_config, connection.platform_secrets,
+                              app_options=lambda _: {"app": store.driver.app()}, outbound=SANDBOX) as platform:
+                url = f"{ingress.url}/webhooks/{connection.platform}/{CONNECTION_ID}"
                 registration = platform.register_webhooks(url)
             save_webhook_registration(conn, fast.app_db.cipher, CONNECTION_ID, url=url, key=registration.key,
                                       state=registration.state)
-        store.marketplacer.generate(8, seed=3, broken_rate=0)
+        store.driver.generate(8, seed=3)
         if full_sync:
             store.sync()
-        store.marketplacer.webhooks.events.clear()
+        store.driver.forget_webhooks()
         yield WebhookStore(store)
 
 
@@ -108,6 +113,13 @@ def _webhooks_to_ingress(store: ConnectedStore, cipher, *, full_sync: bool):
 def webhook_store(connected_store, cipher):  # noqa: F811
     """Catalogue generated and fully synced; webhooks registered to our ingress and nothing queued yet."""
     with _webhooks_to_ingress(connected_store, cipher, full_sync=True) as store:
+        yield store
+
+
+@pytest.fixture
+def each_webhook_store(each_store, cipher):  # noqa: F811
+    """`webhook_store` on each platform in turn (its `store.driver` makes the edits)."""
+    with _webhooks_to_ingress(each_store, cipher, full_sync=True) as store:
         yield store
 
 

@@ -42,31 +42,50 @@ def successful_writes(store, since: int) -> Counter:
     return Counter((e.method, e.path) for e in store.store.data_writes(since) if 200 <= e.status < 300)
 
 
-def test_a_signed_webhook_becomes_exactly_one_sparklayer_write(webhook_store):
-    store = webhook_store
-    (variant,) = live_variants(store.marketplacer, 1)
+def stock_at(state) -> dict[tuple[str, str], int]:
+    return {(s["sku"], s["stock_location_external_id"]): s["stock_level"] for s in state["stock"]}
+
+
+def test_a_signed_webhook_becomes_exactly_one_sparklayer_write(each_webhook_store):
+    store, shop = each_webhook_store, each_webhook_store.store.driver
+    variant = next(iter(shop.live().values())).variants[0]
     mark = store.store.journal_mark()
 
-    store.marketplacer.set_stock(variant.legacy_id, variant.count_on_hand + 5)
+    location = shop.set_stock(variant.external_id, 55)
     store.deliver()
     queued = store.queue()
     result = store.partial_sync()
 
     assert result.success
-    assert {(r["entity_type"], r["status"]) for r in queued} == {("variant", "pending"), ("product", "pending")}
+    assert queued and {r["status"] for r in queued} == {"pending"}
     writes = store.store.data_writes(mark)
     assert [(w.method, w.path.rsplit("/", 1)[-1], w.item_count) for w in writes] == [
         ("POST", "batch-update-stock", 1)
     ]
-    assert stock_of(store.store.state())[variant.sku] == variant.count_on_hand
-    assert store.statuses() == ["done", "done"]
-    products_log = store.store.sync_log("products")
-    assert products_log.get("last_partial_sync")
+    assert stock_at(store.store.state())[(variant.sku, location)] == 55
+    assert set(store.statuses()) == {"done"}
+    assert store.store.sync_log("products").get("last_partial_sync")
     assert store.store.sync_log("stock").get("last_partial_sync")
 
     again = store.store.journal_mark()
     store.partial_sync()
     assert store.store.data_writes(again) == []
+
+
+def test_a_product_edit_webhook_writes_that_product_only(each_webhook_store):
+    store, shop = each_webhook_store, each_webhook_store.store.driver
+    edited, untouched = list(shop.live())[:2]
+    mark = store.store.journal_mark()
+
+    shop.set_title(edited, "Renamed by the merchant")
+    store.deliver()
+    store.partial_sync()
+
+    writes = store.store.data_writes(mark)
+    assert [(w.method, w.path.rsplit("/", 1)[-1]) for w in writes] == [("PATCH", edited)]
+    state = store.store.state()
+    assert state["products"][edited]["title"] == "Renamed by the merchant"
+    assert state["products"][untouched]["title"] == shop.live()[untouched].title
 
 
 def test_a_lingering_run_writes_the_changes_that_arrive_while_it_waits(webhook_store, monkeypatch):
@@ -120,20 +139,21 @@ def test_duplicate_and_out_of_order_deliveries_converge_to_the_latest_state(webh
     assert set(store.statuses()) == {"done"}
 
 
-def test_a_sparklayer_outage_mid_burst_loses_nothing_and_writes_nothing_twice(webhook_store):
-    store = webhook_store
-    variants = live_variants(store.marketplacer, 6)
+def test_a_sparklayer_outage_mid_burst_loses_nothing_and_writes_nothing_twice(each_webhook_store):
+    store, shop = each_webhook_store, each_webhook_store.store.driver
+    variants = [p.variants[0] for p in shop.live().values()][:6]
     mark = store.store.journal_mark()
+    where = {}
 
-    for v in variants[:3]:
-        store.marketplacer.set_stock(v.legacy_id, 100 + v.legacy_id)
+    for n, v in enumerate(variants[:3]):
+        where[v.sku] = shop.set_stock(v.external_id, 100 + n)
     store.deliver()
     store.partial_sync()
     assert set(store.statuses()) == {"done"}
 
     store.sparklayer.start_outage(3600)
-    for v in variants[3:]:
-        store.marketplacer.set_stock(v.legacy_id, 100 + v.legacy_id)
+    for n, v in enumerate(variants[3:], start=3):
+        where[v.sku] = shop.set_stock(v.external_id, 100 + n)
     store.deliver()
     during = store.partial_sync()
     assert during.success  # the run records the failure on the rows, it does not lose them
@@ -144,8 +164,8 @@ def test_a_sparklayer_outage_mid_burst_loses_nothing_and_writes_nothing_twice(we
     store.partial_sync()
 
     assert set(store.statuses()) == {"done"}
-    stock = stock_of(store.store.state())
-    assert {v.sku: stock[v.sku] for v in variants} == {v.sku: 100 + v.legacy_id for v in variants}
+    stock = stock_at(store.store.state())
+    assert {v.sku: stock[(v.sku, where[v.sku])] for v in variants} == {v.sku: 100 + n for n, v in enumerate(variants)}
     accepted = [e for e in store.store.data_writes(mark) if 200 <= e.status < 300]
     assert [(e.path.rsplit("/", 1)[-1], e.item_count) for e in accepted] == [
         ("batch-update-stock", 3), ("batch-update-stock", 3)  # each SKU accepted exactly once
