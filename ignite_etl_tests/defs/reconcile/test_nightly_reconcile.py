@@ -22,6 +22,7 @@ from ignite_etl_tests.defs.sync.conftest import (  # noqa: F401 - fixture
     FULL_SYNC_ASSETS,
     LOAD_OPS,
     connected_store,
+    each_store,
 )
 from ignite_etl_tests.defs.sync.test_full_sync import gid, materialization_metadata, place_b2b_order
 
@@ -165,3 +166,34 @@ def test_reconcile_removes_what_vanished_unannounced_and_reports_drift(connected
     assert health["last_reconcile_drift"] == drift
     assert store.sync_log("products")["last_full_sync_succeeded"] is True
 
+
+
+def test_reconcile_catches_what_no_webhook_announced_on_each_platform(each_store):
+    store, shop = each_store, each_store.driver
+    shop.generate(12, seed=22)
+    assert store.sync().success
+    deleted, announced_owner, silent_owner = list(shop.live().values())[:3]
+    announced, silent = announced_owner.variants[0], silent_owner.variants[0]
+
+    # nothing below reaches us by webhook (the simulator holds its deliveries), except one price change
+    shop.delete_product(deleted.external_id)
+    shop.set_price(announced.external_id, str(announced.price + 1))
+    enqueue_webhook(store.database_url, "product", announced_owner.external_id)
+    shop.set_price(silent.external_id, str(silent.price + 2))
+
+    (request,) = run_requests(store)
+    result = run(store, request)
+
+    assert result.success and result.dagster_run.tags["ignite/sync_kind"] == "reconcile"
+    state = store.state()
+    assert {state["variants"][v.external_id]["status"] for v in deleted.variants} == {"discontinued"}
+    prices = {sku: Decimal(str(breaks[0]["price"])) for sku, breaks in state["pricing"][shop.price_list].items()}
+    assert (prices[announced.sku], prices[silent.sku]) == (announced.price + 1, silent.price + 2)
+    shown = materialization_metadata(result)
+    zeroed_stock = sum(1 for v in deleted.variants for level in v.stock.values() if level != 0)
+    assert shown["product_changes"]["unannounced"].value == len(deleted.variants)
+    assert (shown["price_changes"]["writes"].value, shown["price_changes"]["unannounced"].value) == (2, 1)
+    assert shown["stock_changes"]["unannounced"].value == zeroed_stock
+    with connect(store.database_url) as conn:
+        health = conn.execute("select * from reporting.sync_health where connection_id = %s", (CONNECTION_ID,)).fetchone()
+    assert health["last_reconcile_drift"] == len(deleted.variants) + 1 + zeroed_stock

@@ -10,6 +10,8 @@ from ignite_etl.defs.reporting.assets import sync_errors, sync_health
 from ignite_etl.defs.resources import AppDatabase
 from ignite_etl.store.database import connect
 
+from ignite_etl_tests.defs.sync.conftest import CONNECTION_ID, each_store  # noqa: F401 - fixture
+
 from . import scenario
 
 
@@ -131,3 +133,22 @@ def test_a_removal_that_keeps_failing_is_a_warning_naming_its_next_attempt():
 
     assert list(removals.failing) == ["test-gone"]
     assert "failed 3 time(s)" in removals.failing["test-gone"] and "attempt 3 failure" in removals.failing["test-gone"]
+
+
+def test_a_real_syncs_problems_and_health_reach_the_analysts_on_each_platform(each_store):
+    store, shop = each_store, each_store.driver
+    no_sku = shop.generate(20, seed=6, broken_rate=0.3)
+    assert no_sku and store.sync().success
+
+    result = dg.materialize([sync_errors, sync_health], instance=store.instance,
+                            resources={"app_db": store.resources["app_db"]})
+
+    errors = metadata_of(result, "sync_errors")
+    records = {r.data["external_id"]: r.data for r in errors["preview"].value.records}
+    assert {shop.problem_key(v) for v in no_sku} <= set(records)
+    missing = records[shop.problem_key(no_sku[0])]
+    assert missing["connection_id"] == CONNECTION_ID and shop.platform.title() in missing["resolution"]
+    (health,) = [r.data for r in metadata_of(result, "sync_health")["preview"].value.records]
+    assert health["last_full_sync_succeeded"] is True
+    assert health["open_errors"] == len(records)
+    assert health["records_in_sparklayer"] > 0
