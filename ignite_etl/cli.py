@@ -78,7 +78,8 @@ def _cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
     from ignite_etl.sandbox.serve import describe, serve_forever, start_sandbox
 
     sandbox = start_sandbox(adverts=args.adverts, seed=args.seed, sparklayer_port=args.sparklayer_port,
-                            marketplacer_port=args.marketplacer_port, latency_ms=args.latency_ms)
+                            marketplacer_port=args.marketplacer_port, latency_ms=args.latency_ms,
+                            shopify_port=args.shopify_port)
     print(describe(sandbox, args.adverts), flush=True)
     if args.connect_demo:
         threading.Thread(target=_connect_demo, args=(sandbox, args.connect_demo, settings), daemon=True).start()
@@ -103,6 +104,16 @@ def _connect_demo(sandbox, ingress_url: str, settings: Settings) -> None:
         return
     log.info("demo store %s-%s connected through the ingress (%s); its full sync starts from the lifecycle sensor",
              DEMO_SITE_ENV, DEMO_SITE_ID, status)
+    if sandbox.shopify is not None:
+        from ignite_etl.sandbox.serve import DEMO_SHOP, install_demo_shop
+
+        try:
+            onboarding = install_demo_shop(sandbox, ingress_url)
+        except Exception as exc:  # the sandbox keeps serving; the developer can install by hand
+            log.error("installing the app on the demo Shopify shop through %s failed: %s", ingress_url, exc)
+            return
+        log.info("the SparkLayer app is installed on the demo Shopify shop %s and its site registered; the merchant's "
+                 "onboarding page: %s", DEMO_SHOP, onboarding)
 
 
 def _cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
@@ -222,6 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox = commands.add_parser("sandbox", help="serve the SparkLayer and Marketplacer simulators on loopback")
     sandbox.add_argument("--sparklayer-port", type=int, default=SPARKLAYER_PORT)
     sandbox.add_argument("--marketplacer-port", type=int, default=MARKETPLACER_PORT)
+    sandbox.add_argument("--shopify-port", type=int, default=None,
+                         help="also serve a Shopify shop with the SparkLayer app (installed with --connect-demo)")
     sandbox.add_argument("--adverts", type=int, default=200, help="size of the generated store (default 200)")
     sandbox.add_argument("--seed", type=int, default=1)
     sandbox.add_argument("--latency-ms", type=float, default=0.0, help="added to every SparkLayer answer")

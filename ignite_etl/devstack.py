@@ -154,13 +154,19 @@ def plan(
         log.info("SPARKLAYER_API_URL is set: not starting the sandbox or its demo store")
         sandbox = False
     if sandbox:
-        sparklayer_port, marketplacer_port = ingress_port + 1, ingress_port + 2
+        sparklayer_port, marketplacer_port, shopify_port = ingress_port + 1, ingress_port + 2, ingress_port + 3
         env["SPARKLAYER_API_URL"] = f"http://127.0.0.1:{sparklayer_port}/{{site_env}}"
         env["SPARKLAYER_DASHBOARD_URL"] = f"http://127.0.0.1:{sparklayer_port}/dashboard"
         env["SPARKLAYER_DASHBOARD_TOKEN"] = settings.resolve_dashboard_token() or ""
+        # the demo apps' credentials: the ingress installs them, the workers refresh tokens and verify webhooks
+        from ignite_etl.sandbox.serve import demo_apps_environment
+
+        for name, value in demo_apps_environment(shopify_port).items():
+            env.setdefault(name, value)
         processes.append(ProcessSpec("sandbox", [
             *ignite, "sandbox", "--sparklayer-port", str(sparklayer_port),
-            "--marketplacer-port", str(marketplacer_port), "--connect-demo", ingress_url,
+            "--marketplacer-port", str(marketplacer_port), "--shopify-port", str(shopify_port),
+            "--connect-demo", ingress_url,
         ]))
     return DevStack(env=env, processes=processes)
 

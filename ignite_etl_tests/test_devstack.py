@@ -123,7 +123,7 @@ def _postmasters_for(pgdata: Path) -> list[str]:
 
 @pytest.mark.timeout(400)
 def test_dev_brings_up_the_stack_syncs_the_demo_store_and_ctrl_c_stops_everything(tmp_path):
-    port, ingress_port = _free_port(), _free_port_run(3)
+    port, ingress_port = _free_port(), _free_port_run(4)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("IGNITE_", "DAGSTER_", "SPARKLAYER_"))}
     env["IGNITE_HOME"] = str(tmp_path / "home")
     env["IGNITE_SENSOR_INTERVAL_SECONDS"] = "2"
@@ -140,11 +140,15 @@ def test_dev_brings_up_the_stack_syncs_the_demo_store_and_ctrl_c_stops_everythin
         assert httpx.get(f"http://127.0.0.1:{ingress_port}/healthz", timeout=5).json()["database"] == "ok"
         # the demo store connects through the ingress; the daemon's lifecycle sensor completes it and
         # its full sync fills the SparkLayer simulator
-        site = _wait_for_synced_demo_site(ingress_port + 1, proc, timeout=240)
+        site = _wait_for_synced_site(ingress_port + 1, "test/demo-store", "marketplacer", proc, timeout=240)
         assert len(site["products"]) > 0 and len(site["variants"]) >= len(site["products"])
-        assert "marketplacer/products" in site["sync_logs"]
         # the demo site starts with no stock location, like a real one: the sync created it, then wrote stock
         assert list(site["stock_locations"]) == ["marketplacer"] and site["stock"]
+        # the demo Shopify shop installed the app from its app store; the registration made its site, which
+        # SparkLayer's simulated dashboard connected, and the shop's full sync filled it
+        shop_site = _wait_for_synced_site(ingress_port + 1, "live/demo-kettles", "shopify", proc, timeout=240)
+        assert len(shop_site["products"]) > 0 and shop_site["price_lists"]["shopify-price"]["name"] == "Shopify Price"
+        assert len(shop_site["stock_locations"]) == 2 and shop_site["stock"]
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)
@@ -184,19 +188,20 @@ def _wait_for_location(port: int, proc: subprocess.Popen, timeout: float) -> dic
     raise AssertionError(f"the code location did not load in {timeout}s; last status {last}")
 
 
-def _wait_for_synced_demo_site(sparklayer_port: int, proc: subprocess.Popen, timeout: float) -> dict:
+def _wait_for_synced_site(sparklayer_port: int, site_path: str, platform: str, proc: subprocess.Popen,
+                          timeout: float) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise AssertionError(f"ignite-etl dev exited early with {proc.returncode}")
         try:
-            site = httpx.get(f"http://127.0.0.1:{sparklayer_port}/_sandbox/sites/test/demo-store", timeout=5).json()
-            if site.get("sync_logs", {}).get("marketplacer/products", {}).get("last_full_sync"):
+            site = httpx.get(f"http://127.0.0.1:{sparklayer_port}/_sandbox/sites/{site_path}", timeout=5).json()
+            if site.get("sync_logs", {}).get(f"{platform}/products", {}).get("last_full_sync"):
                 return site
         except (httpx.TransportError, ValueError):
             pass
         time.sleep(2)
-    raise AssertionError(f"the demo store's full sync did not finish in {timeout}s")
+    raise AssertionError(f"the full sync of {site_path} did not finish in {timeout}s")
 
 
 def _free_port_run(length: int) -> int:
