@@ -246,7 +246,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("scenario", choices=["full-first", "full-unchanged", "full-churn", "full", "partial-latency", "ingress",
                                                    "tenants"],
                        help="`full` runs full-first, full-unchanged and full-churn in a row")
-    bench.add_argument("--adverts", type=int, default=10_000, help="size of the generated store (default 10,000)")
+    bench.add_argument("--adverts", type=int, default=10_000,
+                       help="size of the generated store, in adverts or products (default 10,000)")
+    bench.add_argument("--platform", choices=["marketplacer", "shopify"], default="marketplacer",
+                       help="whose simulated store the full-sync scenarios read (default marketplacer)")
     bench.add_argument("--latency-ms", type=float, default=20.0, help="added to every SparkLayer answer (default 20)")
     bench.add_argument("--seed", type=int, default=1)
     bench.add_argument("--json", type=Path, help="also write the result as JSON to this file")

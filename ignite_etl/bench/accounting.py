@@ -109,7 +109,7 @@ class OperationCounter:
         self.counts: Counter = Counter()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != "/graphql":
+        if scope["type"] != "http" or not scope["path"].endswith(("/graphql", "/graphql.json")):
             await self.app(scope, receive, send)
             return
         chunks: list[Message] = []

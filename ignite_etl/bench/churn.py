@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from ignite_etl.sandbox.marketplacer.sandbox import MarketplacerSandbox
+from ignite_etl.sandbox.shopify.sandbox import ShopifySandbox
 
 KINDS = ("title", "price", "stock")
 
@@ -44,6 +45,30 @@ def apply_churn(marketplacer: MarketplacerSandbox, clean_adverts: list[int], *, 
                 marketplacer.set_price(variant.legacy_id, f"{Decimal(variant.price) + Decimal('1.00'):.2f}")
             else:
                 marketplacer.set_stock(variant.legacy_id, variant.count_on_hand + 7)
+        churn.by_kind[kind] += 1
+        churn.changed_records += 1
+    return churn
+
+
+def apply_shop_churn(shopify: ShopifySandbox, clean_products: list[int], *, fraction: float = 0.01,
+                     seed: int = 1) -> Churn:
+    """The same churn on a Shopify shop: a stock change is at one location (one SparkLayer stock record)."""
+    rng = random.Random(seed)
+    shop = shopify.shop
+    count = min(len(clean_products), max(1, round(len(shop.products) * fraction)))
+    churn = Churn()
+    for index, product_id in enumerate(rng.sample(clean_products, count)):
+        kind = KINDS[index % len(KINDS)]
+        product = shop.products[product_id]
+        if kind == "title":
+            shopify.update_product(product_id, title=f"{product.title} (revised {index})")
+        else:
+            variant = shop.variants[rng.choice(product.variant_ids)]
+            if kind == "price":
+                shopify.update_variant(variant.id, price=f"{Decimal(variant.price) + Decimal('1.00'):.2f}")
+            else:
+                location, level = next(iter(variant.levels.items()))
+                shopify.set_stock(variant.id, level + 7, location)
         churn.by_kind[kind] += 1
         churn.changed_records += 1
     return churn

@@ -21,8 +21,13 @@ DEFAULT_BROKER = "amqp://guest:guest@127.0.0.1:5672//"
 
 def run_scenario(server_url: str, args: argparse.Namespace, broker_url: str | None = None) -> dict[str, Any]:
     started = datetime.now(UTC)
+    platform = getattr(args, "platform", "marketplacer")
+    if platform != "marketplacer" and args.scenario not in STEPS:
+        raise SystemExit(f"bench {args.scenario} runs on Marketplacer stores only; --platform {platform} is for the "
+                         "full-sync scenarios")
     result: dict[str, Any] = {
-        "scenario": args.scenario, "adverts": args.adverts, "latency_ms": args.latency_ms, "seed": args.seed,
+        "scenario": args.scenario, "platform": platform, "adverts": args.adverts, "latency_ms": args.latency_ms,
+        "seed": args.seed,
         "baseline": not args.no_baseline, "command": "ignite-etl " + " ".join(sys.argv[1:]),
         "started_at": started.isoformat(timespec="seconds"), "machine": report.machine(),
     }
@@ -31,7 +36,7 @@ def run_scenario(server_url: str, args: argparse.Namespace, broker_url: str | No
     clock = time.monotonic()
     tenants = args.connections if args.scenario == "tenants" else 1
     with BenchStack(server_url, adverts=args.adverts, seed=args.seed, latency_ms=args.latency_ms, tenants=tenants,
-                    separate_stores=tenants > 1) as stack:
+                    separate_stores=tenants > 1, platform=platform) as stack:
         result["catalogue"] = stack.catalogue.as_dict()
         if args.scenario == "tenants":
             from ignite_etl.bench.tenants import run_tenants_scenario

@@ -8,11 +8,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ignite_etl.bench.churn import apply_churn
+from ignite_etl.bench.churn import apply_churn, apply_shop_churn
 from ignite_etl.bench.stack import NAIVE, OURS, PLATFORM_PAGE_SIZE, SPARKLAYER_CONCURRENCY, BenchStack, Site
 from ignite_etl.bench.worker import cpu_seconds
 
 log = logging.getLogger(__name__)
+
+PAGED: dict[str, dict[str, Any]] = {"marketplacer": {}, "shopify": {"bulk_from": 10**12}}
+"""Options that make a platform read its catalogue by paging (Shopify would use bulk operations)."""
 
 STEPS = {
     "full-first": ["full-first"],
@@ -31,8 +34,8 @@ def run_full_sync_scenario(stack: BenchStack, scenario: str, *, baseline: bool =
     for step in STEPS[scenario]:
         extra: dict[str, Any] = {}
         if step == "full-churn":
-            churn = apply_churn(stack.marketplacer, stack.catalogue.clean_adverts, fraction=churn_fraction,
-                                seed=stack.seed + 1)
+            apply = apply_shop_churn if stack.platform == "shopify" else apply_churn
+            churn = apply(stack.store, stack.catalogue.clean_adverts, fraction=churn_fraction, seed=stack.seed + 1)
             extra["churn"] = churn.as_dict()
         log.info("%s: real sync", step)
         ours = measure(stack, OURS, "sync", {"connection_id": OURS.connection_id}, label=f"{step}-ours",
@@ -45,11 +48,21 @@ def run_full_sync_scenario(stack: BenchStack, scenario: str, *, baseline: bool =
                             profile_dir=profile_dir)
         if step == "full-unchanged":
             log.info("%s: paging through the catalogue only", step)
-            paging = stack.run_worker("page", {"platform": "marketplacer", "platform_config": stack.platform_config,
+            paging = stack.run_worker("page", {"platform": stack.platform, "platform_config": stack.platform_config,
                                                "platform_secrets": stack.platform_secrets,
-                                               "page_size": PLATFORM_PAGE_SIZE}, label="paging")
+                                               "page_size": PLATFORM_PAGE_SIZE, "options": PAGED[stack.platform]},
+                                      label="paging")
             extra["catalogue_paging_s"] = paging["wall_s"]
+            extra["catalogue_paging_peak_rss_mib"] = paging["peak_rss_mib"]
             extra["wall_over_paging"] = _ratio(ours["wall_s"], paging["wall_s"])
+            if stack.platform == "shopify":  # the sync's own extraction is bulk: time it alone as well
+                bulk = stack.run_worker("page", {"platform": stack.platform, "platform_config": stack.platform_config,
+                                                 "platform_secrets": stack.platform_secrets,
+                                                 "page_size": PLATFORM_PAGE_SIZE, "options": {"bulk_from": 1}},
+                                        label="bulk-extraction")
+                extra["catalogue_bulk_s"] = bulk["wall_s"]
+                extra["catalogue_bulk_peak_rss_mib"] = bulk["peak_rss_mib"]
+                extra["bulk_over_paging"] = _ratio(bulk["wall_s"], paging["wall_s"])
         if step == "full-churn":
             extra["written_over_changed"] = _ratio(ours["sparklayer"]["records_written"], extra["churn"]["changed_records"])
         if step == "full-first" and stack.latency_ms:

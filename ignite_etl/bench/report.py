@@ -37,7 +37,7 @@ SYNC_ROWS = [
     ("records written", lambda m: m["sparklayer"]["records_written"], "records_written"),
     ("write requests", lambda m: m["sparklayer"]["write_requests"], "write_requests"),
     ("SparkLayer requests (all)", lambda m: m["sparklayer"]["requests"], "sparklayer_requests"),
-    ("Marketplacer requests", lambda m: m["marketplacer"]["requests"], None),
+    ("store requests (GraphQL)", lambda m: m["marketplacer"]["requests"], None),
     ("records written / s", lambda m: m["records_written_per_s"], None),
     ("write requests / s (load phase)", lambda m: m["load_requests_per_s"], None),
     ("peak RSS (MiB)", lambda m: m["peak_rss_mib"], "peak_rss"),
@@ -51,6 +51,10 @@ EXTRAS = [
     ("written_over_changed", "records written / changed", lambda s: s["written_over_changed"]),
     ("catalogue_paging_s", "paging the catalogue only (s)", lambda s: s["catalogue_paging_s"]),
     ("wall_over_paging", "wall time / paging time", lambda s: s["wall_over_paging"]),
+    ("catalogue_paging_peak_rss_mib", "paging the catalogue: peak RSS (MiB)", lambda s: s["catalogue_paging_peak_rss_mib"]),
+    ("catalogue_bulk_s", "bulk extraction only (s)", lambda s: s["catalogue_bulk_s"]),
+    ("catalogue_bulk_peak_rss_mib", "bulk extraction: peak RSS (MiB)", lambda s: s["catalogue_bulk_peak_rss_mib"]),
+    ("bulk_over_paging", "bulk time / paging time", lambda s: s["bulk_over_paging"]),
     ("ceiling_requests_per_s", "ceiling: concurrency / latency (req/s)", lambda s: s["ceiling_requests_per_s"]),
     ("load_share_of_ceiling", "load phase share of that ceiling", lambda s: s["load_share_of_ceiling"]),
 ]
@@ -78,7 +82,8 @@ def sync_table(step: dict[str, Any]) -> str:
 def text(result: dict[str, Any]) -> str:
     catalogue = result.get("catalogue", {})
     lines = [
-        f"ignite-etl bench {result['scenario']}: {catalogue.get('adverts')} adverts, {catalogue.get('variants')} variants, "
+        f"ignite-etl bench {result['scenario']} ({result.get('platform', 'marketplacer')}): {catalogue.get('adverts')} "
+        f"products, {catalogue.get('variants')} variants, "
         f"{catalogue.get('customers')} customers; SparkLayer latency {result['latency_ms']} ms; "
         f"{result['machine']['cpus']} CPUs, load {result['machine']['load_average_1m']}",
     ]
@@ -95,7 +100,7 @@ def write_json(result: dict[str, Any], path: Path) -> None:
 def markdown(result: dict[str, Any]) -> str:
     """The same tables as Markdown, for BENCHMARKS.md (`python -m ignite_etl.bench.report RESULT.json`)."""
     catalogue = result.get("catalogue", {})
-    lines = [f"`{result.get('command')}` — {catalogue.get('adverts'):,} adverts, {catalogue.get('variants'):,} variants, "
+    lines = [f"`{result.get('command')}` — {catalogue.get('adverts'):,} products, {catalogue.get('variants'):,} variants, "
              f"{catalogue.get('customers'):,} customers; load average {result['machine']['load_average_1m']} at the "
              f"start, {result.get('machine_after', {}).get('load_average_1m')} at the end", ""]
     for step in result.get("steps", []):

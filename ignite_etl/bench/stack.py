@@ -27,6 +27,7 @@ from ignite_etl.bench.worker import RESULT_PREFIX
 from ignite_etl.devstack import INSTANCE_YAML, dagster_storage_url
 from ignite_etl.sandbox.marketplacer.sandbox import DEFAULT_API_KEY, MarketplacerSandbox
 from ignite_etl.sandbox.server import BackgroundServer
+from ignite_etl.sandbox.shopify.sandbox import ShopifySandbox
 from ignite_etl.sandbox.sparklayer.sandbox import SparkLayerSandbox
 from ignite_etl.store import migrations
 from ignite_etl.store.cipher import CredentialCipher
@@ -41,6 +42,11 @@ CURRENCY = "AUD"
 # Defaults of SyncServices, which the real sync runs with; the baseline uses the same.
 SPARKLAYER_CONCURRENCY = 8
 PLATFORM_PAGE_SIZE = 100
+PLATFORMS = ("marketplacer", "shopify")
+SHOPIFY_THROTTLE = {"maximum_available": 2000, "restore_rate": 1000}
+"""The simulated shop's cost bucket: Shopify Plus's published restore rate (1,000 points/s) and the bucket size
+community posts give for Plus (2,000). A Standard shop (100 points/s) pages ten times slower; bulk operations
+cost a few points whatever the plan."""
 
 
 @dataclass(frozen=True)
@@ -78,7 +84,13 @@ class BenchStack:
 
     def __init__(self, server_url: str, *, adverts: int, seed: int = 1, latency_ms: float = 20.0,
                  customers_per_advert: float = 0.1, keep: bool = False, tenants: int = 1,
-                 env: dict[str, str] | None = None, separate_stores: bool = False):
+                 env: dict[str, str] | None = None, separate_stores: bool = False, platform: str = "marketplacer"):
+        if platform not in PLATFORMS:
+            raise ValueError(f"the bench knows the stores of {', '.join(PLATFORMS)}, not {platform!r}")
+        if platform != "marketplacer" and (tenants > 1 or separate_stores):
+            raise ValueError("bench tenants runs on Marketplacer stores only")
+        self.platform = platform
+        """Whose simulator the store is on: its extraction (paged or bulk) is what differs; the rest is shared."""
         self.server_url = server_url
         self.adverts = adverts
         self.seed = seed
@@ -127,12 +139,18 @@ class BenchStack:
             self.sparklayer.add_site(SITE_ENV, site.site_id, site.client_id, site.client_secret)
         if self.latency_ms:
             self.sparklayer.set_faults(latency_seconds=self.latency_ms / 1000)
-        self.marketplacer = MarketplacerSandbox(auto_deliver=False)
         started = time.monotonic()
-        self.catalogue = self._generate()
-        log.info("generated %d adverts, %d variants and %d customers in %.1fs", self.catalogue.adverts,
+        if self.platform == "shopify":
+            self.shopify = ShopifySandbox(auto_deliver=False)
+            self.shopify.set_throttle(**SHOPIFY_THROTTLE)
+            self.catalogue = self._generate_shop()
+            self.graphql = OperationCounter(self.shopify.asgi)
+        else:
+            self.marketplacer = MarketplacerSandbox(auto_deliver=False)
+            self.catalogue = self._generate()
+            self.graphql = OperationCounter(self.marketplacer.app)
+        log.info("generated %d products, %d variants and %d customers in %.1fs", self.catalogue.adverts,
                  self.catalogue.variants, self.catalogue.customers, time.monotonic() - started)
-        self.graphql = OperationCounter(self.marketplacer.app)
         self.sparklayer_server = self._serve(self.sparklayer.app)
         self.marketplacer_server = self._serve(self.graphql)
         cipher = CredentialCipher(self.secret_key)
@@ -142,7 +160,7 @@ class BenchStack:
                 if self.separate_stores:
                     config = {**config, "marketplacer_api_url": f"{config['marketplacer_api_url']}?store={number}"}
                 save_connection(
-                    conn, cipher, site_env=SITE_ENV, site_id=site.site_id, platform="marketplacer", status="connected",
+                    conn, cipher, site_env=SITE_ENV, site_id=site.site_id, platform=self.platform, status="connected",
                     sparklayer_credentials={"client_id": site.client_id, "client_secret": site.client_secret},
                     platform_config=config, platform_secrets=self.platform_secrets,
                 )
@@ -156,8 +174,9 @@ class BenchStack:
         for server in reversed(self._servers):
             server.stop()
         self._servers.clear()
-        if getattr(self, "marketplacer", None) is not None:
-            self.marketplacer.close()
+        for sandbox in (getattr(self, "marketplacer", None), getattr(self, "shopify", None)):
+            if sandbox is not None:
+                sandbox.close()
         if not self.keep:
             with connect(self.server_url, autocommit=True) as conn:
                 for name in (self.app_db_name, self.dagster_db_name):
@@ -187,13 +206,30 @@ class BenchStack:
             )
         return Catalogue(report.adverts, report.variants, len(catalogue.orders), clean)
 
+    def _generate_shop(self) -> Catalogue:
+        report = self.shopify.generate(self.adverts, seed=self.seed)
+        shop = self.shopify.shop
+        clean = [p.id for p in shop.products.values()
+                 if p.status == "ACTIVE" and all(shop.variants[v].sku for v in p.variant_ids)]
+        self._shop_token = self.shopify.issue_token(expiring=False)["access_token"]
+        return Catalogue(report["products"], report["variants"], 0, clean)
+
     @property
     def platform_config(self) -> dict[str, str]:
+        if self.platform == "shopify":
+            return {"shop": self.shopify.shop.domain, "admin_url": self.marketplacer_server.url}
         return {"marketplacer_api_url": self.marketplacer_server.url + "/graphql", "currency": CURRENCY}
 
     @property
     def platform_secrets(self) -> dict[str, str]:
+        if self.platform == "shopify":
+            return {"access_token": self._shop_token}
         return {"marketplacer_api_key": DEFAULT_API_KEY}
+
+    @property
+    def store(self):
+        """The simulator the store is on."""
+        return self.shopify if self.platform == "shopify" else self.marketplacer
 
     @property
     def sparklayer_base_url(self) -> str:
@@ -245,7 +281,7 @@ class BenchStack:
     def naive_params(self, mode: str) -> dict[str, Any]:
         return {
             "sparklayer_base_url": self.sparklayer_base_url, "site_id": NAIVE.site_id, "client_id": NAIVE.client_id,
-            "client_secret": NAIVE.client_secret, "platform": "marketplacer", "platform_config": self.platform_config,
+            "client_secret": NAIVE.client_secret, "platform": self.platform, "platform_config": self.platform_config,
             "platform_secrets": self.platform_secrets, "page_size": PLATFORM_PAGE_SIZE,
             "concurrency": SPARKLAYER_CONCURRENCY, "mode": mode,
         }

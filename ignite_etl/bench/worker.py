@@ -132,7 +132,7 @@ def run_page(params: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     pages = products = 0
     with platform_for(params["platform"], params["platform_config"], params["platform_secrets"],
-                      page_size=params["page_size"], outbound=SANDBOX) as platform:
+                      page_size=params["page_size"], outbound=SANDBOX, **params.get("options", {})) as platform:
         for page in platform.iter_catalogue():
             pages += 1
             products += len(page.products)
