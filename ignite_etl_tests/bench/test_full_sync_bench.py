@@ -69,3 +69,23 @@ def test_churn_writes_exactly_the_records_that_changed(bench_steps):
     # and SparkLayer now holds the changed title
     titles = {p["title"] for p in stack.sparklayer.state("test", "bench-store")["products"].values()}
     assert any("(revised 0)" in t for t in titles)
+
+
+@pytest.fixture(scope="module")
+def shop_steps(pg_server_url):
+    """`full` on a Shopify shop (no baseline): its syncs read through bulk operations."""
+    with BenchStack(pg_server_url, adverts=ADVERTS, latency_ms=0, platform="shopify") as stack:
+        stack.env["IGNITE_APP_SHOPIFY_BULK_FROM"] = "1"
+        steps = run_full_sync_scenario(stack, "full", churn_fraction=0.15, baseline=False)
+        yield stack, {s["step"]: s for s in steps}
+
+
+def test_the_shopify_bench_syncs_in_bulk_writes_nothing_unchanged_and_exactly_the_churn(shop_steps):
+    stack, steps = shop_steps
+    first, unchanged, churn = steps["full-first"], steps["full-unchanged"], steps["full-churn"]
+    assert all(step["ours"]["success"] for step in steps.values())
+    assert first["ours"]["marketplacer"]["by_operation"]["BulkOperationRunQuery"] == 2
+    assert first["ours"]["sparklayer"]["by_kind"]["create_product"] >= len(stack.catalogue.clean_adverts) > 0
+    assert unchanged["ours"]["sparklayer"]["records_written"] == 0
+    assert unchanged["catalogue_bulk_s"] > 0 and unchanged["catalogue_paging_s"] > 0
+    assert churn["churn"]["changed_records"] == 3 and churn["written_over_changed"] == 1.0

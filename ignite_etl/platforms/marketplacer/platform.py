@@ -13,8 +13,6 @@ from ignite_etl.platforms.base import (
     InvalidConfiguration,
     InvalidCredentials,
     Platform,
-    PlatformError,
-    PlatformUnavailable,
     WebhookRegistration,
 )
 from ignite_etl.platforms.marketplacer import queries
@@ -29,6 +27,7 @@ from ignite_etl.platforms.marketplacer.mapping import (
 )
 from ignite_etl.platforms.marketplacer.settings import MarketplacerSettings
 from ignite_etl.platforms.marketplacer.webhooks import new_hmac_key
+from ignite_etl.platforms.paging import read_rest
 
 log = logging.getLogger(__name__)
 
@@ -109,18 +108,7 @@ class MarketplacerPlatform(Platform):
     # ---- nested connections, read to their last page ----
 
     def _read_rest(self, connection: dict, fetch: Callable[[str], dict | None], what: str) -> None:
-        """Append the pages of a nested `connection` after its first, in place, until hasNextPage is false."""
-        info = connection.get("pageInfo") or {}
-        while info.get("hasNextPage"):
-            after = info.get("endCursor")
-            if not after:
-                raise PlatformError(f"Marketplacer said {what} has more pages but gave no cursor to read them")
-            page = fetch(after)
-            if page is None:
-                raise PlatformUnavailable(f"{what} changed while it was being read; it is read again on the next try")
-            connection["nodes"] = (connection.get("nodes") or []) + (page.get("nodes") or [])
-            info = page.get("pageInfo") or {}
-            connection["pageInfo"] = info
+        read_rest(connection, fetch, what, "Marketplacer")
 
     def _connection_after(self, query: str, node_id: str, first: int, name: str, after: str) -> dict | None:
         """The page after `after` of connection `name` of `node(id:)` (an unpublished advert's is under its

@@ -18,10 +18,9 @@ from ignite_etl.platforms.base import (
     InvalidConfiguration,
     InvalidCredentials,
     Platform,
-    PlatformError,
-    PlatformUnavailable,
     WebhookRegistration,
 )
+from ignite_etl.platforms.paging import read_rest
 from ignite_etl.platforms.shopify import queries
 from ignite_etl.platforms.shopify.bulk import BulkRead
 from ignite_etl.platforms.shopify.client import ShopifyClient, ShopifyUserError, Tokens, TokenSource
@@ -188,17 +187,7 @@ class ShopifyPlatform(Platform):
         return found
 
     def _read_rest(self, connection: dict, fetch: Callable[[str], dict | None], what: str) -> None:
-        info = connection.get("pageInfo") or {}
-        while info.get("hasNextPage"):
-            after = info.get("endCursor")
-            if not after:
-                raise PlatformError(f"Shopify said {what} has more pages but gave no cursor to read them")
-            page = fetch(after)
-            if page is None:
-                raise PlatformUnavailable(f"{what} changed while it was being read; it is read again on the next try")
-            connection["nodes"] = (connection.get("nodes") or []) + (page.get("nodes") or [])
-            info = page.get("pageInfo") or {}
-            connection["pageInfo"] = info
+        read_rest(connection, fetch, what, "Shopify")
 
     # ---- orders and customers: part 2 ----
 
