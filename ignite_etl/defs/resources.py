@@ -99,7 +99,6 @@ class SyncServices(dg.ConfigurableResource):
                                          time_scale=self.platform_time_scale),
         )
 
-
     def _save_platform_secrets(self, connection: Connection, fresh: dict[str, str]) -> None:
         """Credentials the platform renewed (a refreshed token), stored at once: the next refresh needs them."""
         with self.app_db.connect() as conn:

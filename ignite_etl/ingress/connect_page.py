@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 MAX_CHECKS_PER_LINK = 5
 """Credential checks one link may make (each one calls the URL the merchant typed)."""
 
+
 def _chooser(connection_id: str) -> HTMLResponse:
     """The platforms a merchant may connect, when SparkLayer's call did not say which."""
     choices = "".join(f'<li><a href="?platform={quote(spec.name)}">{html.escape(spec.display_name)}</a></li>\n'
