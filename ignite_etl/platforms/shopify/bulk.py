@@ -177,17 +177,21 @@ class BulkRead:
                 "select id, body from variants where product_id = ? order by seq", (product_id,)):
             variant = json.loads(variant_body)
             variant["metafields"] = _complete(self._children("metafields", variant_id))
-            item = variant.setdefault("inventoryItem", {}) or {}
-            item["inventoryLevels"] = _complete(self._children("levels", variant_id))
+            item = variant.get("inventoryItem") or {}
+            # a level names the variant as its parent, or (Shopify's docs leave it open) its inventory item
+            item["inventoryLevels"] = _complete(self._children("levels", variant_id, item.get("id")))
             variant["inventoryItem"] = item
             variants.append(variant)
         variants.sort(key=lambda v: v.get("position") or 0)
         product["variants"] = _complete(variants)
         return product
 
-    def _children(self, table: str, variant_id: str) -> list[dict]:
-        return [json.loads(body) for (body,) in
-                self._db.execute(f"select body from {table} where variant_id = ?", (variant_id,))]
+    def _children(self, table: str, *parents: str | None) -> list[dict]:
+        found: list[dict] = []
+        for parent in dict.fromkeys(p for p in parents if p):
+            found += [json.loads(body) for (body,) in
+                      self._db.execute(f"select body from {table} where variant_id = ?", (parent,))]
+        return found
 
 
 _COLUMNS = {"products": "id, body", "variants": "id, product_id, body", "metafields": "variant_id, body",
