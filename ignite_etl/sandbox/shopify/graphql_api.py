@@ -88,8 +88,9 @@ def page_size(first: int | None, last: int | None = None, before: str | None = N
 
 
 def connection(items: Sequence, first: int | None, after: str | None,
-               key: Callable[[Any], tuple] | None = None) -> dict:
-    """A forward page of `items` (already in order); cursors are `key(item)`, or the position."""
+               key: Callable[[Any], tuple] | None = None, view: Callable[[Any], Any] | None = None) -> dict:
+    """A forward page of `items` (already in order); cursors are `key(item)`, or the position. `view` makes
+    the node of an item, only for the items on the page."""
     numbered: list[tuple[Any, Any]]
     if key is None:
         start = 0 if after is None else int(_uncursor(after)) + 1
@@ -99,7 +100,8 @@ def connection(items: Sequence, first: int | None, after: str | None,
         numbered = [(key(i), i) for i in items if last is None or key(i) > tuple(last)]
     size = len(numbered) if first is None else first
     page = numbered[:size]
-    edges = [{"cursor": _cursor(list(k) if isinstance(k, tuple) else k), "node": node} for k, node in page]
+    make = view or (lambda item: item)
+    edges = [{"cursor": _cursor(list(k) if isinstance(k, tuple) else k), "node": make(node)} for k, node in page]
     return {"edges": edges, "nodes": [e["node"] for e in edges], "pageInfo": {
         "hasNextPage": len(numbered) > size, "hasPreviousPage": after is not None,
         "startCursor": edges[0]["cursor"] if edges else None, "endCursor": edges[-1]["cursor"] if edges else None}}
@@ -282,12 +284,11 @@ class Api:
         if self.window is not None:
             records = records[self.window]
         if sortKey == "UPDATED_AT":
-            records.sort(key=lambda p: (iso(p.updated_at), p.id))
-            def key(view): return (view.updatedAt, int(view.legacyResourceId))  # noqa: E306
+            def key(record): return (iso(record.updated_at), record.id)  # noqa: E306
         else:
-            records.sort(key=lambda p: p.id)
-            def key(view): return (int(view.legacyResourceId),)  # noqa: E306
-        return connection([ProductView(self, p) for p in records], size, after, key=key)
+            def key(record): return (record.id,)  # noqa: E306
+        records.sort(key=key)
+        return connection(records, size, after, key=key, view=lambda record: ProductView(self, record))
 
     def productsCount(self, info, query=None, savedSearchId=None, limit=None):  # noqa: N802, N803
         since, inclusive = _updated_after(query)
@@ -306,8 +307,8 @@ class Api:
                          key=lambda v: v.id)
         if self.window is not None:
             records = records[self.window]
-        return connection([VariantView(self, v) for v in records], size, after,
-                          key=lambda view: (int(view.legacyResourceId),))
+        return connection(records, size, after, key=lambda record: (record.id,),
+                          view=lambda record: VariantView(self, record))
 
     def locations(self, info, first=None, after=None, last=None, before=None, reverse=False, sortKey="NAME",  # noqa: N803
                   query=None, includeLegacy=False, includeInactive=False):  # noqa: N803
