@@ -115,7 +115,9 @@ def test_a_worker_lost_mid_step_hands_the_step_to_the_other_and_the_sync_converg
 
     with CeleryWorkers(bench.worker_env(), count=2, concurrency=1) as workers:
         faults.reference()  # what a sync through the workers gives without faults
-        bench.sparklayer.set_faults(latency_seconds=0.05)  # the products load takes a few seconds
+        # the products load (40 adverts, 8 at a time) takes 1.5 s or more, so the kill 0.3 s in finds it running:
+        # at 0.05 s it could finish before the kill on a busy machine, and nothing was handed over
+        bench.sparklayer.set_faults(latency_seconds=0.3)
 
         def lose_the_step_s_worker(_run_process) -> None:
             run = faults.instance.get_runs(filters=dg.RunsFilter(tags={"ignite/connection": site.connection_id}), limit=1)[0]
@@ -123,7 +125,7 @@ def test_a_worker_lost_mid_step_hands_the_step_to_the_other_and_the_sync_converg
             lost.append(name)
             workers.kill(workers.by_name(name))
 
-        attempt = faults.full_sync(site, at_step="sparklayer_products", after=0.5, act=lose_the_step_s_worker)
+        attempt = faults.full_sync(site, at_step="sparklayer_products", after=0.3, act=lose_the_step_s_worker)
         survivor = next(worker.name for worker in workers.workers if worker.name not in lost)
 
     assert attempt.killed_in == "sparklayer_products" and lost

@@ -1,6 +1,6 @@
 """Shopify end to end on real parts: the SparkLayer app installed from the Shopify simulator → our install
 link → Shopify's authorisation → our callback → the registration page → SparkLayer's Dashboard API → its
-connect call → completion (webhook subscriptions) and a full sync → a product edit, a stock change and a
+connect call → completion (webhook subscriptions) and a full sync through bulk operations → a product edit, a stock change and a
 currency change, each reaching SparkLayer through its signed webhook and a partial sync → the uninstall
 webhook removes everything."""
 
@@ -40,7 +40,7 @@ def shopify_stack(database_url, secret_key, monkeypatch):
     sparklayer = SparkLayerSandbox()
     with BackgroundServer(admin) as admin_server:
         app = {"client_id": shop.app.client_id, "client_secret": shop.app.client_secret,
-               "admin_url": admin_server.url}
+               "admin_url": admin_server.url, "bulk_from": "1"}  # the full sync reads in bulk, however small
         for key, value in app.items():  # the run workers read the app's credentials from the environment
             monkeypatch.setenv(f"IGNITE_APP_SHOPIFY_{key.upper()}", value)
         try:
@@ -92,6 +92,7 @@ def test_install_sync_webhooks_and_uninstall(shopify_stack, secret_key):
     assert {p["title"] for p in site["products"].values()} == {"Kettle", "Teapot"}
     assert site["price_lists"]["shopify-price"]["name"] == "Shopify Price"
     assert {s["sku"]: s["stock_level"] for s in site["stock"]} == {"K-1": 5, "K-2": 0, "T-1": 9}
+    assert [op.status for op in shop.bulk_operations.values()] == ["COMPLETED", "COMPLETED"]
     assert {s.topic for s in shop.subscriptions.values()} == set(queries.WEBHOOK_TOPICS)
     hook = f"{env.stack.ingress_url}/webhooks/shopify/{CONNECTION_ID}"
     assert {s.callback_url for s in shop.subscriptions.values()} == {hook}
