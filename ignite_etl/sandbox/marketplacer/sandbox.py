@@ -3,8 +3,6 @@ operations as JSON under `/_sandbox/`; GraphQL is served at `/graphql`."""
 
 from __future__ import annotations
 
-import contextlib
-import json
 import math
 import threading
 import time
@@ -19,6 +17,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from ignite_etl.problem import problem
+from ignite_etl.sandbox.controls import DeliveryLoop, json_operation
 from ignite_etl.sandbox.marketplacer.catalogue import Catalogue, Change, GenerationReport
 from ignite_etl.sandbox.marketplacer.graphql_api import SCHEMA, OperatorRoot
 from ignite_etl.sandbox.marketplacer.webhooks import WebhookDispatcher
@@ -79,9 +78,7 @@ class MarketplacerSandbox:
         self._windows = _Windows()
         self._failing: tuple[int, int, str | None] = (0, 503, None)  # (requests left, status, Retry-After)
         self.failed_requests = 0
-        self._auto_deliver = auto_deliver
-        self._stop = threading.Event()
-        self._deliverer: threading.Thread | None = None
+        self._delivery = DeliveryLoop(self.webhooks.deliver_due, enabled=auto_deliver)
         self.app = self._build_app()
 
     # ---- configuration ----
@@ -229,22 +226,7 @@ class MarketplacerSandbox:
             Route("/_sandbox/webhooks/deliver", self._deliver_endpoint, methods=["POST"]),
             Route("/_sandbox/webhooks/chaos", self._chaos_endpoint, methods=["PUT"]),
         ]
-        return Starlette(routes=routes, lifespan=self._lifespan)
-
-    @contextlib.asynccontextmanager
-    async def _lifespan(self, app):
-        if self._auto_deliver:
-            self._stop.clear()
-            self._deliverer = threading.Thread(target=self._deliver_loop, daemon=True)
-            self._deliverer.start()
-        yield
-        self._stop.set()
-        if self._deliverer:
-            self._deliverer.join(timeout=5)
-
-    def _deliver_loop(self) -> None:
-        while not self._stop.wait(0.05):
-            self.webhooks.deliver_due()
+        return Starlette(routes=routes, lifespan=self._delivery.lifespan)
 
     def _api_key(self, request: Request) -> str | None:
         key = request.headers.get("marketplacer-api-key")
@@ -290,38 +272,24 @@ class MarketplacerSandbox:
         result = await run_in_threadpool(self.execute, query, body.get("variables"), body.get("operationName"))
         return JSONResponse(result)
 
-    async def _json(self, request: Request) -> dict:
-        raw = await request.body()
-        return json.loads(raw) if raw else {}
-
-    async def _call(self, request: Request, operation, status: int = 200):
-        try:
-            data = await self._json(request)
-            result = await run_in_threadpool(operation, data)
-        except KeyError as exc:
-            return problem(404, str(exc.args[0]) if exc.args else "not found")
-        except (ValueError, TypeError) as exc:
-            return problem(400, str(exc))
-        return JSONResponse(result, status_code=status)
-
     async def _catalogue(self, request: Request):
         if request.method == "GET":
             catalogue = self.catalogue
             return JSONResponse({"adverts": len(catalogue.adverts), "variants": len(catalogue.variants),
                                  "orders": len(catalogue.orders), "invoices": len(catalogue.invoices)})
-        return await self._call(request, lambda d: self.generate(
+        return await json_operation(request, lambda d: self.generate(
             int(d["adverts"]), seed=int(d.get("seed", 1)), broken_rate=float(d.get("broken_rate", 0.01)),
             b2b_rate=float(d.get("b2b_rate", 0.1)), large_adverts=int(d.get("large_adverts", 0)),
         ).as_dict(), 201)
 
     async def _add_advert(self, request: Request):
-        return await self._call(request, lambda d: {"advert_id": self.add_advert(
+        return await json_operation(request, lambda d: {"advert_id": self.add_advert(
             d["title"], d.get("variants"), int(d.get("seller_id", 1)))}, 201)
 
     async def _change_advert(self, request: Request):
         advert_id = request.path_params["advert_id"]
         if request.method == "DELETE":
-            return await self._call(request, lambda d: _done(self.delete_advert, advert_id))
+            return await json_operation(request, lambda d: _done(self.delete_advert, advert_id))
 
         def change(d):
             with self._lock:
@@ -329,25 +297,25 @@ class MarketplacerSandbox:
                                                          rrp=d.get("rrp")))
             return {}
 
-        return await self._call(request, change)
+        return await json_operation(request, change)
 
     async def _add_variant(self, request: Request):
         advert_id = request.path_params["advert_id"]
-        return await self._call(request, lambda d: {"variant_id": self.add_variant(advert_id, **d)}, 201)
+        return await json_operation(request, lambda d: {"variant_id": self.add_variant(advert_id, **d)}, 201)
 
     async def _change_variant(self, request: Request):
         variant_id = request.path_params["variant_id"]
         if request.method == "DELETE":
-            return await self._call(request, lambda d: _done(self.delete_variant, variant_id))
-        return await self._call(request, lambda d: _done(self.update_variant, variant_id, **d))
+            return await json_operation(request, lambda d: _done(self.delete_variant, variant_id))
+        return await json_operation(request, lambda d: _done(self.update_variant, variant_id, **d))
 
     async def _place_order(self, request: Request):
-        return await self._call(request, lambda d: self.place_order(
+        return await json_operation(request, lambda d: self.place_order(
             d["lines"], d["buyer"], d.get("address"), d.get("sparklayer_cart_id"), d.get("billing_address")), 201)
 
     async def _amend_order(self, request: Request):
         order_id = request.path_params["order_id"]
-        return await self._call(request, lambda d: _done(
+        return await json_operation(request, lambda d: _done(
             self.amend_order, order_id, quantities={int(k): int(v) for k, v in (d.get("quantities") or {}).items()},
             add=d.get("add")))
 
@@ -361,13 +329,13 @@ class MarketplacerSandbox:
         }
         if package not in operations:
             return problem(404, f"no invoice operation {package!r}: use shipments, refunds or cancellations")
-        return await self._call(request, operations[package], 201)
+        return await json_operation(request, operations[package], 201)
 
     async def _api_keys_endpoint(self, request: Request):
-        return await self._call(request, lambda d: _done(self.set_api_keys, *d["keys"]))
+        return await json_operation(request, lambda d: _done(self.set_api_keys, *d["keys"]))
 
     async def _rate_limits_endpoint(self, request: Request):
-        return await self._call(request, lambda d: asdict(self.set_rate_limit(**d)))
+        return await json_operation(request, lambda d: asdict(self.set_rate_limit(**d)))
 
     async def _webhooks_endpoint(self, request: Request):
         dispatcher = self.webhooks
@@ -378,15 +346,15 @@ class MarketplacerSandbox:
         })
 
     async def _deliver_endpoint(self, request: Request):
-        return await self._call(request, lambda d: {"attempts": self.deliver_webhooks(
+        return await json_operation(request, lambda d: {"attempts": self.deliver_webhooks(
             settle=bool(d.get("settle", True)), timeout=float(d.get("timeout", 30)))})
 
     async def _chaos_endpoint(self, request: Request):
-        return await self._call(request, lambda d: _done(
+        return await json_operation(request, lambda d: _done(
             self.set_webhook_chaos, float(d.get("duplicate_rate", 0)), bool(d.get("out_of_order", False))))
 
     def close(self) -> None:
-        self._stop.set()
+        self._delivery.stop()
         self.webhooks.close()
 
 

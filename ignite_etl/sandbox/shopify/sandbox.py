@@ -13,7 +13,6 @@ The app (client id and secret, app URL, allowed redirect URLs, compliance addres
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import html
@@ -36,6 +35,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Redire
 from starlette.routing import Route
 
 from ignite_etl.problem import problem
+from ignite_etl.sandbox.controls import DeliveryLoop, json_operation
 from ignite_etl.sandbox.shopify import graphql_api
 from ignite_etl.sandbox.shopify.graphql_api import SCHEMA, Api, gid, parse_gid, requested_cost, type_resolver
 from ignite_etl.sandbox.shopify.shop import Event, Shop, iso
@@ -124,9 +124,7 @@ class ShopifySandbox:
         self._failing: tuple[int, int] = (0, 503)
         self._bulk_dir = tempfile.TemporaryDirectory(prefix="shopify-bulk-")
         self.base_url = ""
-        self._auto_deliver = auto_deliver
-        self._stop = threading.Event()
-        self._deliverer: threading.Thread | None = None
+        self._delivery = DeliveryLoop(self.webhooks.deliver_due, enabled=auto_deliver)
         self.asgi = self._build_app()
 
     # ---- the app and its credentials ----
@@ -437,22 +435,7 @@ class ShopifySandbox:
             Route("/_sandbox/throttle", self._throttle_endpoint, methods=["PUT"]),
             Route("/_sandbox/webhooks", self._webhooks_endpoint, methods=["GET"]),
             Route("/_sandbox/webhooks/deliver", self._deliver_endpoint, methods=["POST"]),
-        ], lifespan=self._lifespan)
-
-    @contextlib.asynccontextmanager
-    async def _lifespan(self, app):
-        if self._auto_deliver:
-            self._stop.clear()
-            self._deliverer = threading.Thread(target=self._deliver_loop, daemon=True)
-            self._deliverer.start()
-        yield
-        self._stop.set()
-        if self._deliverer:
-            self._deliverer.join(timeout=5)
-
-    def _deliver_loop(self) -> None:
-        while not self._stop.wait(0.05):
-            self.webhooks.deliver_due()
+        ], lifespan=self._delivery.lifespan)
 
     def _remember_base(self, request: Request) -> None:
         if not self.base_url:
@@ -541,17 +524,6 @@ class ShopifySandbox:
             return problem(404, "no such bulk operation result")
         return FileResponse(operation.path, media_type="application/jsonl")
 
-    async def _call(self, request: Request, operation, status: int = 200) -> Response:
-        try:
-            raw = await request.body()
-            data = json.loads(raw) if raw else {}
-            result = await run_in_threadpool(operation, data)
-        except KeyError as exc:
-            return problem(404, f"not found: {exc.args[0] if exc.args else ''}")
-        except (ValueError, TypeError) as exc:
-            return problem(400, str(exc))
-        return JSONResponse(result if result is not None else {}, status_code=status)
-
     async def _shop_endpoint(self, request: Request) -> Response:
         if request.method == "GET":
             shop = self.shop
@@ -567,45 +539,45 @@ class ShopifySandbox:
                                      broken_rate=float(d.get("broken_rate", 0.01)))
             return {}
 
-        return await self._call(request, change)
+        return await json_operation(request, change)
 
     async def _products_endpoint(self, request: Request) -> Response:
-        return await self._call(request, lambda d: {"product_id": self.add_product(
+        return await json_operation(request, lambda d: {"product_id": self.add_product(
             d["title"], d.get("variants"), status=d.get("status", "ACTIVE"), image_url=d.get("image_url"))}, 201)
 
     async def _product_endpoint(self, request: Request) -> Response:
         product_id = request.path_params["product_id"]
         if request.method == "DELETE":
-            return await self._call(request, lambda d: self.delete_product(product_id))
-        return await self._call(request, lambda d: self.update_product(product_id, **d))
+            return await json_operation(request, lambda d: self.delete_product(product_id))
+        return await json_operation(request, lambda d: self.update_product(product_id, **d))
 
     async def _variant_endpoint(self, request: Request) -> Response:
         variant_id = request.path_params["variant_id"]
         if request.method == "DELETE":
-            return await self._call(request, lambda d: self.delete_variant(variant_id))
-        return await self._call(request, lambda d: self.update_variant(variant_id, **d))
+            return await json_operation(request, lambda d: self.delete_variant(variant_id))
+        return await json_operation(request, lambda d: self.update_variant(variant_id, **d))
 
     async def _stock_endpoint(self, request: Request) -> Response:
         variant_id = request.path_params["variant_id"]
-        return await self._call(request, lambda d: self.set_stock(variant_id, int(d["available"]), d.get("location_id")))
+        return await json_operation(request, lambda d: self.set_stock(variant_id, int(d["available"]), d.get("location_id")))
 
     async def _app_endpoint(self, request: Request) -> Response:
         if request.method == "GET":
             view = asdict(self.app)
             view.pop("client_secret")
             return JSONResponse(view)
-        return await self._call(request, lambda d: {k: v for k, v in asdict(self.configure_app(**d)).items()
+        return await json_operation(request, lambda d: {k: v for k, v in asdict(self.configure_app(**d)).items()
                                                     if k != "client_secret"})
 
     async def _uninstall_endpoint(self, request: Request) -> Response:
-        return await self._call(request, lambda d: self.uninstall())
+        return await json_operation(request, lambda d: self.uninstall())
 
     async def _privacy_endpoint(self, request: Request) -> Response:
         topic = request.path_params["topic"]
-        return await self._call(request, lambda d: {"deliveries": self.send_privacy_webhook(topic, d)})
+        return await json_operation(request, lambda d: {"deliveries": self.send_privacy_webhook(topic, d)})
 
     async def _throttle_endpoint(self, request: Request) -> Response:
-        return await self._call(request, lambda d: asdict(self.set_throttle(**d)))
+        return await json_operation(request, lambda d: asdict(self.set_throttle(**d)))
 
     async def _webhooks_endpoint(self, request: Request) -> Response:
         dispatcher = self.webhooks
@@ -617,11 +589,11 @@ class ShopifySandbox:
         })
 
     async def _deliver_endpoint(self, request: Request) -> Response:
-        return await self._call(request, lambda d: {"attempts": self.deliver_webhooks(
+        return await json_operation(request, lambda d: {"attempts": self.deliver_webhooks(
             settle=bool(d.get("settle", True)), timeout=float(d.get("timeout", 30)))})
 
     def close(self) -> None:
-        self._stop.set()
+        self._delivery.stop()
         for operation in self.bulk_operations.values():
             operation.cancel.set()
         self.webhooks.close()
