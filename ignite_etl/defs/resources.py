@@ -88,10 +88,8 @@ class SyncServices(dg.ConfigurableResource):
             connection.platform,
             connection.platform_config,
             connection.platform_secrets,
-            app_options=lambda platform: {
-                "app": Settings.from_env().platform_apps.get(platform, {}),
-                "save_secrets": partial(self._save_platform_secrets, connection),
-            },
+            app_options={"app": Settings.from_env().platform_apps.get(connection.platform, {}),
+                         "save_secrets": partial(self._save_platform_secrets, connection)},
             page_size=self.platform_page_size,
             time_scale=self.platform_time_scale,
             outbound=OutboundPolicy.named(self.outbound_policy),

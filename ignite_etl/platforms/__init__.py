@@ -3,7 +3,7 @@ own package names a platform. Adding one is its package (which exposes a `PLATFO
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ignite_etl.platforms.base import (
@@ -56,15 +56,15 @@ def platform_specs() -> Iterator[PlatformSpec]:
 
 def platform_for(
     platform_name: str, config: Mapping[str, Any], secrets: Mapping[str, str], *,
-    app_options: Callable[[str], Mapping[str, Any]] | None = None, **options: Any
+    app_options: Mapping[str, Any] | None = None, **options: Any
 ) -> Platform:
     """The adapter for a connection: `config` is its stored plain settings, `secrets` the decrypted ones.
 
-    `options` go to the adapter (e.g. `page_size`, `time_scale`, `http_client`); `app_options(name)` adds
-    those only an app-store platform takes (its app's credentials, where to save renewed secrets)."""
+    `options` go to the adapter (e.g. `page_size`, `time_scale`, `http_client`); `app_options` are
+    added for an app-store platform only (its app's credentials, where to save renewed secrets)."""
     spec = platform_spec(platform_name)
     if spec.install is not None and app_options is not None:
-        options = {**app_options(spec.name), **options}
+        options = {**app_options, **options}
     return spec.build(spec.settings.stored(config, secrets), **options)
 
 

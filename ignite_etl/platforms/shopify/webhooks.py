@@ -19,7 +19,6 @@ TOPICS: dict[str, WebhookObjectType] = {
     "products/create": "product", "products/update": "product", "products/delete": "product",
     "inventory_levels/update": "stock", "shop/update": "settings", "app/uninstalled": "uninstalled",
 }
-PRIVACY_TOPICS = ("customers/data_request", "customers/redact", "shop/redact")
 
 
 def signature(raw_body: bytes, secret: str) -> str:

@@ -277,8 +277,7 @@ class ShopifySandbox:
 
     # ---- GraphQL ----
 
-    def execute(self, query: str, variables: dict | None = None, operation_name: str | None = None, *,
-                charge: bool = True) -> dict:
+    def execute(self, query: str, variables: dict | None = None, operation_name: str | None = None) -> dict:
         """One Admin API request as an authorised caller would send it, with its cost and throttling."""
         try:
             document = parse(query)
@@ -294,20 +293,18 @@ class ShopifySandbox:
                 message = f"Query cost is {cost}, which exceeds the single query max cost limit ({MAX_QUERY_COST})."
                 extensions = {"code": "MAX_COST_EXCEEDED", "cost": cost, "maxCost": MAX_QUERY_COST}
                 return {"errors": [{"message": message, "extensions": extensions}]}
-            if charge:
-                self._restore()
-                if cost > self._available:
-                    self.throttled_requests += 1
-                    return {"errors": [{"message": "Throttled", "extensions": {
-                        "code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"}}],
-                        "extensions": {"cost": {"requestedQueryCost": cost, "actualQueryCost": None,
-                                                "throttleStatus": self._throttle_status()}}}
-                self._available -= cost
+            self._restore()
+            if cost > self._available:
+                self.throttled_requests += 1
+                return {"errors": [{"message": "Throttled", "extensions": {
+                    "code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"}}],
+                    "extensions": {"cost": {"requestedQueryCost": cost, "actualQueryCost": None,
+                                            "throttleStatus": self._throttle_status()}}}
+            self._available -= cost
             result = execute_sync(SCHEMA, document, root_value=Api(self), variable_values=variables,
                                   operation_name=operation_name, type_resolver=type_resolver)
             actual = min(cost, _objects(result.data))
-            if charge:
-                self._available = min(self.throttle.maximum_available, self._available + cost - actual)
+            self._available = min(self.throttle.maximum_available, self._available + cost - actual)  # the refund
             body: dict[str, Any] = {"data": result.data}
             if result.errors:
                 body["errors"] = [e.formatted for e in result.errors]

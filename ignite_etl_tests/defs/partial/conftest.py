@@ -97,7 +97,7 @@ def _webhooks_to_ingress(store: ConnectedStore, cipher, *, full_sync: bool):
         with connect(store.database_url) as conn:
             connection = get_connection(conn, cipher, CONNECTION_ID)
             with platform_for(connection.platform, connection.platform_config, connection.platform_secrets,
-                              app_options=lambda _: {"app": store.driver.app()}, outbound=SANDBOX) as platform:
+                              app_options={"app": store.driver.app()}, outbound=SANDBOX) as platform:
                 url = f"{ingress.url}/webhooks/{connection.platform}/{CONNECTION_ID}"
                 registration = platform.register_webhooks(url)
             save_webhook_registration(conn, fast.app_db.cipher, CONNECTION_ID, url=url, key=registration.key,
