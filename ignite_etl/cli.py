@@ -254,6 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--seed", type=int, default=1)
     bench.add_argument("--json", type=Path, help="also write the result as JSON to this file")
     bench.add_argument("--no-baseline", action="store_true", help="skip the naive baseline (slow at 100,000 adverts)")
+    bench.add_argument("--no-paging", action="store_true",
+                       help="skip timing a paged read of the catalogue (over an hour for 100,000 Shopify products)")
     bench.add_argument("--profile", type=Path, metavar="DIR", help="write a cProfile of each measured run into DIR")
     bench.add_argument("--deliveries", type=int, default=20_000, help="ingress: signed webhooks to send (default 20,000)")
     bench.add_argument("--connections", type=int, default=64,

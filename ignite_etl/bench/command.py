@@ -28,7 +28,7 @@ def run_scenario(server_url: str, args: argparse.Namespace, broker_url: str | No
     result: dict[str, Any] = {
         "scenario": args.scenario, "platform": platform, "adverts": args.adverts, "latency_ms": args.latency_ms,
         "seed": args.seed,
-        "baseline": not args.no_baseline, "command": "ignite-etl " + " ".join(sys.argv[1:]),
+        "baseline": not args.no_baseline, "paging": not args.no_paging, "command": "ignite-etl " + " ".join(sys.argv[1:]),
         "started_at": started.isoformat(timespec="seconds"), "machine": report.machine(),
     }
     if args.profile:
@@ -48,7 +48,8 @@ def run_scenario(server_url: str, args: argparse.Namespace, broker_url: str | No
                     report.write_json({**result, "steps": steps, "partial": True}, args.json)
 
             result["steps"] = run_full_sync_scenario(stack, args.scenario, baseline=not args.no_baseline,
-                                                     profile_dir=args.profile, on_step=save)
+                                                     paging=not args.no_paging, profile_dir=args.profile,
+                                                     on_step=save)
         elif args.scenario == "ingress":
             from ignite_etl.bench.ingress import run_ingress_scenario
 

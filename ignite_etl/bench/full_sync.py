@@ -25,7 +25,7 @@ STEPS = {
 }
 
 
-def run_full_sync_scenario(stack: BenchStack, scenario: str, *, baseline: bool = True,
+def run_full_sync_scenario(stack: BenchStack, scenario: str, *, baseline: bool = True, paging: bool = True,
                            profile_dir: Path | None = None, churn_fraction: float = 0.01,
                            on_step: Callable[[list[dict[str, Any]]], None] | None = None) -> list[dict[str, Any]]:
     """Each step of `scenario` in order; a scenario's own step comes after the steps it needs.
@@ -46,23 +46,25 @@ def run_full_sync_scenario(stack: BenchStack, scenario: str, *, baseline: bool =
             mode = "create" if step == "full-first" else "update"
             naive = measure(stack, NAIVE, "naive", stack.naive_params(mode), label=f"{step}-naive",
                             profile_dir=profile_dir)
-        if step == "full-unchanged":
+        if step == "full-unchanged" and paging:
             log.info("%s: paging through the catalogue only", step)
-            paging = stack.run_worker("page", {"platform": stack.platform, "platform_config": stack.platform_config,
-                                               "platform_secrets": stack.platform_secrets,
-                                               "page_size": PLATFORM_PAGE_SIZE, "options": PAGED[stack.platform]},
-                                      label="paging")
-            extra["catalogue_paging_s"] = paging["wall_s"]
-            extra["catalogue_paging_peak_rss_mib"] = paging["peak_rss_mib"]
-            extra["wall_over_paging"] = _ratio(ours["wall_s"], paging["wall_s"])
-            if stack.platform == "shopify":  # the sync's own extraction is bulk: time it alone as well
-                bulk = stack.run_worker("page", {"platform": stack.platform, "platform_config": stack.platform_config,
-                                                 "platform_secrets": stack.platform_secrets,
-                                                 "page_size": PLATFORM_PAGE_SIZE, "options": {"bulk_from": 1}},
-                                        label="bulk-extraction")
-                extra["catalogue_bulk_s"] = bulk["wall_s"]
-                extra["catalogue_bulk_peak_rss_mib"] = bulk["peak_rss_mib"]
-                extra["bulk_over_paging"] = _ratio(bulk["wall_s"], paging["wall_s"])
+            paged = stack.run_worker("page", {"platform": stack.platform, "platform_config": stack.platform_config,
+                                              "platform_secrets": stack.platform_secrets,
+                                              "page_size": PLATFORM_PAGE_SIZE, "options": PAGED[stack.platform]},
+                                     label="paging")
+            extra["catalogue_paging_s"] = paged["wall_s"]
+            extra["catalogue_paging_peak_rss_mib"] = paged["peak_rss_mib"]
+            extra["wall_over_paging"] = _ratio(ours["wall_s"], paged["wall_s"])
+        if step == "full-unchanged" and stack.platform == "shopify":
+            # the sync's own extraction is bulk: time it alone as well
+            bulk = stack.run_worker("page", {"platform": stack.platform, "platform_config": stack.platform_config,
+                                             "platform_secrets": stack.platform_secrets,
+                                             "page_size": PLATFORM_PAGE_SIZE, "options": {"bulk_from": 1}},
+                                    label="bulk-extraction")
+            extra["catalogue_bulk_s"] = bulk["wall_s"]
+            extra["catalogue_bulk_peak_rss_mib"] = bulk["peak_rss_mib"]
+            if paging:
+                extra["bulk_over_paging"] = _ratio(bulk["wall_s"], paged["wall_s"])
         if step == "full-churn":
             extra["written_over_changed"] = _ratio(ours["sparklayer"]["records_written"], extra["churn"]["changed_records"])
         if step == "full-first" and stack.latency_ms:
