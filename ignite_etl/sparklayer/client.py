@@ -154,7 +154,7 @@ class SparkLayerClient:
     async def create_price_list(self, price_list: PriceList) -> WriteResult:
         """Create the list; a list with this slug that already exists counts as success."""
         result = await self._write(price_list.slug, ep.CREATE_PRICE_LIST, {}, price_list.to_body())
-        if not result.ok and result.status_code == 400 and await self._price_list_exists(price_list.slug):
+        if not result.ok and result.status_code == 400 and await self.find_price_list(price_list.slug) is not None:
             return WriteResult(price_list.slug, True, price_list.slug, result.status_code, None)
         if result.ok:
             return WriteResult(price_list.slug, True, price_list.slug, result.status_code, None)
@@ -355,11 +355,13 @@ class SparkLayerClient:
         for p in positions:
             results[p] = WriteResult(items[p].key, True, None, response.status_code, None)
 
-    async def _price_list_exists(self, slug: str) -> bool:
+    async def find_price_list(self, slug: str) -> dict[str, Any] | None:
+        """The list with this slug as `GET /api/v2/price-lists` shows it, or None."""
         async for page in self.price_lists():
-            if any(item.get("slug") == slug for item in page):
-                return True
-        return False
+            for item in page:
+                if item.get("slug") == slug:
+                    return item
+        return None
 
 
 def _check_log(errors: list) -> None:

@@ -4,7 +4,8 @@ base currency. Run on completion and at the start of every full sync, before any
 The price list and the stock locations come first, because prices and stock cannot be written without
 them; a refusal of either stops the step. The base currency comes last, and SparkLayer refusing it
 (it refuses API keys created in the Dashboard) is a sync-log error the merchant can act on: the rest
-of the setup and the syncs that follow still run.
+of the setup and the syncs that follow still run. So is a price list SparkLayer already holds in
+another currency (the store's currency changed): SparkLayer's API cannot change a list's currency.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 DATA_TYPE = "products"  # the sync log a setup problem is shown under
 BASE_CURRENCY = ("setting", "baseCurrency")
 BASE_CURRENCY_ERROR = "setting:baseCurrency"
+PRICE_LIST_ERROR = "price_list:{slug}"
 
 
 class SiteSetupFailed(RuntimeError):
@@ -40,7 +42,7 @@ class SiteSetup:
     price_list: str
     stock_locations: list[str]
     written: list[str] = field(default_factory=list)  # what this call changed, e.g. "price_list:<slug>"
-    refused: list[SyncError] = field(default_factory=list)
+    refused: list[SyncError] = field(default_factory=list)  # what the merchant must put right in SparkLayer
 
     @property
     def failure_reason(self) -> str | None:
@@ -101,8 +103,12 @@ async def set_up_site(
         result = await client.create_price_list(price_list)  # an existing slug counts as success
         if not result.ok:
             raise SiteSetupFailed(f"SparkLayer refused the price list {price_list.slug}: {result.error_message}")
-        accepted.append((Accepted("price_list", price_list.slug, wanted[("price_list", price_list.slug)]), None))
-        setup.written.append(f"price_list:{price_list.slug}")
+        mismatch = await _currency_mismatch(client, price_list) if result.status_code == 400 else None
+        if mismatch:
+            setup.refused.append(mismatch)
+        else:
+            accepted.append((Accepted("price_list", price_list.slug, wanted[("price_list", price_list.slug)]), None))
+            setup.written.append(f"price_list:{price_list.slug}")
     created = await ensure_stock_locations(client, db, connection_id, locations)
     setup.written += [f"stock_location:{external_id}" for external_id in created]
     if BASE_CURRENCY in stale:
@@ -122,7 +128,9 @@ async def set_up_site(
     with db.connect() as conn, conn.transaction():
         sync_state.advance(conn, connection_id, accepted)
         open_ids = {e["external_id"] for e in sync_log.open_errors(conn, connection_id, DATA_TYPE)}
-        resolved = [BASE_CURRENCY_ERROR] if not setup.refused and BASE_CURRENCY_ERROR in open_ids else []
+        still_refused = {e.external_id for e in setup.refused}
+        resolved = [external_id for external_id in (BASE_CURRENCY_ERROR, PRICE_LIST_ERROR.format(slug=price_list.slug))
+                    if external_id in open_ids and external_id not in still_refused]
         if resolved:
             sync_log.resolve(conn, connection_id, DATA_TYPE, resolved)
     if setup.refused:
@@ -131,3 +139,21 @@ async def set_up_site(
         await reporter.record_and_report(DATA_TYPE, setup.refused)
     await reporter.resolve(DATA_TYPE, resolved)
     return setup
+
+
+async def _currency_mismatch(client: SparkLayerClient, price_list: sl.PriceList) -> SyncError | None:
+    """The sync-log error for a list SparkLayer already holds in another currency (the store's base currency
+    changed): SparkLayer's API creates lists but cannot change one, so the merchant must. None when the
+    currencies agree, or the listing does not say."""
+    existing = await client.find_price_list(price_list.slug) or {}
+    currency = existing.get("currency_code")
+    if not isinstance(currency, str) or currency.upper() == price_list.currency_code:
+        return None
+    return SyncError(
+        external_id=PRICE_LIST_ERROR.format(slug=price_list.slug), entity="price_list",
+        message=f"The price list {price_list.name!r} is in {currency.upper()} in SparkLayer, but the store's "
+                f"currency is now {price_list.currency_code}; prices are still written to it as they are in the store.",
+        resolution=f"Change the currency of the price list {price_list.name!r} ({price_list.slug}) to "
+                   f"{price_list.currency_code} in the SparkLayer Dashboard; SparkLayer's API cannot change it. "
+                   "The next sync checks it again and clears this error.",
+    )

@@ -139,6 +139,12 @@ class SparkLayerSandbox:
             site.stock_locations.pop(external_id)
             site.stock = {key: value for key, value in site.stock.items() if key[1] != external_id}
 
+    def edit_price_list(self, env: str, site_id: str, slug: str, **fields: Any) -> None:
+        """What a merchant can do in the SparkLayer dashboard, and the API cannot: change a list's name or
+        currency."""
+        with self._lock:
+            self._site(env, site_id).price_lists[slug].update(fields)
+
     def edit_customer(self, env: str, site_id: str, external_id: str, **fields: Any) -> dict[str, Any]:
         """What a merchant can do in the SparkLayer dashboard: set fields of a customer (group, price lists,
         credit, ...) that the platform does not own."""

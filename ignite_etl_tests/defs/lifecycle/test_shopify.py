@@ -121,11 +121,20 @@ def test_install_sync_webhooks_and_uninstall(shopify_stack, secret_key):
     partial(env)
     assert {s["sku"]: s["stock_level"] for s in env.sparklayer.state(*SITE)["stock"]}["T-1"] == 3
 
-    # a currency change: shop/update sets the site's base currency again
+    # a currency change: shop/update sets the site's base currency again; SparkLayer's API cannot change the
+    # price list's currency, so the merchant is told to, and the error clears once the list agrees
     shop.set_currency("NZD")
     shop.deliver_webhooks()
     partial(env)
-    assert env.sparklayer.state(*SITE)["settings"]["baseCurrency"] == "NZD"
+    site = env.sparklayer.state(*SITE)
+    assert site["settings"]["baseCurrency"] == "NZD"
+    assert site["price_lists"]["shopify-price"]["currency_code"] == "AUD"
+    error = site["sync_logs"]["shopify/products"]["errors"]["price_list:shopify-price"]
+    assert "is in AUD in SparkLayer" in error["message"] and "to NZD in the SparkLayer Dashboard" in error["resolution"]
+    env.sparklayer.edit_price_list(*SITE, "shopify-price", currency_code="NZD")
+    assert env.stack.ingress.post(f"/v1/{SITE[0]}/{SITE[1]}/status/merchant").status_code == 201
+    settle(env.lifecycle)
+    assert "price_list:shopify-price" not in env.sparklayer.state(*SITE)["sync_logs"]["shopify/products"]["errors"]
 
     # every delivery was answered 2xx, and none twice made a change
     assert all(200 <= d.status < 300 for d in shop.webhooks.deliveries if d.status is not None)
