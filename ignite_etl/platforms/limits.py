@@ -4,6 +4,9 @@ A platform names the scope its limit counts (a Marketplacer instance, a Shopify 
 published; `SharedRateLimits` hands out one limiter per scope whose reservations are rows of the app database
 (`store/rate_limits.py`). However many run workers or Celery workers call a store at once, together they send
 at most `share` of its limit in any window: a burst of a tenth of that budget, then an even pace.
+
+A platform that meters cost rather than requests (Shopify's leaky bucket of query points) takes a
+`SharedCostBucket` instead: the same row, advanced by each query's points at the bucket's restore rate.
 """
 
 from __future__ import annotations
@@ -101,6 +104,59 @@ class SharedLimiter:
                 self._conn = None
 
 
+class SharedCostBucket:
+    """One scope's leaky bucket of cost points (`maximum` points, refilled at `restore_rate` a second), kept in
+    the app database so that every worker calling the store shares one reading of it. A query reserves the
+    points it is expected to cost before it is sent and gives back what it did not use; both figures can
+    change from one call to the next (the platform reports them on every answer)."""
+
+    def __init__(self, database: Database, scope: str, *, share: float = DEFAULT_PLATFORM_RATE_SHARE,
+                 time_scale: float = 1.0, sleep: Callable[[float], None] = time.sleep):
+        self.scope = scope
+        self._database = database
+        self._share = share
+        self._time_scale = time_scale
+        self._sleep = sleep
+        self._conn: Conn | None = None
+        self._lock = threading.Lock()
+
+    def _seconds(self, points: float, restore_rate: float) -> float:
+        return points * self._time_scale / (restore_rate * self._share)
+
+    def reserve(self, points: float, *, maximum: float, restore_rate: float) -> float:
+        """Wait until `share` of the bucket holds `points`, taking them; the seconds waited."""
+        cost = self._seconds(points, restore_rate)
+        capacity = maximum * self._time_scale / restore_rate  # share x maximum points, at share x the rate
+        waited = 0.0
+        while True:
+            with self._lock:
+                wait = rate_limits.take_if_free(self._connection(), self.scope, cost, max(capacity, cost))
+            if not wait:
+                return waited
+            self._sleep(wait)
+            waited += wait
+
+    def settle(self, taken: float, spent: float, *, restore_rate: float, held_seconds: float) -> None:
+        """A query that took `taken` points `held_seconds` ago spent `spent` of them, as the platform has just
+        said. The bucket counted `taken` as refilling from the moment they were taken; the platform charged
+        `spent` when the query ran, later. So `spent` is counted from now, and the rest is given back."""
+        seconds = self._seconds(taken - spent, restore_rate) - held_seconds
+        if seconds:
+            with self._lock:
+                rate_limits.give_back(self._connection(), self.scope, seconds)
+
+    def _connection(self) -> Conn:
+        if self._conn is None or self._conn.closed:
+            self._conn = self._database.connect(autocommit=True)
+        return self._conn
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+
 @dataclass(frozen=True)
 class SharedRateLimits:
     """What a sync hands a platform adapter: limiters for the scopes it calls, shared through `database`."""
@@ -111,3 +167,6 @@ class SharedRateLimits:
 
     def limiter(self, scope: str, limit: RateLimit) -> SharedLimiter:
         return SharedLimiter(self.database, scope, limit, share=self.share, time_scale=self.time_scale)
+
+    def cost_bucket(self, scope: str) -> SharedCostBucket:
+        return SharedCostBucket(self.database, scope, share=self.share, time_scale=self.time_scale)

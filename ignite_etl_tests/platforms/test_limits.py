@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from ignite_etl.platforms.limits import LocalLimiter, RateLimit, SharedLimiter, scope_name
+from ignite_etl.platforms.limits import LocalLimiter, RateLimit, SharedCostBucket, SharedLimiter, scope_name
 from ignite_etl.store import rate_limits
 from ignite_etl.store.database import Database, connect
 
@@ -83,3 +83,28 @@ def test_reserve_is_one_statement_on_one_row(database_url):
         second = rate_limits.reserve(conn, "test:one-row", 1.0, 0.0)
         rows = conn.execute("select count(*) as n from rate_limits where scope = 'test:one-row'").fetchone()["n"]
     assert first == 0.0 and second == pytest.approx(1.0, abs=0.05) and rows == 1
+
+
+def test_a_shared_cost_bucket_lends_its_points_and_takes_refunds_back(database_url):
+    """Shopify's bucket as one row: 1,000 points refilled at 100 a second (time running 10 times faster).
+    A query takes its points before it is sent, waits while the bucket lacks them, and what it did not cost
+    comes back."""
+    bucket = SharedCostBucket(Database(database_url), scope_name("test", "costs"), share=1.0, time_scale=0.1)
+    size = {"maximum": 1000, "restore_rate": 100}
+
+    assert bucket.reserve(600, **size) == 0.0  # 400 left
+    assert bucket.reserve(600, **size) == pytest.approx(0.2, rel=0.25)  # lacks 200 points: 2 s at 100/s
+    bucket.settle(600, 0, restore_rate=100, held_seconds=0.0)  # the second cost nothing after all: 600 left
+    assert bucket.reserve(500, **size) == 0.0  # 100 left
+    assert bucket.reserve(300, **size) == pytest.approx(0.2, rel=0.25)
+    bucket.close()
+
+
+def test_a_shared_cost_bucket_keeps_to_its_share_of_the_bucket(database_url):
+    """At share 0.5 our workers see half the bucket (500 points) refilled at half the rate (50 a second)."""
+    bucket = SharedCostBucket(Database(database_url), scope_name("test", "half"), share=0.5, time_scale=0.1)
+    size = {"maximum": 1000, "restore_rate": 100}
+
+    assert bucket.reserve(400, **size) == 0.0
+    assert bucket.reserve(400, **size) == pytest.approx(0.6, rel=0.25)  # lacks 300 of 500 points at 50/s
+    bucket.close()

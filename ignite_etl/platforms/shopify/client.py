@@ -5,7 +5,9 @@ Shopify meters calls in cost points per app and shop: a bucket of `maximumAvaila
 `restoreRate` per second, each query taking its requested cost up front (shopify-api.md §2.2). Every answer
 reports the bucket (`extensions.cost.throttleStatus`); the client keeps that reading and, before sending a
 document, waits until the bucket holds what the document last cost, so it waits before a THROTTLED answer
-rather than after one. A THROTTLED answer (another worker emptied the bucket) waits for the points it lacks.
+rather than after one. In a sync the bucket is shared with every worker calling the shop (`SharedCostBucket`,
+a row in Postgres): each query reserves its points there and gives back what Shopify refunded. A THROTTLED
+answer (something outside our workers emptied the bucket) waits for the points it lacks.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import httpx
 
 from ignite_etl.backoff import Deadline, RetryPolicy
 from ignite_etl.platforms.base import InvalidCredentials, PlatformError, PlatformUnavailable
+from ignite_etl.platforms.limits import SharedCostBucket
 from ignite_etl.platforms.outbound import PUBLIC_ONLY, OutboundPolicy
 from ignite_etl.platforms.shopify.queries import API_VERSION
 
@@ -146,11 +149,18 @@ class _Bucket:
         return min(self.maximum, self.available + (now - self.read_at) * self.restore_rate)
 
 
+UNREAD_BUCKET = _Bucket(available=0.0, maximum=1000.0, restore_rate=100.0, read_at=0.0)
+"""The bucket assumed before Shopify has reported one: the smallest published (Standard's 100 points/s, 1,000
+points), so a worker's first queries cannot overdraw a bigger plan's."""
+
+
 class ShopifyClient:
     """POSTs GraphQL documents to a shop's Admin API (version `API_VERSION`), only where `outbound` allows.
-    `time_scale` shrinks every wait (tests only)."""
+    `budget` is the shop's cost bucket shared with every other worker (a sync's); without it, this client
+    paces itself by the last bucket Shopify reported to it. `time_scale` shrinks every wait (tests only)."""
 
-    def __init__(self, api_base: str, tokens: TokenSource, *, http_client: httpx.Client | None = None,
+    def __init__(self, api_base: str, tokens: TokenSource, *, budget: SharedCostBucket | None = None,
+                 http_client: httpx.Client | None = None,
                  timeout: float = 60.0, time_scale: float = 1.0, sleep: Callable[[float], None] = time.sleep,
                  retry: RetryPolicy = RETRY, deadline_seconds: float | None = None,
                  outbound: OutboundPolicy = PUBLIC_ONLY):
@@ -163,6 +173,7 @@ class ShopifyClient:
         self.time_scale = time_scale
         self._sleep = sleep
         self.retry = retry if deadline_seconds is None else replace(retry, deadline_seconds=deadline_seconds)
+        self.budget = budget
         self._bucket: _Bucket | None = None
         self._costs: dict[str, float] = {}
         self._lock = threading.Lock()
@@ -174,6 +185,8 @@ class ShopifyClient:
         return f"ShopifyClient(api_base={self.api_base!r})"
 
     def close(self) -> None:
+        if self.budget is not None:
+            self.budget.close()
         if self._owns_http:
             self._http.close()
 
@@ -192,6 +205,26 @@ class ShopifyClient:
             wait = lacking / bucket.restore_rate
             self.paced_waits += 1
         self._sleep(wait * self.time_scale)
+
+    def _take(self, query: str) -> float:
+        """Before sending `query`: with a shared budget, reserve what it last cost (the points reserved);
+        without one, wait for this client's own reading of the bucket."""
+        if self.budget is None:
+            self._pace(query)
+            return 0.0
+        with self._lock:
+            bucket = self._bucket or UNREAD_BUCKET
+            needed = min(self._costs.get(query, MAX_QUERY_COST), bucket.maximum)
+        if self.budget.reserve(needed, maximum=bucket.maximum, restore_rate=bucket.restore_rate):
+            self.paced_waits += 1
+        return needed
+
+    def _give_back(self, reserved: float, charged: float, held_seconds: float) -> None:
+        """Settle a reservation with what Shopify charged: a query that cost less than reserved, or one that
+        was throttled (nothing) or never answered (nothing, as far as we can tell)."""
+        if self.budget is not None and reserved:
+            self.budget.settle(reserved, charged, restore_rate=(self._bucket or UNREAD_BUCKET).restore_rate,
+                               held_seconds=held_seconds)
 
     def _read_cost(self, query: str, body: dict) -> dict | None:
         cost = ((body.get("extensions") or {}).get("cost")) or {}
@@ -215,51 +248,57 @@ class ShopifyClient:
         refused: str | None = None
         deadline = self.retry.deadline()
         while True:
-            self._pace(query)
-            token = self.tokens.access_token(self._http, refused=refused)
-            self.requests_sent += 1
+            reserved = self._take(query)
+            reserved_at = time.monotonic()
+            charged = 0.0
             try:
-                response = self._http.post(self.graphql_url, json={"query": query, "variables": variables or {}},
-                                           headers={"X-Shopify-Access-Token": token, "Accept": "application/json"})
-            except httpx.HTTPError as exc:
-                failures += 1
-                self._retry_or_give_up(deadline, failures, self.retry.backoff(failures),
-                                       f"did not answer ({type(exc).__name__})")
-                continue
-            status = response.status_code
-            if status == 401 and refused is None and self.tokens.can_refresh:
-                refused = token  # expired or revoked early: refresh once and send again
-                continue
-            if status in (401, 403):
-                raise InvalidCredentials("Shopify refused the access token: reinstall the SparkLayer app from your "
-                                         "Shopify admin, or check the custom app's Admin API access token")
-            if status == 429:
-                throttled += 1
-                self._throttled(deadline, throttled, self.retry.rate_limit_wait(response.headers.get("retry-after"),
-                                                                                throttled - 1))
-                continue
-            if 300 <= status < 400:
-                raise PlatformError(f"Shopify answered {status} (a redirect); check the shop's myshopify.com domain")
-            if status >= 500:
-                failures += 1
-                self._retry_or_give_up(deadline, failures, self.retry.backoff(failures), f"answered {status}")
-                continue
-            body = _json(response)
-            with self._lock:
-                cost = self._read_cost(query, body)
-            errors = body.get("errors")
-            if errors and _throttled(errors):
-                throttled += 1
-                self.throttled_answers += 1
-                self._throttled(deadline, throttled, self._refill_seconds(cost))
-                continue
-            if errors:
-                messages = [str(e.get("message", e)) if isinstance(e, dict) else str(e)
-                            for e in (errors if isinstance(errors, list) else [errors])]
-                raise ShopifyQueryError(messages)
-            if status >= 400:
-                raise PlatformError(f"Shopify answered {status}")
-            return body.get("data") or {}
+                token = self.tokens.access_token(self._http, refused=refused)
+                self.requests_sent += 1
+                try:
+                    response = self._http.post(self.graphql_url, json={"query": query, "variables": variables or {}},
+                                               headers={"X-Shopify-Access-Token": token, "Accept": "application/json"})
+                except httpx.HTTPError as exc:
+                    failures += 1
+                    self._retry_or_give_up(deadline, failures, self.retry.backoff(failures),
+                                           f"did not answer ({type(exc).__name__})")
+                    continue
+                status = response.status_code
+                if status == 401 and refused is None and self.tokens.can_refresh:
+                    refused = token  # expired or revoked early: refresh once and send again
+                    continue
+                if status in (401, 403):
+                    raise InvalidCredentials("Shopify refused the access token: reinstall the SparkLayer app from your "
+                                             "Shopify admin, or check the custom app's Admin API access token")
+                if status == 429:
+                    throttled += 1
+                    self._throttled(deadline, throttled, self.retry.rate_limit_wait(response.headers.get("retry-after"),
+                                                                                    throttled - 1))
+                    continue
+                if 300 <= status < 400:
+                    raise PlatformError(f"Shopify answered {status} (a redirect); check the shop's myshopify.com domain")
+                if status >= 500:
+                    failures += 1
+                    self._retry_or_give_up(deadline, failures, self.retry.backoff(failures), f"answered {status}")
+                    continue
+                body = _json(response)
+                with self._lock:
+                    cost = self._read_cost(query, body)
+                charged = _charged(cost)
+                errors = body.get("errors")
+                if errors and _throttled(errors):
+                    throttled += 1
+                    self.throttled_answers += 1
+                    self._throttled(deadline, throttled, self._refill_seconds(cost))
+                    continue
+                if errors:
+                    messages = [str(e.get("message", e)) if isinstance(e, dict) else str(e)
+                                for e in (errors if isinstance(errors, list) else [errors])]
+                    raise ShopifyQueryError(messages)
+                if status >= 400:
+                    raise PlatformError(f"Shopify answered {status}")
+                return body.get("data") or {}
+            finally:
+                self._give_back(reserved, charged, time.monotonic() - reserved_at)
 
     def _refill_seconds(self, cost: dict | None) -> float:
         """How long until the bucket holds the cost a THROTTLED answer asked for."""
@@ -314,6 +353,14 @@ class ShopifyClient:
         if payload.get("userErrors"):
             raise ShopifyUserError(mutation, payload["userErrors"])
         return payload
+
+
+def _charged(cost: dict | None) -> float:
+    """The points an answer says it cost (none when it was throttled)."""
+    try:
+        return float((cost or {}).get("actualQueryCost") or 0)
+    except (TypeError, ValueError):
+        return 0.0
 
 
 def _throttled(errors: Any) -> bool:

@@ -20,6 +20,7 @@ from ignite_etl.platforms.base import (
     Platform,
     WebhookRegistration,
 )
+from ignite_etl.platforms.limits import SharedRateLimits, scope_name
 from ignite_etl.platforms.paging import read_rest
 from ignite_etl.platforms.shopify import queries
 from ignite_etl.platforms.shopify.bulk import BulkRead
@@ -58,12 +59,13 @@ class ShopifyPlatform(Platform):
     @classmethod
     def from_settings(cls, settings: ShopifySettings, *, app: Mapping[str, str] | None = None,
                       save_secrets: Callable[[dict[str, str]], None] | None = None, page_size: int | None = None,
-                      rate_limits: Any = None, bulk_from: int = queries.BULK_FROM_PRODUCTS,
+                      rate_limits: SharedRateLimits | None = None, bulk_from: int = queries.BULK_FROM_PRODUCTS,
                       **client_options: Any) -> ShopifyPlatform:
         """The adapter of a connection whose settings are complete. `app` is the app's credentials (to refresh
         expiring tokens and to sign webhooks); `save_secrets` stores refreshed tokens with the connection.
-        Shopify meters cost per app and shop and reports its bucket on every answer, which the client paces
-        by, so `rate_limits` and `page_size` (its pages are sized by cost, `queries`) are not used."""
+        Shopify meters cost per app and shop: `rate_limits` holds that bucket for every worker of a sync (a
+        lone call paces by the bucket Shopify reports). `page_size` is not used: pages are sized by cost
+        (`queries`)."""
         if not settings.shop:
             raise InvalidConfiguration("The connection has no Shopify shop: set its myshopify.com domain")
         if not settings.access_token:
@@ -73,7 +75,10 @@ class ShopifyPlatform(Platform):
                         float(settings.access_token_expires_at) if settings.access_token_expires_at else None)
         source = TokenSource(tokens, api_base=settings.api_base, app=dict(app or {}),
                              save=(lambda fresh: save_secrets(fresh.secrets())) if save_secrets else None)
-        client = ShopifyClient(settings.api_base, source, **client_options)
+        # Shopify keeps one bucket per app and shop
+        scope = scope_name("shopify", settings.shop, (app or {}).get("client_id", ""))
+        budget = rate_limits.cost_bucket(scope) if rate_limits else None
+        client = ShopifyClient(settings.api_base, source, budget=budget, **client_options)
         bulk_from = int((app or {}).get("bulk_from") or bulk_from)  # IGNITE_APP_SHOPIFY_BULK_FROM, when set
         return cls(client, settings.shop, app=app, bulk_from=bulk_from)
 

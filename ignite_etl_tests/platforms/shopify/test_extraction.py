@@ -3,11 +3,14 @@ variant, stock level and price, nested pages included, within Shopify's cost bud
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from ignite_etl.platforms import InvalidCredentials
+from ignite_etl.platforms.limits import SharedRateLimits
+from ignite_etl.store.database import Database
 from ignite_etl.platforms.shopify import queries
 from ignite_etl_tests.platforms.shopify.conftest import TIME_SCALE
 
@@ -180,3 +183,33 @@ def test_a_bulk_read_waits_for_one_already_running(sandbox, connect):
 
     assert len(products) == 5
     assert [op.status for op in sandbox.bulk_operations.values()] == ["COMPLETED"] * 3
+
+
+@pytest.mark.parametrize("shared", [True, False], ids=["shared-bucket", "each-its-own"])
+def test_workers_reading_one_shop_at_once_share_its_cost_bucket(sandbox, connect, database_url, shared):
+    """Three workers read the same Standard shop (1,000 points, 100 a second, time running 5 times faster) at
+    once. Sharing the bucket through Postgres, neither is ever throttled; each pacing by its own reading of the
+    bucket, they overdraw it."""
+    sandbox.generate(24, seed=8)
+    sandbox.time_scale = scale = 0.2
+    limits = SharedRateLimits(Database(database_url), time_scale=scale) if shared else None  # the default share
+    workers = [connect(rate_limits=limits, time_scale=scale) for _ in range(3)]
+    read = {}
+    go = threading.Barrier(len(workers))
+
+    def work(n: int) -> None:
+        go.wait()
+        read[n] = read_all(workers[n], updated_since=datetime(2000, 1, 1, tzinfo=UTC))[0]
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(len(workers))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert [len(read[n]) for n in range(len(workers))] == [24] * len(workers)
+    if shared:
+        assert sandbox.throttled_requests == 0
+        assert sum(w.client.paced_waits for w in workers) > 0
+    else:
+        assert sandbox.throttled_requests > 0
