@@ -2,7 +2,8 @@
 store: install → the platform's authorisation → our callback → the merchant registers with SparkLayer →
 SparkLayer connects the new site to the store → onboarding.
 
-    GET  /install/{platform}            the platform opens it: we send the merchant to authorise the app
+    GET  /install/{platform}            the platform opens it: we send the merchant to authorise the app (or,
+                                        when the platform installed it itself, exchange its proof at once)
     GET  /install/{platform}/callback   the platform sends them back: signature and `state` checked, the
                                         store's settings stored (secret ones encrypted)
     GET  /app/{token}/register          the registration page; POST registers through the Dashboard API and
@@ -98,9 +99,17 @@ def _callback_url(request: Request, spec: PlatformSpec) -> str:
 
 async def start_install(request: Request) -> Response:
     spec, flow = _install_spec(request)
+    query = dict(request.query_params)
+    try:
+        proof = flow.managed(query)
+    except InstallRefused as exc:
+        raise PageError(400, "This install link does not work", f"{sentence(str(exc))} "
+                        f"{_start_again(spec.display_name)}") from None
+    if proof is not None:
+        return await _managed_install(request, spec, flow, query, proof)
     state = secrets.token_urlsafe(32)
     try:
-        start = flow.begin(dict(request.query_params), state=state, callback_url=_callback_url(request, spec))
+        start = flow.begin(query, state=state, callback_url=_callback_url(request, spec))
     except InstallRefused as exc:
         raise PageError(400, "This install link does not work", f"{sentence(str(exc))} "
                         f"{_start_again(spec.display_name)}") from None
@@ -153,6 +162,33 @@ async def install_callback(request: Request) -> Response:
             raise PageError(400, "This install link has expired", _start_again(spec.display_name))
         token = await installations.issue_page_token(
             conn, installation_id, ttl_seconds=request.app.state.config.install_page_ttl_seconds)
+    return _see(f"/app/{token}/register")
+
+
+async def _managed_install(request: Request, spec: PlatformSpec, flow: InstallFlow, query: dict[str, str],
+                           proof: str) -> Response:
+    """The platform installed the app itself and the request proves it: spend the proof (it works once), get
+    the store's credentials for it, and go on to registration as after a callback."""
+    store_id = flow.verify_callback(query)
+    config = request.app.state.config
+    async with request.app.state.db.connection() as conn:
+        fresh = await installations.claim_proof(conn, proof, spec.name, store_id,
+                                                ttl_seconds=config.install_state_ttl_seconds)
+    if not fresh:
+        raise PageError(400, "This install link has been used", f"It works once. {_start_again(spec.display_name)}")
+    try:
+        settings = await run_in_threadpool(flow.exchange, query, callback_url=_callback_url(request, spec))
+    except InstallRefused as exc:
+        raise PageError(400, "The install was refused", f"{sentence(str(exc))} {_start_again(spec.display_name)}") from None
+    except PlatformError:
+        raise PageError(502, "Your store did not answer", f"We could not reach your {spec.display_name} store to "
+                        f"finish the install. {_start_again(spec.display_name)}") from None
+    async with request.app.state.db.connection() as conn, conn.transaction():
+        installation_id = await installations.save(conn, request.app.state.cipher, spec.name, store_id,
+                                                   settings.config(), settings.secrets())
+        token = await installations.issue_page_token(conn, installation_id,
+                                                     ttl_seconds=config.install_page_ttl_seconds)
+    log.info("install %s: store %s installed by the platform", spec.name, store_id)
     return _see(f"/app/{token}/register")
 
 

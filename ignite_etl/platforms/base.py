@@ -240,8 +240,16 @@ class InstallFlow(ABC):
 
     @abstractmethod
     def exchange(self, query: Mapping[str, str], *, callback_url: str) -> ConnectSettings:
-        """The store's connect settings (its credentials among them) for a verified callback's code;
-        `InstallRefused` when the platform refuses the code, `PlatformUnavailable` when it does not answer."""
+        """The store's connect settings (its credentials among them) for a verified callback's code, or for
+        a managed install's proof; `InstallRefused` when the platform refuses it, `PlatformUnavailable` when
+        it does not answer."""
+
+    def managed(self, query: Mapping[str, str]) -> str | None:
+        """For an install the platform made itself, without sending the merchant to authorise the app
+        (Shopify's managed install opens the app with a session token), the once-only id of the proof the
+        request carries, after checking it; `exchange` then takes the same request. None when the merchant
+        must authorise first (`begin`); `InstallRefused` when the proof is not the platform's or has expired."""
+        return None
 
 
 PrivacyKind = Literal["customer_data_request", "customer_redact", "store_redact"]

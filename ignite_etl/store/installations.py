@@ -64,6 +64,21 @@ async def use_state(conn: AsyncConn, state: str) -> None:
     await conn.execute("update install_state set used_at = now() where state_hash = %s", (_hash(state),))
 
 
+async def claim_proof(conn: AsyncConn, proof: str, platform: str, store_id: str, *, ttl_seconds: int) -> bool:
+    """Spend the once-only id of a managed install's proof (kept beside the `state`s, already used); False
+    when it was spent before."""
+    cursor = await conn.execute(
+        """
+        insert into install_state (state_hash, platform, store_id, expires_at, used_at)
+        values (%s, %s, %s, now() + make_interval(secs => %s), now())
+        on conflict (state_hash) do nothing
+        returning 1 as claimed
+        """,
+        (_hash(f"{platform}:proof:{proof}"), platform, store_id, ttl_seconds),
+    )
+    return await cursor.fetchone() is not None
+
+
 async def save(conn: AsyncConn, cipher: CredentialCipher, platform: str, store_id: str,
                config: dict[str, Any], secret_settings: dict[str, str]) -> int:
     """Store (or, on a repeated install, replace) the store's settings; its registration is kept."""

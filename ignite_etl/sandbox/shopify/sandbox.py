@@ -3,8 +3,9 @@ operations as JSON under `/_sandbox/`.
 
     POST /admin/api/2025-01/graphql.json     the Admin API (X-Shopify-Access-Token), cost-throttled
     GET  /admin/oauth/authorize              the merchant approves the app -> redirect_uri?code&hmac&shop&state…
-    POST /admin/oauth/access_token           code or refresh-token exchange (expiring offline tokens)
+    POST /admin/oauth/access_token           code, refresh-token or session-token exchange (expiring offline tokens)
     GET  /_sandbox/install                   the app listing's Install button: opens the app URL, signed
+                                             (`?managed=1`: installed by Shopify, embedded, with a session token)
     GET  /_sandbox/bulk/{id}.jsonl           a finished bulk operation's result file
 
 The app (client id and secret, app URL, allowed redirect URLs, compliance address) is configured with
@@ -13,6 +14,8 @@ The app (client id and secret, app URL, allowed redirect URLs, compliance addres
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import html
@@ -21,6 +24,7 @@ import secrets
 import tempfile
 import threading
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,6 +48,9 @@ from ignite_etl.sandbox.shopify.webhooks import API_VERSION, Subscription, Webho
 GRAPHQL_PATH = f"/admin/api/{API_VERSION}/graphql.json"
 DEFAULT_SCOPES = "read_products,read_inventory"
 MAX_QUERY_COST = 1000
+SESSION_TOKEN_SECONDS = 60
+TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
+OFFLINE_TOKEN_TYPE = "urn:shopify:params:oauth:token-type:offline-access-token"
 BULK_CONNECTIONS = 5
 BULK_DEPTH = 2
 BULK_WINDOW = 250
@@ -176,6 +183,40 @@ class ShopifySandbox:
         params = self.signed_query({"shop": self.shop.domain, "timestamp": str(int(time.time())),
                                     "host": _host(self.shop.domain)})
         return f"{self.app.app_url}?{urlencode(params)}"
+
+    def session_token(self, *, lifetime: float = SESSION_TOKEN_SECONDS, secret: str | None = None) -> str:
+        """What App Bridge hands the embedded app: an HS256 JWT signed with the client secret (or `secret`),
+        for this app and shop, valid for a minute."""
+        now = int(time.time())
+        claims = {"iss": f"https://{self.shop.domain}/admin", "dest": f"https://{self.shop.domain}",
+                  "aud": self.app.client_id, "sub": "1", "exp": now + int(lifetime), "nbf": now, "iat": now,
+                  "jti": str(uuid.uuid4()), "sid": secrets.token_hex(16)}
+        header = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+        body = _b64url(json.dumps(claims).encode())
+        key = (secret or self.app.client_secret).encode()
+        return f"{header}.{body}.{_b64url(hmac.new(key, f'{header}.{body}'.encode(), hashlib.sha256).digest())}"
+
+    def managed_install_link(self, *, session_token: str | None = None) -> str:
+        """Managed install: Shopify installs the app with its configured scopes and opens the app URL in the
+        admin, embedded, with a session token (`id_token`) to exchange."""
+        with self._lock:
+            self.installed = True
+        params = self.signed_query({"embedded": "1", "host": _host(self.shop.domain),
+                                    "id_token": session_token or self.session_token(), "shop": self.shop.domain,
+                                    "timestamp": str(int(time.time()))})
+        return f"{self.app.app_url}?{urlencode(params)}"
+
+    def _valid_session_token(self, token: str) -> bool:
+        try:
+            header, body, signature = token.split(".")
+            claims = json.loads(_unb64url(body))
+            given = _unb64url(signature)
+        except (ValueError, binascii.Error):
+            return False
+        expected = hmac.new(self.app.client_secret.encode(), f"{header}.{body}".encode(), hashlib.sha256).digest()
+        return (hmac.compare_digest(expected, given) and claims.get("aud") == self.app.client_id
+                and claims.get("dest") == f"https://{self.shop.domain}"
+                and claims.get("nbf", 0) <= time.time() < claims.get("exp", 0))
 
     def uninstall(self) -> None:
         """The merchant removes the app: tokens revoked, `app/uninstalled` sent; `shop/redact` is sent by
@@ -503,6 +544,14 @@ class ShopifySandbox:
                 grant = self._grant(self.app.scopes, True)
                 self._previous_refresh[grant["refresh_token"]] = token
                 return JSONResponse(grant)
+            if data.get("grant_type") == TOKEN_EXCHANGE_GRANT:
+                if not self.installed or not self._valid_session_token(str(data.get("subject_token") or "")):
+                    return JSONResponse({"error": "invalid_subject_token", "error_description": "The session token "
+                                         "is invalid or has expired"}, status_code=400)
+                if data.get("requested_token_type") != OFFLINE_TOKEN_TYPE:
+                    return JSONResponse({"error": "invalid_request", "error_description": "This sandbox grants "
+                                         "offline access tokens only"}, status_code=400)
+                return JSONResponse(self._grant(self.app.scopes, str(data.get("expiring", "0")) == "1"))
             scope = self._codes.pop(str(data.get("code") or ""), None)
             if scope is None:
                 return JSONResponse({"error": "invalid_request", "error_description": "The authorization code was "
@@ -511,9 +560,11 @@ class ShopifySandbox:
             return JSONResponse(self._grant(scope, str(data.get("expiring", "0")) == "1"))
 
     async def _install_button(self, request: Request) -> Response:
+        """The app listing's Install button; `?managed=1` installs the app as a managed install does."""
         if not self.app.app_url:
             return problem(409, "the app has no app URL: PUT /_sandbox/app {\"app_url\": …}")
-        return RedirectResponse(self.install_link(), status_code=302)
+        managed = request.query_params.get("managed") == "1"
+        return RedirectResponse(self.managed_install_link() if managed else self.install_link(), status_code=302)
 
     async def _bulk_file(self, request: Request) -> Response:
         operation = self.bulk_operations.get(request.path_params["operation_id"])
@@ -695,3 +746,11 @@ def _bulk_problem(query: str) -> str | None:
     if connections and max(connections) > BULK_DEPTH:
         return f"Bulk queries cannot contain connections with a nesting depth greater than {BULK_DEPTH}."
     return None
+
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _unb64url(part: str) -> bytes:
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))

@@ -157,3 +157,31 @@ def test_install_sync_webhooks_and_uninstall(shopify_stack, secret_key):
     assert shop.webhooks.deliveries[-1].status == 200
     assert env.rows("select * from installation") == []
     assert [r["kind"] for r in env.rows("select kind from privacy_request")] == ["store_redact"]
+
+
+def test_a_managed_install_goes_straight_to_registration_and_its_link_works_once(shopify_stack, secret_key):
+    """Shopify installs the app itself and opens it in the admin with a session token: no authorisation page;
+    the token is exchanged for the shop's tokens and the merchant registers as after the usual install."""
+    env, shop = shopify_stack
+    merchant = Merchant()
+
+    link = shop.managed_install_link()
+    registration = merchant.get(link)
+
+    assert "SparkLayer is installed on your Shopify store" in registration.text
+    assert not any("/admin/oauth/authorize" in url for url in merchant.visited)
+    (installed,) = env.rows("select * from installation")
+    assert (installed["platform"], installed["store_id"]) == ("shopify", SHOP)
+    assert b"shpat_" not in bytes(installed["platform_credentials"])
+
+    again = Merchant().get(link)  # the same link, replayed
+    assert again.status_code == 400 and "This install link has been used" in again.text
+    forged = Merchant().get(shop.managed_install_link(session_token=shop.session_token(secret="forged")))
+    assert forged.status_code == 400 and "not signed by Shopify" in forged.text
+
+    merchant.submit(registration, **MERCHANT)
+    env.sparklayer.dashboard.wait_for_connect_calls()
+    settle(env.lifecycle)
+    assert [(r.job_def.name, r.success) for r in env.lifecycle.launched] == [("complete_connection", True),
+                                                                             ("full_sync", True)]
+    assert {p["title"] for p in env.sparklayer.state(*SITE)["products"].values()} == {"Kettle", "Teapot"}

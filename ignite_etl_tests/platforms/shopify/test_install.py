@@ -1,5 +1,6 @@
 """The install's Shopify side: every request and callback must carry Shopify's query-string HMAC, a fresh
-timestamp and a myshopify.com shop, and the code is exchanged for an expiring offline token."""
+timestamp and a myshopify.com shop, and the code (or, after a managed install, the session token) is exchanged
+for an expiring offline token."""
 
 from __future__ import annotations
 
@@ -69,6 +70,50 @@ def test_the_callbacks_code_becomes_an_expiring_token_and_a_spent_code_is_refuse
     assert set(settings.secrets()) == {"access_token", "refresh_token", "access_token_expires_at"}
     with pytest.raises(InstallRefused, match="refused the authorisation code"):
         flow.exchange(callback, callback_url=CALLBACK)
+
+
+def managed_query(sandbox, **token_options) -> dict[str, str]:
+    """The query a managed install opens the app URL with: signed, embedded, with a session token."""
+    link = sandbox.managed_install_link(session_token=sandbox.session_token(**token_options))
+    return {k: v[0] for k, v in parse_qs(urlsplit(link).query).items()}
+
+
+def test_a_managed_install_exchanges_its_session_token_once_checked(sandbox, flow):
+    sandbox.configure_app(app_url="https://ignite.example/install/shopify")
+    query = managed_query(sandbox)
+
+    proof = flow.managed(query)
+    settings = flow.exchange(query, callback_url=CALLBACK)
+
+    assert proof and query["embedded"] == "1"
+    assert settings.shop == "sandbox.myshopify.com" and settings.access_token.startswith("shpat_")
+    assert settings.refresh_token and int(settings.access_token_expires_at) > time.time() + 3000
+    assert flow.begin(signed(sandbox.app.client_secret), state="s", callback_url=CALLBACK)  # the usual way still works
+    assert flow.managed(signed(sandbox.app.client_secret)) is None  # no session token: the merchant authorises
+
+
+@pytest.mark.parametrize(("token_options", "says"), [
+    ({"secret": "not-the-client-secret"}, "not signed by Shopify"),
+    ({"lifetime": -30}, "expired"),
+])
+def test_a_session_token_that_is_not_shopifys_or_has_expired_is_refused(sandbox, flow, token_options, says):
+    sandbox.configure_app(app_url="https://ignite.example/install/shopify")
+    query = managed_query(sandbox, **token_options)
+
+    with pytest.raises(InstallRefused, match=says):
+        flow.managed(query)
+    with pytest.raises(InstallRefused, match="refused the session token"):
+        flow.exchange(query, callback_url=CALLBACK)  # and Shopify would not take it either
+
+
+def test_a_session_token_for_another_app_is_refused(sandbox, flow):
+    sandbox.configure_app(app_url="https://ignite.example/install/shopify")
+    query = managed_query(sandbox)
+    other = ShopifyInstall({"client_id": "another-app", "client_secret": sandbox.app.client_secret,
+                            "admin_url": flow.admin_url})
+
+    with pytest.raises(InstallRefused, match="another app"):
+        other.managed(query)
 
 
 def test_an_app_without_its_credentials_cannot_install():
