@@ -85,6 +85,15 @@ class StockLocation(Record):
     name: str = Field(min_length=1)
 
 
+class PriceList(Record):
+    """A price list of the store's beside the platform's own (e.g. a Shopify B2B catalog's): SparkLayer holds a
+    list of the same slug."""
+
+    slug: str = Field(min_length=1, pattern=r"^[a-z0-9-]+$")
+    name: str = Field(min_length=1)
+    currency: str = Field(pattern="^[A-Z]{3}$")
+
+
 class Price(Record):
     """The unit price of a SKU from `quantity` upwards; `price_list_slug` None means the platform's list."""
 

@@ -54,7 +54,8 @@ def push_everything(target: NaiveTarget, mode: Mode) -> dict[str, int]:
     products = payloads.desired_products(frames.frame("products"), frames.frame("variants"))
     stock = [sl.StockLevel(**body) for _, body in payloads.stock_bodies(frames.frame("stock"))]
     slug = payloads.price_list_slug(target.platform)
-    prices = [sl.SkuPricing(**body) for _, body in payloads.pricing_bodies(frames.frame("prices"), slug)]
+    prices = [sl.SkuPricing(**body) for _, body in payloads.pricing_bodies(frames.frame("prices"), slug)
+              if payloads.PRICE_LIST_KEY not in body]  # the platform's own list only
     customer_bodies, _problems = payloads.customer_bodies(customers)
     del frames, customers
 

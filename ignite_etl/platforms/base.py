@@ -10,7 +10,16 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
-from ignite_etl.model import CataloguePage, Customer, CustomerRequest, Order, StockLocation, StoreSettings, WebhookEvent
+from ignite_etl.model import (
+    CataloguePage,
+    Customer,
+    CustomerRequest,
+    Order,
+    PriceList,
+    StockLocation,
+    StoreSettings,
+    WebhookEvent,
+)
 
 
 class PlatformError(Exception):
@@ -177,6 +186,11 @@ class Platform(ABC):
     @abstractmethod
     def store_settings(self) -> StoreSettings:
         """The store settings SparkLayer mirrors (base currency)."""
+
+    def price_lists(self) -> list[PriceList]:
+        """The store's price lists beside the platform's own (Shopify's B2B catalogs), each mirrored as a
+        SparkLayer list; a full read of the catalogue brings their prices (`Price.price_list_slug`)."""
+        return []
 
     @abstractmethod
     def stock_locations(self) -> list[StockLocation]:

@@ -78,6 +78,7 @@ def start_sandbox(
         sandbox.shopify = ShopifySandbox(domain=DEMO_SHOP)
         sandbox.shopify.configure_app(**DEMO_SHOPIFY_APP)
         sandbox.shopify.generate(adverts, seed=seed, broken_rate=broken_rate)
+        sandbox.shopify.add_catalog("Trade customers", decrease_percent=15)  # a B2B catalog's price list
         sandbox.shopify_server = BackgroundServer(sandbox.shopify.asgi, port=shopify_port).start()
     return sandbox
 

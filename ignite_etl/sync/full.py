@@ -198,6 +198,7 @@ def set_up(services: Services, run: SyncRun, *, dry_run: bool, log_kind: str = "
     with services.platform(connection) as platform:
         currency = platform.store_settings().base_currency
         locations = platform.stock_locations()
+        more_price_lists = [payloads.store_price_list(p) for p in platform.price_lists()]
     price_list = payloads.price_list_for(connection.platform, currency)
 
     async def main():
@@ -205,10 +206,12 @@ def set_up(services: Services, run: SyncRun, *, dry_run: bool, log_kind: str = "
             reporter = SyncLogReporter(client, services.db, connection.id, run.sync_id,
                                        integration=connection.platform, kind=log_kind)
             return await set_up_site(client, services.db, connection.id, price_list=price_list,
-                                     locations=locations, reporter=reporter, dry_run=dry_run)
+                                     more_price_lists=more_price_lists, locations=locations, reporter=reporter,
+                                     dry_run=dry_run)
 
     setup = asyncio.run(main())
-    metadata: dict[str, Any] = {"dry_run": dry_run, "base_currency": currency, "price_list": price_list.slug,
+    metadata: dict[str, Any] = {"dry_run": dry_run, "base_currency": currency,
+                                "price_list": ", ".join([price_list.slug, *(p.slug for p in more_price_lists)]),
                                 "stock_locations": ", ".join(setup.stock_locations), "written": len(setup.written)}
     warnings = []
     if setup.failure_reason:

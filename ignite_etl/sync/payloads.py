@@ -17,6 +17,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from ignite_etl.diff import DesiredProduct
+from ignite_etl.model import PriceList
 from ignite_etl.platforms import platform_spec
 from ignite_etl.sparklayer import models as sl
 from ignite_etl.store.sync_log import SyncError
@@ -30,6 +31,11 @@ def price_list_for(platform: str, currency: str) -> sl.PriceList:
     """The platform's own price list, named after it ("<Display name> Price", slug `<name>-price`)."""
     spec = platform_spec(platform)
     return sl.PriceList(slug=spec.price_list_slug, name=spec.price_list_name, currency_code=currency)
+
+
+def store_price_list(price_list: PriceList) -> sl.PriceList:
+    """One of the store's further price lists (a B2B catalog's), as SparkLayer creates it."""
+    return sl.PriceList(slug=price_list.slug, name=price_list.name, currency_code=price_list.currency)
 
 
 ROWS_CHUNK = 10_000
@@ -117,16 +123,25 @@ def zero_stock_body(key: str) -> dict[str, Any]:
     return sl.StockLevel(sku=sku, stock_location_external_id=location, stock_level=0).to_body()
 
 
+PRICE_LIST_KEY = "price_list_slug"
+"""In a price body for a list other than the platform's own: which list it is written to."""
+
+
 def pricing_bodies(prices: pd.DataFrame | None, price_list_slug: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    """One body per SKU with every quantity break of that SKU on the platform's price list."""
-    breaks: dict[str, dict[int, Decimal]] = defaultdict(dict)
+    """One body per SKU and price list with every quantity break of that SKU on that list. On the platform's
+    own list (`price_list_slug`) the key is the SKU; on a further list (a B2B catalog's) it is `sku@slug` and
+    the body names the list (`PRICE_LIST_KEY`)."""
+    breaks: dict[tuple[str, str], dict[int, Decimal]] = defaultdict(dict)
     for row in rows(prices):
-        if (row.get("price_list_slug") or price_list_slug) != price_list_slug:
-            continue
-        breaks[row["sku"]][int(row.get("quantity") or 1)] = _decimal(row["price"])
-    for sku in breaks:
-        pricing = [sl.PriceBreak(quantity=q, price=p) for q, p in sorted(breaks[sku].items())]
-        yield sku, sl.SkuPricing(sku=sku, pricing=pricing).to_body()
+        slug = row.get("price_list_slug") or price_list_slug
+        breaks[(slug, row["sku"])][int(row.get("quantity") or 1)] = _decimal(row["price"])
+    for (slug, sku), by_quantity in breaks.items():
+        pricing = [sl.PriceBreak(quantity=q, price=p) for q, p in sorted(by_quantity.items())]
+        body = sl.SkuPricing(sku=sku, pricing=pricing).to_body()
+        if slug == price_list_slug:
+            yield sku, body
+        else:
+            yield f"{sku}@{slug}", {**body, PRICE_LIST_KEY: slug}
 
 
 def _decimal(value: Any) -> Decimal:

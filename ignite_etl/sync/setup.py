@@ -79,17 +79,20 @@ async def set_up_site(
     price_list: sl.PriceList,
     locations: Sequence[StockLocation],
     reporter: SyncLogReporter,
+    more_price_lists: Sequence[sl.PriceList] = (),
     dry_run: bool = False,
 ) -> SiteSetup:
-    """Write what is missing or changed. Stock locations are created every time (a merchant can delete one
+    """Write what is missing or changed: `price_list` is the platform's own (its currency the base currency),
+    `more_price_lists` the store's others (B2B catalogs'). Stock locations are created every time (a merchant can delete one
     in SparkLayer; an existing one answers 409, which counts as done). A refused base currency goes to the
     sync log through `reporter` (after opening the sync's log, so a full sync's start does not wipe it); an
     accepted one resolves the earlier refusal there."""
     currency = price_list.currency_code
     setup = SiteSetup(currency, price_list.slug, [loc.external_id for loc in locations])
+    lists = {p.slug: p for p in (price_list, *more_price_lists)}
     wanted = {
         BASE_CURRENCY: record_hash({"key": "baseCurrency", "value": currency}),
-        ("price_list", price_list.slug): record_hash(price_list.to_body()),
+        **{("price_list", slug): record_hash(p.to_body()) for slug, p in lists.items()},
     }
     with db.connect() as conn:
         state = sync_state.load_rows(conn, connection_id, wanted)
@@ -99,16 +102,18 @@ async def set_up_site(
         return setup
 
     accepted: list[tuple[Accepted, None]] = []
-    if ("price_list", price_list.slug) in stale:
-        result = await client.create_price_list(price_list)  # an existing slug counts as success
+    for slug, wanted_list in lists.items():
+        if ("price_list", slug) not in stale:
+            continue
+        result = await client.create_price_list(wanted_list)  # an existing slug counts as success
         if not result.ok:
-            raise SiteSetupFailed(f"SparkLayer refused the price list {price_list.slug}: {result.error_message}")
-        mismatch = await _currency_mismatch(client, price_list) if result.status_code == 400 else None
+            raise SiteSetupFailed(f"SparkLayer refused the price list {slug}: {result.error_message}")
+        mismatch = await _currency_mismatch(client, wanted_list) if result.status_code == 400 else None
         if mismatch:
             setup.refused.append(mismatch)
         else:
-            accepted.append((Accepted("price_list", price_list.slug, wanted[("price_list", price_list.slug)]), None))
-            setup.written.append(f"price_list:{price_list.slug}")
+            accepted.append((Accepted("price_list", slug, wanted[("price_list", slug)]), None))
+            setup.written.append(f"price_list:{slug}")
     created = await ensure_stock_locations(client, db, connection_id, locations)
     setup.written += [f"stock_location:{external_id}" for external_id in created]
     if BASE_CURRENCY in stale:
@@ -129,7 +134,7 @@ async def set_up_site(
         sync_state.advance(conn, connection_id, accepted)
         open_ids = {e["external_id"] for e in sync_log.open_errors(conn, connection_id, DATA_TYPE)}
         still_refused = {e.external_id for e in setup.refused}
-        resolved = [external_id for external_id in (BASE_CURRENCY_ERROR, PRICE_LIST_ERROR.format(slug=price_list.slug))
+        resolved = [external_id for external_id in (BASE_CURRENCY_ERROR, *(PRICE_LIST_ERROR.format(slug=s) for s in lists))
                     if external_id in open_ids and external_id not in still_refused]
         if resolved:
             sync_log.resolve(conn, connection_id, DATA_TYPE, resolved)

@@ -25,6 +25,7 @@ from ignite_etl.store import sync_log, sync_state
 from ignite_etl.store.database import Conn, Database
 from ignite_etl.store.sync_log import SyncError
 from ignite_etl.sync.entities import WRITES, data_type_of
+from ignite_etl.sync.payloads import PRICE_LIST_KEY
 
 log = logging.getLogger(__name__)
 
@@ -192,12 +193,24 @@ class ChangeWriter:
         if kind == ("stock", "set"):
             return await client.batch_update_stock([sl.StockLevel(**b) for b in bodies])
         if kind == ("price", "set"):
-            return await client.update_pricing(self._price_list_slug, [sl.SkuPricing(**b) for b in bodies])
+            return await self._update_pricing(bodies)
         if kind == ("customer", "upsert"):
             return await client.upsert_customers([sl.Customer(**b) for b in bodies])
         if kind == ("customer", "delete"):
             return await client.delete_customers([c.external_id for c in chunk])
         raise ValueError(f"no writer for {kind}")  # pragma: no cover - checked in write()
+
+    async def _update_pricing(self, bodies: list[dict]) -> list[sl.WriteResult]:
+        """Prices, one request per price list they are on (the platform's own, or a B2B catalog's)."""
+        by_list: dict[str, list[int]] = {}
+        for position, body in enumerate(bodies):
+            by_list.setdefault(body.get(PRICE_LIST_KEY) or self._price_list_slug, []).append(position)
+        results: list[sl.WriteResult | None] = [None] * len(bodies)
+        for slug, positions in by_list.items():
+            items = [sl.SkuPricing(**_without(bodies[p], PRICE_LIST_KEY)) for p in positions]
+            for position, result in zip(positions, await self._client.update_pricing(slug, items), strict=True):
+                results[position] = result
+        return [r for r in results if r is not None]
 
     async def _update_existing(self, chunk: list[Change], results: list[sl.WriteResult]) -> list[sl.WriteResult]:
         """A create SparkLayer answers 409 for already has the product (we lost its state in a

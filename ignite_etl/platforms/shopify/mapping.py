@@ -8,6 +8,7 @@ cannot be mapped becomes a `RecordProblem` with what the merchant should do; it 
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -16,6 +17,7 @@ from ignite_etl import b2b
 from ignite_etl.model import (
     Money,
     Price,
+    PriceList,
     Product,
     RecordProblem,
     RecordStatus,
@@ -26,7 +28,10 @@ from ignite_etl.model import (
 )
 from ignite_etl.platforms.base import PlatformError
 
+log = logging.getLogger(__name__)
+
 PRICE_LIST_SLUG = "shopify-price"
+CATALOG_PRICE_LIST_PREFIX = "shopify-price-list-"
 DEFAULT_OPTION = ("Title", "Default Title")
 """What Shopify names the one option of a product without options; SparkLayer has no option then."""
 STATUSES: dict[str, RecordStatus] = {"ACTIVE": "live", "ARCHIVED": "discontinued", "DRAFT": "discontinued"}
@@ -182,6 +187,44 @@ def _map_variant(node: dict, product_id: str, status: RecordStatus, product_imag
             into.prices.append(Price(sku=sku, price_list_slug=PRICE_LIST_SLUG, quantity=1, price=price,
                                      currency=currency))
     return variant
+
+
+def map_catalog_price_list(node: dict) -> PriceList | None:
+    """An active B2B catalog's price list as a further SparkLayer list, slug `shopify-price-list-<id>`, named
+    after the catalog; None for a catalog without one, or not active."""
+    price_list = node.get("priceList") or {}
+    if node.get("status") != "ACTIVE" or not price_list.get("id") or not price_list.get("currency"):
+        return None
+    return PriceList(slug=f"{CATALOG_PRICE_LIST_PREFIX}{legacy_id(price_list['id'])}",
+                     name=node.get("title") or price_list.get("name") or "Shopify B2B catalog",
+                     currency=price_list["currency"])
+
+
+def map_list_prices(nodes: list[dict], price_list: PriceList, into: MappedProducts) -> None:
+    """A page of a catalog price list's prices: each SKU of an active product at quantity 1 and at each of its
+    quantity breaks. A price that is not a number is a problem of its SKU on that list."""
+    for node in nodes:
+        variant = node.get("variant") or {}
+        sku = (variant.get("sku") or "").strip()
+        if not sku or (variant.get("product") or {}).get("status") != "ACTIVE":
+            continue  # no SKU is already the variant's problem; a product not live has no prices
+        breaks = [(1, (node.get("price") or {}).get("amount"))]
+        breaks += [(int(b.get("minimumQuantity") or 1), (b.get("price") or {}).get("amount"))
+                   for b in nodes_of(node.get("quantityPriceBreaks"))]
+        if ((node.get("quantityPriceBreaks") or {}).get("pageInfo") or {}).get("hasNextPage"):
+            log.warning("SKU %s has more than %d quantity breaks on %s; the first are synced", sku,
+                        len(breaks) - 1, price_list.slug)
+        for quantity, amount in breaks:
+            price = b2b.parse_amount(amount)
+            if price is None:
+                into.problems.append(RecordProblem(
+                    entity="price", external_id=f"variant:{legacy_id(variant.get('id') or '')}:{price_list.slug}",
+                    message=f"The price of SKU {sku} on {price_list.name} ({amount!r}) is not a number, so it was "
+                            "not synced", resolution=f"Set a valid price for SKU {sku} in the catalog "
+                                                     f"{price_list.name} in Shopify", visible_id=sku))
+                break
+            into.prices.append(Price(sku=sku, price_list_slug=price_list.slug, quantity=quantity, price=price,
+                                     currency=price_list.currency))
 
 
 def map_location(node: dict) -> StockLocation:

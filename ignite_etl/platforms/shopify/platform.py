@@ -13,11 +13,12 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from ignite_etl.model import CataloguePage, Customer, Order, StockLocation, StoreSettings
+from ignite_etl.model import CataloguePage, Customer, Order, PriceList, StockLocation, StoreSettings
 from ignite_etl.platforms.base import (
     InvalidConfiguration,
     InvalidCredentials,
     Platform,
+    PlatformError,
     WebhookRegistration,
 )
 from ignite_etl.platforms.limits import SharedRateLimits, scope_name
@@ -25,7 +26,16 @@ from ignite_etl.platforms.paging import read_rest
 from ignite_etl.platforms.shopify import queries
 from ignite_etl.platforms.shopify.bulk import BulkRead
 from ignite_etl.platforms.shopify.client import ShopifyClient, ShopifyUserError, Tokens, TokenSource
-from ignite_etl.platforms.shopify.mapping import MappedProducts, gid, legacy_id, map_location, map_product
+from ignite_etl.platforms.shopify.mapping import (
+    CATALOG_PRICE_LIST_PREFIX,
+    MappedProducts,
+    gid,
+    legacy_id,
+    map_catalog_price_list,
+    map_list_prices,
+    map_location,
+    map_product,
+)
 from ignite_etl.platforms.shopify.settings import ShopifySettings
 
 log = logging.getLogger(__name__)
@@ -55,6 +65,7 @@ class ShopifyPlatform(Platform):
         self.app = dict(app or {})
         self.bulk_from = bulk_from
         self._currency: str | None = None
+        self._price_lists: list[PriceList] | None = None
 
     @classmethod
     def from_settings(cls, settings: ShopifySettings, *, app: Mapping[str, str] | None = None,
@@ -126,10 +137,43 @@ class ShopifyPlatform(Platform):
                 read.run()
                 for nodes in read.products(BULK_PAGE_SIZE):
                     yield self._page(nodes)
-            return
-        size = min(page_size or queries.PRODUCTS_PER_PAGE, queries.PRODUCTS_PER_PAGE)
-        for nodes in self.client.paginate(queries.PRODUCTS, {"query": _search_since(updated_since)}, "products", size):
-            yield self._page([node for node in nodes if node])
+        else:
+            size = min(page_size or queries.PRODUCTS_PER_PAGE, queries.PRODUCTS_PER_PAGE)
+            for nodes in self.client.paginate(queries.PRODUCTS, {"query": _search_since(updated_since)}, "products",
+                                              size):
+                yield self._page([node for node in nodes if node])
+        if updated_since is None:  # catalogs fire no webhooks: a whole read brings their prices
+            yield from self._catalog_prices()
+
+    def price_lists(self) -> list[PriceList]:
+        """The price lists of the shop's active B2B catalogs (read once per adapter)."""
+        if self._price_lists is None:
+            found: list[PriceList] = []
+            for nodes in self.client.paginate(queries.CATALOGS, {}, "catalogs", queries.CATALOGS_PER_PAGE):
+                found += [mapped for node in nodes if node and (mapped := map_catalog_price_list(node))]
+            self._price_lists = found
+        return self._price_lists
+
+    def _catalog_prices(self) -> Iterator[CataloguePage]:
+        for price_list in self.price_lists():
+            price_list_id = gid("PriceList", price_list.slug.removeprefix(CATALOG_PRICE_LIST_PREFIX))
+            after = None
+            while True:
+                found = self.client.execute(queries.PRICE_LIST_PRICES, {"id": price_list_id, "first":
+                                                                        queries.PRICES_PER_PAGE, "after": after})
+                prices = (found.get("priceList") or {}).get("prices")
+                if prices is None:
+                    break  # the catalog went while it was read: the next full read forgets it
+                mapped = MappedProducts()
+                map_list_prices([node for node in prices.get("nodes") or [] if node], price_list, mapped)
+                yield CataloguePage(prices=tuple(mapped.prices), problems=tuple(mapped.problems))
+                info = prices.get("pageInfo") or {}
+                if not info.get("hasNextPage"):
+                    break
+                if not info.get("endCursor"):
+                    raise PlatformError(f"Shopify said {price_list.name} has more prices but gave no cursor to "
+                                        "read them")
+                after = info["endCursor"]
 
     def _products_count(self) -> int:
         return int((self.client.execute(queries.PRODUCTS_COUNT)["productsCount"] or {}).get("count") or 0)

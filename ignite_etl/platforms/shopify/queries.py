@@ -121,6 +121,35 @@ query Locations($first: Int!, $after: String) {
   }
 }"""
 
+CATALOGS_PER_PAGE = 50
+CATALOGS = """
+query B2BCatalogs($first: Int!, $after: String) {
+  catalogs(first: $first, after: $after, type: COMPANY_LOCATION) {
+    pageInfo { hasNextPage endCursor }
+    nodes { id title status priceList { id name currency } }
+  }
+}"""
+
+PRICES_PER_PAGE = 36
+BREAKS_PER_PRICE = 10
+"""A price costs 26 points with its 10 quantity breaks: 36 a page stay under the 1,000-point cap."""
+PRICE_LIST_PRICES = f"""
+query PriceListPrices($id: ID!, $first: Int!, $after: String) {{
+  priceList(id: $id) {{
+    prices(first: $first, after: $after) {{
+      pageInfo {{ hasNextPage endCursor }}
+      nodes {{
+        price {{ amount }}
+        variant {{ id sku product {{ status }} }}
+        quantityPriceBreaks(first: {BREAKS_PER_PRICE}) {{
+          pageInfo {{ hasNextPage }}
+          nodes {{ minimumQuantity price {{ amount }} }}
+        }}
+      }}
+    }}
+  }}
+}}"""
+
 WEBHOOK_SUBSCRIPTIONS = """
 query WebhookSubscriptions($first: Int!, $after: String) {
   webhookSubscriptions(first: $first, after: $after) {

@@ -32,7 +32,15 @@ from graphql import (
     value_from_ast_untyped,
 )
 
-from ignite_etl.sandbox.shopify.shop import LocationRecord, ProductRecord, Shop, VariantRecord, iso
+from ignite_etl.sandbox.shopify.shop import (
+    CatalogRecord,
+    LocationRecord,
+    PriceListRecord,
+    ProductRecord,
+    Shop,
+    VariantRecord,
+    iso,
+)
 
 if TYPE_CHECKING:
     from ignite_etl.sandbox.shopify.sandbox import ShopifySandbox
@@ -240,6 +248,53 @@ class ProductView(_View):
         return connection([VariantView(self._api, shop.variants[v]) for v in self._product.variant_ids], size, after)
 
 
+class PriceListView(_View):
+    typename = "PriceList"
+
+    def __init__(self, api: Api, price_list: PriceListRecord):
+        self._api, self._list = api, price_list
+        self.id, self.name, self.currency = gid("PriceList", price_list.id), price_list.name, price_list.currency
+        kind, percent = price_list.adjustment
+        self.parent = {"adjustment": {"type": kind, "value": percent}}
+
+    def prices(self, info, originType=None, first=None, after=None, last=None, before=None, reverse=False,  # noqa: N803
+               query=None):
+        size = page_size(first, last, before, bulk=self._api.bulk)
+        if query:
+            raise GraphQLError("The simulator does not search price list prices")
+        shop = self._api.store
+        rows = []
+        for variant in sorted(shop.variants.values(), key=lambda v: v.id):
+            amount, origin = shop.list_price(self._list, variant)
+            if originType is None or originType == origin:
+                rows.append((variant, amount, origin))
+        return connection(rows, size, after, key=lambda row: (row[0].id,),
+                          view=lambda row: self._price(*row))
+
+    def _price(self, variant: VariantRecord, amount: str, origin: str) -> dict:
+        money = {"amount": amount, "currencyCode": self._list.currency}
+        breaks = [{"id": gid("QuantityPriceBreak", f"{self._list.id}{variant.id}{minimum}"), "minimumQuantity": minimum,
+                   "price": {"amount": price, "currencyCode": self._list.currency}, "variant": VariantView(self._api, variant)}
+                  for minimum, price in sorted(self._list.breaks.get(variant.id, []))]
+        api = self._api
+
+        def quantity_price_breaks(info, first=None, after=None, last=None, before=None, reverse=False,
+                                  sortKey="MINIMUM_QUANTITY"):  # noqa: N803
+            return connection(breaks, page_size(first, last, before, bulk=api.bulk), after)
+
+        return {"price": money, "compareAtPrice": None, "originType": origin, "variant": VariantView(api, variant),
+                "quantityPriceBreaks": quantity_price_breaks}
+
+
+class CatalogView(_View):
+    typename = "CompanyLocationCatalog"
+
+    def __init__(self, api: Api, catalog: CatalogRecord):
+        self.id, self.title, self.status = gid("CompanyLocationCatalog", catalog.id), catalog.title, catalog.status
+        lists = api.store.price_lists
+        self.priceList = PriceListView(api, lists[catalog.price_list_id]) if catalog.price_list_id in lists else None
+
+
 class WebhookSubscriptionView(_View):
     typename = "WebhookSubscription"
 
@@ -316,6 +371,19 @@ class Api:
         found = sorted((loc for loc in self.sandbox.shop.locations.values() if loc.active or includeInactive),
                        key=lambda loc: (loc.name, loc.id))
         return connection([LocationView(loc) for loc in found], size, after)
+
+    def catalogs(self, info, type=None, first=None, after=None, last=None, before=None, reverse=False,  # noqa: A002
+                 sortKey="ID", query=None):  # noqa: N803
+        size = page_size(first, last, before, bulk=self.bulk)
+        if query:
+            raise GraphQLError("The simulator does not search catalogs")
+        found = sorted((c for c in self.store.catalogs.values() if type in (None, c.type)), key=lambda c: c.id)
+        return connection(found, size, after, key=lambda c: (c.id,), view=lambda c: CatalogView(self, c))
+
+    def priceList(self, info, id):  # noqa: N802, A002
+        kind, number = parse_gid(id)
+        found = self.store.price_lists.get(number) if kind == "PriceList" else None
+        return PriceListView(self, found) if found else None
 
     def node(self, info, id):  # noqa: A002
         return self._node(id)

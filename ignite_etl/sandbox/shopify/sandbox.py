@@ -285,6 +285,23 @@ class ShopifySandbox:
         with self._lock:
             return self.shop.add_location(name)
 
+    def add_catalog(self, title: str, **options) -> int:
+        """A B2B catalog with its price list (`Shop.add_catalog`); its price list's id."""
+        with self._lock:
+            price_list_id = self.shop.add_catalog(title, **options).price_list_id
+            assert price_list_id is not None
+            return price_list_id
+
+    def set_list_price(self, price_list_id: int, variant_id: int, price: str | None) -> None:
+        """Fix a variant's price on a catalog's price list (None: relative to its own price again). Shopify
+        sends no webhook for it (2025-01 has no catalog topics)."""
+        with self._lock:
+            fixed = self.shop.price_lists[price_list_id].fixed
+            if price is None:
+                fixed.pop(variant_id, None)
+            else:
+                fixed[variant_id] = f"{float(price):.2f}"
+
     # ---- throttling and faults ----
 
     def set_throttle(self, **settings) -> ThrottleSettings:
@@ -467,6 +484,9 @@ class ShopifySandbox:
             Route("/_sandbox/products/{product_id:int}", self._product_endpoint, methods=["PATCH", "DELETE"]),
             Route("/_sandbox/variants/{variant_id:int}", self._variant_endpoint, methods=["PATCH", "DELETE"]),
             Route("/_sandbox/variants/{variant_id:int}/stock", self._stock_endpoint, methods=["PUT"]),
+            Route("/_sandbox/catalogs", self._catalogs_endpoint, methods=["POST"]),
+            Route("/_sandbox/price-lists/{price_list_id:int}/prices/{variant_id:int}", self._list_price_endpoint,
+                  methods=["PUT"]),
             Route("/_sandbox/app", self._app_endpoint, methods=["GET", "PUT"]),
             Route("/_sandbox/uninstall", self._uninstall_endpoint, methods=["POST"]),
             Route("/_sandbox/privacy/{topic:path}", self._privacy_endpoint, methods=["POST"]),
@@ -608,6 +628,15 @@ class ShopifySandbox:
     async def _stock_endpoint(self, request: Request) -> Response:
         variant_id = request.path_params["variant_id"]
         return await json_operation(request, lambda d: self.set_stock(variant_id, int(d["available"]), d.get("location_id")))
+
+    async def _catalogs_endpoint(self, request: Request) -> Response:
+        return await json_operation(request, lambda d: {"price_list_id": self.add_catalog(
+            d["title"], decrease_percent=float(d.get("decrease_percent", 0)), status=d.get("status", "ACTIVE"),
+            fixed={int(k): str(v) for k, v in (d.get("fixed") or {}).items()})}, 201)
+
+    async def _list_price_endpoint(self, request: Request) -> Response:
+        price_list_id, variant_id = request.path_params["price_list_id"], request.path_params["variant_id"]
+        return await json_operation(request, lambda d: self.set_list_price(price_list_id, variant_id, d.get("price")))
 
     async def _app_endpoint(self, request: Request) -> Response:
         if request.method == "GET":

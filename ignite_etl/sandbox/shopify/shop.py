@@ -68,6 +68,28 @@ class LocationRecord:
     active: bool = True
 
 
+@dataclass
+class PriceListRecord:
+    """A B2B catalog's price list: prices relative to the variants' own (`adjustment`: PERCENTAGE_DECREASE or
+    PERCENTAGE_INCREASE and a percentage), some fixed per variant, with quantity price breaks."""
+
+    id: int
+    name: str
+    currency: str
+    adjustment: tuple[str, float] = ("PERCENTAGE_DECREASE", 0.0)
+    fixed: dict[int, str] = field(default_factory=dict)  # variant id -> price
+    breaks: dict[int, list[tuple[int, str]]] = field(default_factory=dict)  # variant id -> [(minimum, price)]
+
+
+@dataclass
+class CatalogRecord:
+    id: int
+    title: str
+    price_list_id: int | None
+    status: str = "ACTIVE"
+    type: str = "COMPANY_LOCATION"
+
+
 @dataclass(frozen=True)
 class Event:
     """A webhook-worthy change: the topic (e.g. `products/update`) and its REST-shaped payload."""
@@ -85,6 +107,8 @@ class Shop:
         self.variants: dict[int, VariantRecord] = {}
         self.items: dict[int, int] = {}  # inventory item id -> variant id
         self.locations: dict[int, LocationRecord] = {}
+        self.catalogs: dict[int, CatalogRecord] = {}
+        self.price_lists: dict[int, PriceListRecord] = {}
         self.handles: set[str] = set()
         self._ids = itertools.count(1_000_001)
         self._clock = EPOCH
@@ -101,6 +125,26 @@ class Shop:
         return next(self._ids)
 
     # ---- merchant edits ----
+
+    def add_catalog(self, title: str, *, currency: str | None = None, decrease_percent: float = 0.0,
+                    fixed: dict[int, str] | None = None, breaks: dict[int, list[tuple[int, str]]] | None = None,
+                    status: str = "ACTIVE") -> CatalogRecord:
+        """A B2B (company location) catalog with its price list: every variant at `decrease_percent` off its
+        own price, except the `fixed` ones, with quantity `breaks`. Catalogs fire no webhooks (2025-01)."""
+        price_list = PriceListRecord(self.next_id(), f"{title} prices", currency or self.currency,
+                                     ("PERCENTAGE_DECREASE", decrease_percent), dict(fixed or {}), dict(breaks or {}))
+        self.price_lists[price_list.id] = price_list
+        catalog = CatalogRecord(self.next_id(), title, price_list.id, status)
+        self.catalogs[catalog.id] = catalog
+        return catalog
+
+    def list_price(self, price_list: PriceListRecord, variant: VariantRecord) -> tuple[str, str]:
+        """(price, origin type) of a variant on a price list."""
+        if variant.id in price_list.fixed:
+            return price_list.fixed[variant.id], "FIXED"
+        kind, percent = price_list.adjustment
+        factor = 1 - percent / 100 if kind == "PERCENTAGE_DECREASE" else 1 + percent / 100
+        return f"{float(variant.price) * factor:.2f}", "RELATIVE"
 
     def add_location(self, name: str) -> int:
         location = LocationRecord(self.next_id(), name)

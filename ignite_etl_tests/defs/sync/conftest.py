@@ -95,6 +95,13 @@ def connected_store(database_url, cipher, secret_key):
         yield store
 
 
+@pytest.fixture
+def shopify_store(database_url, cipher, secret_key):
+    """A connected store on the Shopify simulator, for what only Shopify has (B2B catalogs)."""
+    with _connected(database_url, cipher, secret_key, "shopify") as store:
+        yield store
+
+
 @pytest.fixture(params=["marketplacer", "shopify"])
 def each_store(request, database_url, cipher, secret_key, monkeypatch):
     """A connected store on each platform's simulator in turn; `driver` makes the same edits on either.

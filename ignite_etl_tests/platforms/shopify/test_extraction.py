@@ -213,3 +213,20 @@ def test_workers_reading_one_shop_at_once_share_its_cost_bucket(sandbox, connect
         assert sum(w.client.paced_waits for w in workers) > 0
     else:
         assert sandbox.throttled_requests > 0
+
+
+def test_a_catalog_price_that_is_not_a_number_is_a_problem_of_that_sku_on_that_list(sandbox, connect):
+    product = sandbox.add_product("Kettle", [{"sku": "K-1", "price": "20.00"}, {"sku": "K-2", "price": "30.00"}])
+    k1, k2 = sandbox.shop.products[product].variant_ids
+    price_list = sandbox.add_catalog("Trade", decrease_percent=50)
+    sandbox.shop.price_lists[price_list].fixed[k2] = "ask us"
+    platform = connect()
+
+    _, _, prices, problems = read_all(platform)
+
+    [listed] = platform.price_lists()
+    assert (listed.slug, listed.name, listed.currency) == (f"shopify-price-list-{price_list}", "Trade", "AUD")
+    assert {(p.sku, str(p.price)) for p in prices if p.price_list_slug == listed.slug} == {("K-1", "10.00")}
+    [problem] = problems
+    assert problem.entity == "price" and problem.external_id == f"variant:{k2}:{listed.slug}"
+    assert "'ask us'" in problem.message and "catalog Trade" in problem.resolution

@@ -214,3 +214,27 @@ def test_a_failing_subscription_is_retried_8_times_then_removed(sandbox, admin):
     assert len(receiver.received) == 8  # the 8th consecutive failure removes the subscription
     assert len({headers["x-shopify-webhook-id"] for headers, _ in receiver.received}) == 1
     assert sandbox.subscriptions == {} and len(sandbox.webhooks.removed) == 1
+
+
+def test_a_catalogs_price_list_prices_every_variant_relative_or_fixed_with_breaks(sandbox, server, admin):
+    product = sandbox.add_product("Kettle", [{"sku": "K-1", "price": "20.00"}, {"sku": "K-2", "price": "30.00"}])
+    k1, k2 = sandbox.shop.products[product].variant_ids
+    made = httpx.post(server.url + "/_sandbox/catalogs", json={"title": "Trade", "decrease_percent": 10})
+    price_list = made.json()["price_list_id"]
+    assert httpx.put(f"{server.url}/_sandbox/price-lists/{price_list}/prices/{k2}", json={"price": "25"}).status_code == 200
+    sandbox.shop.price_lists[price_list].breaks[k1] = [(10, "16.00")]
+
+    body = admin("""query($id: ID!) { catalogs(first: 5, type: COMPANY_LOCATION) { nodes { title status
+                      priceList { id currency parent { adjustment { type value } } } } }
+                    priceList(id: $id) { prices(first: 10) { nodes { originType price { amount currencyCode }
+                      variant { sku } quantityPriceBreaks(first: 5) { nodes { minimumQuantity price { amount } } } } } } }""",
+                 {"id": f"gid://shopify/PriceList/{price_list}"})
+
+    [catalog] = body["data"]["catalogs"]["nodes"]
+    assert made.status_code == 201 and catalog["title"] == "Trade" and catalog["status"] == "ACTIVE"
+    assert catalog["priceList"]["parent"]["adjustment"] == {"type": "PERCENTAGE_DECREASE", "value": 10.0}
+    prices = {p["variant"]["sku"]: p for p in body["data"]["priceList"]["prices"]["nodes"]}
+    assert (prices["K-1"]["originType"], prices["K-1"]["price"]["amount"]) == ("RELATIVE", "18.00")
+    assert (prices["K-2"]["originType"], prices["K-2"]["price"]["amount"]) == ("FIXED", "25.00")
+    assert prices["K-1"]["quantityPriceBreaks"]["nodes"] == [{"minimumQuantity": 10, "price": {"amount": "16.00"}}]
+    assert body["extensions"]["cost"]["requestedQueryCost"] > 2 + 10  # prices are charged per node, with breaks
