@@ -1,10 +1,12 @@
 """SparkLayer's variant-level B2B attributes, read from the text values a platform keeps under SparkLayer's
 own metafield key names (`rrp`, `pack_size`, `min_order_quantity`, `max_order_quantity`, `settings`,
-`restock_date`, `min_stock_level`). A value that does not parse is a problem for that record, never an
-exception: the rest of the record still syncs.
+`restock_date`, `min_stock_level`, `stock_location_data`). A value that does not parse is a problem for that
+record, never an exception: the rest of the record still syncs.
 
+`stock_location_data` (its format is not published) is read as SparkLayer's own per-location stock fields:
+`restock_date` and `min_stock_level` for each stock location, which win over the variant-wide keys there.
 The keys without a known SparkLayer variant field (`min_order_parent_quantity`, `max_order_parent_quantity`,
-`reserve_stock_quantity`, `display`, `sell`, `stock_location_data`) are ignored (CONTRACTS.md).
+`reserve_stock_quantity`, `display`, `sell`) are ignored (CONTRACTS.md).
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ _SETTING_KEYS = {
     "order_increment": "order_increment", "pack_size": "order_increment",
 }
 _PLAIN_SETTING_KEYS = ("pack_size", "min_order_quantity", "max_order_quantity")
-KEYS = ("rrp", "settings", *_PLAIN_SETTING_KEYS, "restock_date", "min_stock_level")
+KEYS = ("rrp", "settings", *_PLAIN_SETTING_KEYS, "restock_date", "min_stock_level", "stock_location_data")
+_LOCATION_KEYS = ("stock_location_external_id", "location_id", "location")
+"""What a `stock_location_data` item may call its location: SparkLayer's field name, or the platform's."""
 
 
 @dataclass(frozen=True)
@@ -40,13 +44,27 @@ class AttributeProblem:
     expected: str  # what the value should look like, in the merchant's words
 
 
+@dataclass(frozen=True)
+class LocationStock:
+    restock_date: date | None = None
+    min_stock_level: int | None = None
+
+
 @dataclass
 class VariantAttributes:
     rrp: Decimal | None = None
     settings: tuple[VariantSetting, ...] = ()
     restock_date: date | None = None
     min_stock_level: int | None = None
+    locations: dict[str, LocationStock] = field(default_factory=dict)  # from stock_location_data
     problems: list[AttributeProblem] = field(default_factory=list)
+
+    def stock_at(self, location: str) -> LocationStock:
+        """The restock date and minimum stock level at one location: its own where `stock_location_data` gives
+        them, else the variant's."""
+        own = self.locations.get(location, LocationStock())
+        return LocationStock(own.restock_date or self.restock_date,
+                             own.min_stock_level if own.min_stock_level is not None else self.min_stock_level)
 
 
 def parse_variant_attributes(values: Mapping[str, str]) -> VariantAttributes:
@@ -69,6 +87,13 @@ def parse_variant_attributes(values: Mapping[str, str]) -> VariantAttributes:
         out.min_stock_level = _integer(values["min_stock_level"])
         if out.min_stock_level is None:
             problem("min_stock_level", "a whole number such as 10")
+    if "stock_location_data" in values:
+        locations = _location_data(values["stock_location_data"])
+        if locations is None:
+            problem("stock_location_data", 'JSON such as [{"stock_location_external_id": "main", '
+                                           '"restock_date": "2027-03-01", "min_stock_level": 5}]')
+        else:
+            out.locations = locations
     plain: dict[str, int] = {}
     for key in _PLAIN_SETTING_KEYS:
         if key in values:
@@ -105,6 +130,35 @@ def parse_amount(value: Any) -> Decimal | None:
 def _integer(value: Any) -> int | None:
     text = str(value).strip()
     return int(text) if text.lstrip("-").isdigit() else None
+
+
+def _location_data(text: str) -> dict[str, LocationStock] | None:
+    """A list of {location, restock_date?, min_stock_level?}, or an object keyed by location; None when
+    neither, or when a value does not parse."""
+    try:
+        data = json.loads(text)
+    except (TypeError, ValueError):
+        return None
+    if isinstance(data, dict):
+        data = [{"location": key, **item} if isinstance(item, dict) else None for key, item in data.items()]
+    if not isinstance(data, list):
+        return None
+    out: dict[str, LocationStock] = {}
+    for item in data:
+        if not isinstance(item, dict):
+            return None
+        location = next((str(item[k]) for k in _LOCATION_KEYS if item.get(k) not in (None, "")), None)
+        if location is None or any(k not in (*_LOCATION_KEYS, "restock_date", "min_stock_level") for k in item):
+            return None
+        try:
+            restock = date.fromisoformat(str(item["restock_date"]).strip()) if item.get("restock_date") else None
+        except ValueError:
+            return None
+        minimum = item.get("min_stock_level")
+        if minimum is not None and (isinstance(minimum, bool) or _integer(minimum) is None):
+            return None
+        out[location] = LocationStock(restock, _integer(minimum) if minimum is not None else None)
+    return out
 
 
 def _settings(text: str) -> list[VariantSetting] | None:

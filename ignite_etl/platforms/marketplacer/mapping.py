@@ -167,10 +167,11 @@ def _map_variant(node: dict, product_id: str, position: int, status: RecordStatu
         rrp=(Money(currency=currency, amount=rrp),) if rrp is not None else (),
         settings=attributes.settings,
     )
+    at = attributes.stock_at(STOCK_LOCATION.external_id)
     into.stock_levels.append(StockLevel(
         sku=sku, location_external_id=STOCK_LOCATION.external_id,
         stock_level=max(0, int(node.get("countOnHand") or 0)) if status == "live" else 0,
-        restock_date=attributes.restock_date, min_stock_level=attributes.min_stock_level,
+        restock_date=at.restock_date, min_stock_level=at.min_stock_level,
     ))
     if status == "live":
         inventories = (node.get("inventories") or {}).get("nodes") or []

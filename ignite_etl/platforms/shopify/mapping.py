@@ -173,9 +173,10 @@ def _map_variant(node: dict, product_id: str, status: RecordStatus, product_imag
         if not location:
             continue
         available = sum(int(q.get("quantity") or 0) for q in level.get("quantities") or [] if q.get("name") == "available")
+        at = attributes.stock_at(location)
         into.stock_levels.append(StockLevel(
             sku=sku, location_external_id=location, stock_level=max(0, available) if status == "live" else 0,
-            restock_date=attributes.restock_date, min_stock_level=attributes.min_stock_level,
+            restock_date=at.restock_date, min_stock_level=at.min_stock_level,
         ))
     if status == "live":
         price = b2b.parse_amount(node.get("price"))

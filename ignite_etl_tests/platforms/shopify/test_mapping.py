@@ -235,6 +235,30 @@ def test_restock_date_and_min_stock_level_go_with_the_stock():
     assert (stock["restock_date"], stock["min_stock_level"]) == ("2027-03-01", 4)
 
 
+@pytest.mark.parametrize("data", [
+    '[{"stock_location_external_id": "12", "restock_date": "2027-05-01", "min_stock_level": 9}]',
+    '{"12": {"restock_date": "2027-05-01", "min_stock_level": 9}}',
+], ids=["list", "by-location"])
+def test_stock_location_data_sets_the_restock_date_and_minimum_at_its_locations(data):
+    levels = {"pageInfo": {"hasNextPage": False}, "nodes": [
+        {"location": {"legacyResourceId": loc}, "quantities": [{"name": "available", "quantity": 1}]}
+        for loc in ("11", "12")]}
+    node = variant(1, inventoryItem={**variant(1)["inventoryItem"], "inventoryLevels": levels},
+                   metafields=metafields(("restock_date", "date", "2027-03-01"), ("stock_location_data", "json", data)))
+
+    stock = sparklayer(product(node))["stock"]
+
+    assert (stock["SKU-1@11"]["restock_date"], stock["SKU-1@11"].get("min_stock_level")) == ("2027-03-01", None)
+    assert (stock["SKU-1@12"]["restock_date"], stock["SKU-1@12"]["min_stock_level"]) == ("2027-05-01", 9)
+
+
+def test_stock_location_data_that_does_not_parse_is_a_problem_and_the_stock_still_syncs():
+    body = with_metafields(("stock_location_data", "json", '[{"restock_date": "soon"}]'))
+
+    [problem] = body["problems"]
+    assert problem.external_id == "variant:1:stock_location_data" and "stock_location_external_id" in problem.resolution
+
+
 def test_a_metafield_that_does_not_parse_is_a_problem_and_the_variant_still_syncs():
     body = with_metafields(("pack_size", "number_integer", "a dozen"))
 
