@@ -132,16 +132,23 @@ def _integer(value: Any) -> int | None:
     return int(text) if text.lstrip("-").isdigit() else None
 
 
-def _location_data(text: str) -> dict[str, LocationStock] | None:
-    """A list of {location, restock_date?, min_stock_level?}, or an object keyed by location; None when
-    neither, or when a value does not parse."""
+def _json_items(text: str, key_name: str) -> list | None:
+    """JSON as a list of items, or as an object keyed by one of the items' fields (`key_name`), made that
+    list; None when it is neither."""
     try:
         data = json.loads(text)
     except (TypeError, ValueError):
         return None
     if isinstance(data, dict):
-        data = [{"location": key, **item} if isinstance(item, dict) else None for key, item in data.items()]
-    if not isinstance(data, list):
+        data = [{key_name: key, **item} if isinstance(item, dict) else None for key, item in data.items()]
+    return data if isinstance(data, list) else None
+
+
+def _location_data(text: str) -> dict[str, LocationStock] | None:
+    """A list of {location, restock_date?, min_stock_level?}, or an object keyed by location; None when
+    neither, or when a value does not parse."""
+    data = _json_items(text, "location")
+    if data is None:
         return None
     out: dict[str, LocationStock] = {}
     for item in data:
@@ -163,13 +170,8 @@ def _location_data(text: str) -> dict[str, LocationStock] | None:
 
 def _settings(text: str) -> list[VariantSetting] | None:
     """A list of {customer_group, rules...}, or an object keyed by customer group; None when neither."""
-    try:
-        data = json.loads(text)
-    except (TypeError, ValueError):
-        return None
-    if isinstance(data, dict):
-        data = [{"customer_group": group, **rules} if isinstance(rules, dict) else None for group, rules in data.items()]
-    if not isinstance(data, list):
+    data = _json_items(text, "customer_group")
+    if data is None:
         return None
     out = []
     for item in data:
