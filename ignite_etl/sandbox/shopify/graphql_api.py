@@ -34,7 +34,9 @@ from graphql import (
 
 from ignite_etl.sandbox.shopify.shop import (
     CatalogRecord,
+    CustomerRecord,
     LocationRecord,
+    Metafield,
     PriceListRecord,
     ProductRecord,
     Shop,
@@ -216,8 +218,7 @@ class VariantView(_View):
         size = page_size(first, last, before, bulk=self._api.bulk)
         chosen = [m for m in self._variant.metafields.values()
                   if namespace in (None, "sparklayer") and (keys is None or f"sparklayer.{m.key}" in keys)]
-        return connection([{"id": gid("Metafield", m.id), "namespace": "sparklayer", "key": m.key, "type": m.type,
-                            "value": m.value} for m in chosen], size, after)
+        return connection([_metafield(m) for m in chosen], size, after)
 
 
 class ProductView(_View):
@@ -246,6 +247,44 @@ class ProductView(_View):
         size = page_size(first, last, before, bulk=self._api.bulk)
         shop = self._api.store
         return connection([VariantView(self._api, shop.variants[v]) for v in self._product.variant_ids], size, after)
+
+
+class CustomerView(_View):
+    typename = "Customer"
+
+    def __init__(self, api: Api, customer: CustomerRecord):
+        self._api, self._customer = api, customer
+        self.id, self.legacyResourceId = gid("Customer", customer.id), str(customer.id)
+        self.email, self.firstName, self.lastName = customer.email, customer.first_name, customer.last_name
+        self.phone, self.tags, self.taxExempt = customer.phone, list(customer.tags), customer.tax_exempt
+        self.createdAt, self.updatedAt = iso(customer.created_at), iso(customer.updated_at)
+        self.defaultAddress = _mailing_address(customer.addresses[0]) if customer.addresses else None
+
+    def addresses(self, info, first=None):
+        found = [_mailing_address(a) for a in self._customer.addresses]
+        return found[:first] if first is not None else found
+
+    def metafields(self, info, namespace=None, keys=None, first=None, after=None, last=None, before=None, reverse=False):
+        size = page_size(first, last, before, bulk=self._api.bulk)
+        chosen = [m for m in self._customer.metafields.values()
+                  if namespace in (None, "sparklayer") and (keys is None or f"sparklayer.{m.key}" in keys)]
+        return connection([_metafield(m) for m in chosen], size, after)
+
+    def metafield(self, info, key, namespace=None):
+        found = self._customer.metafields.get(key) if namespace in (None, "sparklayer") else None
+        return _metafield(found) if found else None
+
+
+def _metafield(found: Metafield) -> dict:
+    return {"id": gid("Metafield", found.id), "namespace": "sparklayer", "key": found.key, "type": found.type,
+            "value": found.value}
+
+
+def _mailing_address(address: dict) -> dict:
+    return {"id": gid("MailingAddress", address["id"]), "firstName": address["first_name"],
+            "lastName": address["last_name"], "company": address["company"], "address1": address["address1"],
+            "address2": address["address2"], "city": address["city"], "provinceCode": address["province_code"],
+            "countryCodeV2": address["country_code"], "zip": address["zip"], "phone": address["phone"]}
 
 
 class PriceListView(_View):
@@ -372,6 +411,24 @@ class Api:
                        key=lambda loc: (loc.name, loc.id))
         return connection([LocationView(loc) for loc in found], size, after)
 
+    def customers(self, info, first=None, after=None, last=None, before=None, reverse=False, sortKey="ID",  # noqa: N803
+                  query=None):
+        size = page_size(first, last, before, bulk=self.bulk)
+        since, inclusive = _updated_after(query)
+        records = [c for c in self.store.customers.values()
+                   if since is None or c.updated_at > since or (inclusive and c.updated_at == since)]
+        if sortKey == "UPDATED_AT":
+            def key(record): return (iso(record.updated_at), record.id)  # noqa: E306
+        else:
+            def key(record): return (record.id,)  # noqa: E306
+        records.sort(key=key)
+        return connection(records, size, after, key=key, view=lambda record: CustomerView(self, record))
+
+    def customer(self, info, id):  # noqa: A002
+        kind, number = parse_gid(id)
+        found = self.store.customers.get(number) if kind == "Customer" else None
+        return CustomerView(self, found) if found else None
+
     def catalogs(self, info, type=None, first=None, after=None, last=None, before=None, reverse=False,  # noqa: A002
                  sortKey="ID", query=None):  # noqa: N803
         size = page_size(first, last, before, bulk=self.bulk)
@@ -402,6 +459,8 @@ class Api:
             return VariantView(self, shop.variants[number])
         if kind == "InventoryItem" and number in shop.items:
             return InventoryItemView(self, shop.variants[shop.items[number]])
+        if kind == "Customer" and number in shop.customers:
+            return CustomerView(self, shop.customers[number])
         if kind == "Location" and number in shop.locations:
             return LocationView(shop.locations[number])
         if kind == "WebhookSubscription" and number in self.sandbox.subscriptions:

@@ -285,6 +285,20 @@ class ShopifySandbox:
         with self._lock:
             return self.shop.add_location(name)
 
+    def add_customer(self, email: str | None, **fields) -> int:
+        with self._lock:
+            customer, events = self.shop.add_customer(email, **fields)
+            self._emit(events)
+            return customer.id
+
+    def update_customer(self, customer_id: int, **fields) -> None:
+        with self._lock:
+            self._emit(self.shop.update_customer(customer_id, **fields))
+
+    def delete_customer(self, customer_id: int) -> None:
+        with self._lock:
+            self._emit(self.shop.delete_customer(customer_id))
+
     def add_catalog(self, title: str, **options) -> int:
         """A B2B catalog with its price list (`Shop.add_catalog`); its price list's id."""
         with self._lock:
@@ -484,6 +498,8 @@ class ShopifySandbox:
             Route("/_sandbox/products/{product_id:int}", self._product_endpoint, methods=["PATCH", "DELETE"]),
             Route("/_sandbox/variants/{variant_id:int}", self._variant_endpoint, methods=["PATCH", "DELETE"]),
             Route("/_sandbox/variants/{variant_id:int}/stock", self._stock_endpoint, methods=["PUT"]),
+            Route("/_sandbox/customers", self._customers_endpoint, methods=["POST"]),
+            Route("/_sandbox/customers/{customer_id:int}", self._customer_endpoint, methods=["PATCH", "DELETE"]),
             Route("/_sandbox/catalogs", self._catalogs_endpoint, methods=["POST"]),
             Route("/_sandbox/price-lists/{price_list_id:int}/prices/{variant_id:int}", self._list_price_endpoint,
                   methods=["PUT"]),
@@ -628,6 +644,16 @@ class ShopifySandbox:
     async def _stock_endpoint(self, request: Request) -> Response:
         variant_id = request.path_params["variant_id"]
         return await json_operation(request, lambda d: self.set_stock(variant_id, int(d["available"]), d.get("location_id")))
+
+    async def _customers_endpoint(self, request: Request) -> Response:
+        return await json_operation(request, lambda d: {"customer_id": self.add_customer(
+            d.get("email"), **{k: v for k, v in d.items() if k != "email"})}, 201)
+
+    async def _customer_endpoint(self, request: Request) -> Response:
+        customer_id = request.path_params["customer_id"]
+        if request.method == "DELETE":
+            return await json_operation(request, lambda d: self.delete_customer(customer_id))
+        return await json_operation(request, lambda d: self.update_customer(customer_id, **d))
 
     async def _catalogs_endpoint(self, request: Request) -> Response:
         return await json_operation(request, lambda d: {"price_list_id": self.add_catalog(

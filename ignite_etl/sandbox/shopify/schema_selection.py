@@ -12,7 +12,7 @@ _CONNECTION = ["edges", "nodes", "pageInfo"]
 
 SELECTION = {
     "QueryRoot": ["node", "nodes", "products", "productsCount", "productVariants", "shop", "locations", "webhookSubscriptions",
-                  "currentBulkOperation", "catalogs", "priceList"],
+                  "currentBulkOperation", "catalogs", "priceList", "customers", "customer"],
     "Mutation": ["webhookSubscriptionCreate", "webhookSubscriptionDelete", "bulkOperationRunQuery",
                  "bulkOperationCancel"],
     "Node": ["id"],
@@ -45,6 +45,15 @@ SELECTION = {
     "Metafield": ["id", "namespace", "key", "type", "value"],
     "MetafieldConnection": _CONNECTION,
     "MetafieldEdge": "*",
+    # ---- customers ----
+    "Customer": ["id", "legacyResourceId", "email", "firstName", "lastName", "phone", "tags", "taxExempt",
+                 "createdAt", "updatedAt", "addresses", "defaultAddress", "metafields", "metafield"],
+    "CustomerSortKeys": "*",
+    "CustomerConnection": _CONNECTION,
+    "CustomerEdge": "*",
+    "MailingAddress": ["id", "firstName", "lastName", "company", "address1", "address2", "city", "provinceCode",
+                       "countryCodeV2", "zip", "phone"],
+    "CountryCode": "*",
     # ---- B2B catalogs and their price lists ----
     "Catalog": ["id", "title", "status", "priceList"],
     "CompanyLocationCatalog": ["id", "title", "status", "priceList"],

@@ -68,6 +68,26 @@ class LocationRecord:
     active: bool = True
 
 
+ADDRESS_FIELDS = ("first_name", "last_name", "company", "address1", "address2", "city", "province_code",
+                  "country_code", "zip", "phone")
+"""A customer address's fields, as the REST payloads name them."""
+
+
+@dataclass
+class CustomerRecord:
+    id: int
+    email: str | None
+    first_name: str | None = None
+    last_name: str | None = None
+    phone: str | None = None
+    tags: list[str] = field(default_factory=list)
+    tax_exempt: bool = False
+    addresses: list[dict] = field(default_factory=list)  # ADDRESS_FIELDS, plus their ids
+    metafields: dict[str, Metafield] = field(default_factory=dict)  # sparklayer namespace, by key
+    created_at: datetime = EPOCH
+    updated_at: datetime = EPOCH
+
+
 @dataclass
 class PriceListRecord:
     """A B2B catalog's price list: prices relative to the variants' own (`adjustment`: PERCENTAGE_DECREASE or
@@ -107,6 +127,7 @@ class Shop:
         self.variants: dict[int, VariantRecord] = {}
         self.items: dict[int, int] = {}  # inventory item id -> variant id
         self.locations: dict[int, LocationRecord] = {}
+        self.customers: dict[int, CustomerRecord] = {}
         self.catalogs: dict[int, CatalogRecord] = {}
         self.price_lists: dict[int, PriceListRecord] = {}
         self.handles: set[str] = set()
@@ -125,6 +146,52 @@ class Shop:
         return next(self._ids)
 
     # ---- merchant edits ----
+
+    def add_customer(self, email: str | None, *, first_name: str | None = None, last_name: str | None = None,
+                     phone: str | None = None, tags: list[str] | None = None, tax_exempt: bool = False,
+                     addresses: list[dict] | None = None, metafields: dict[str, tuple[str, str]] | None = None
+                     ) -> tuple[CustomerRecord, list[Event]]:
+        """A customer; `addresses` items take ADDRESS_FIELDS, the first is the default; `metafields` are
+        `sparklayer` ones, {key: (type, value)}."""
+        moment = self.now()
+        customer = CustomerRecord(self.next_id(), email, first_name, last_name, phone, list(tags or []), tax_exempt,
+                                  created_at=moment, updated_at=moment)
+        customer.addresses = [self._address(a) for a in addresses or []]
+        for key, (kind, value) in (metafields or {}).items():
+            customer.metafields[key] = Metafield(self.next_id(), key, kind, value)
+        self.customers[customer.id] = customer
+        return customer, [Event("customers/create", self.customer_payload(customer))]
+
+    def update_customer(self, customer_id: int, **fields) -> list[Event]:
+        """email, first_name, last_name, phone, tags, tax_exempt, addresses (all of them), metafields
+        {key: (type, value) or None}."""
+        customer = self.customers[customer_id]
+        for name in ("email", "first_name", "last_name", "phone"):
+            if name in fields:
+                setattr(customer, name, fields[name])
+        if "tags" in fields:
+            customer.tags = list(fields["tags"])
+        if "tax_exempt" in fields:
+            customer.tax_exempt = bool(fields["tax_exempt"])
+        if "addresses" in fields:
+            customer.addresses = [self._address(a) for a in fields["addresses"]]
+        for key, typed in (fields.get("metafields") or {}).items():
+            if typed is None:
+                customer.metafields.pop(key, None)
+            else:
+                customer.metafields[key] = Metafield(self.next_id(), key, typed[0], typed[1])
+        customer.updated_at = self.now()
+        return [Event("customers/update", self.customer_payload(customer))]
+
+    def delete_customer(self, customer_id: int) -> list[Event]:
+        self.customers.pop(customer_id)
+        return [Event("customers/delete", {"id": customer_id})]
+
+    def _address(self, fields: dict) -> dict:
+        unknown = set(fields) - set(ADDRESS_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown address fields: {', '.join(sorted(unknown))}")
+        return {"id": self.next_id(), **{name: fields.get(name) for name in ADDRESS_FIELDS}}
 
     def add_catalog(self, title: str, *, currency: str | None = None, decrease_percent: float = 0.0,
                     fixed: dict[int, str] | None = None, breaks: dict[int, list[tuple[int, str]]] | None = None,
@@ -308,6 +375,15 @@ class Shop:
             "variants": [{"id": v.id, "product_id": product.id, "sku": v.sku or "", "price": v.price,
                           "position": v.position, "inventory_item_id": v.inventory_item_id,
                           "admin_graphql_api_id": f"gid://shopify/ProductVariant/{v.id}"} for v in variants],
+        }
+
+    def customer_payload(self, customer: CustomerRecord) -> dict:
+        return {
+            "id": customer.id, "email": customer.email, "first_name": customer.first_name,
+            "last_name": customer.last_name, "phone": customer.phone, "tags": ", ".join(customer.tags),
+            "tax_exempt": customer.tax_exempt, "created_at": iso(customer.created_at),
+            "updated_at": iso(customer.updated_at), "admin_graphql_api_id": f"gid://shopify/Customer/{customer.id}",
+            "addresses": [{**a, "customer_id": customer.id, "default": n == 0} for n, a in enumerate(customer.addresses)],
         }
 
     def shop_payload(self) -> dict:

@@ -238,3 +238,51 @@ def test_a_catalogs_price_list_prices_every_variant_relative_or_fixed_with_break
     assert (prices["K-2"]["originType"], prices["K-2"]["price"]["amount"]) == ("FIXED", "25.00")
     assert prices["K-1"]["quantityPriceBreaks"]["nodes"] == [{"minimumQuantity": 10, "price": {"amount": "16.00"}}]
     assert body["extensions"]["cost"]["requestedQueryCost"] > 2 + 10  # prices are charged per node, with breaks
+
+
+def test_customers_with_tags_addresses_and_metafields_are_read_and_their_edits_sent(sandbox, server, admin):
+    receiver = Receiver()
+    with BackgroundServer(receiver.app) as hook:
+        for topic in ("CUSTOMERS_CREATE", "CUSTOMERS_UPDATE", "CUSTOMERS_DELETE"):
+            made = admin(f'mutation($url: URL!) {{ webhookSubscriptionCreate(topic: {topic}, '
+                         'webhookSubscription: {callbackUrl: $url, format: JSON}) { userErrors { message } } }',
+                         {"url": hook.url + "/hook"})
+            assert made["data"]["webhookSubscriptionCreate"]["userErrors"] == []
+        created = httpx.post(server.url + "/_sandbox/customers", json={
+            "email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace", "tags": ["b2b", "b2b-trade"],
+            "tax_exempt": True, "metafields": {"company_name": ["single_line_text_field", "Analytical Engines"]},
+            "addresses": [{"address1": "1 Engine Way", "city": "London", "country_code": "GB", "zip": "N1"}]})
+        customer = created.json()["customer_id"]
+        assert httpx.patch(f"{server.url}/_sandbox/customers/{customer}", json={"tags": ["b2b"]}).status_code == 200
+        assert httpx.delete(f"{server.url}/_sandbox/customers/{customer}").status_code == 200
+        sandbox.add_customer("retail@example.com")
+        sandbox.deliver_webhooks()
+
+    [read] = admin("""{ customers(first: 10, query: "updated_at:>='2000-01-01T00:00:00Z'") { nodes {
+                          legacyResourceId email tags taxExempt defaultAddress { countryCodeV2 }
+                          addresses { address1 city zip } metafields(namespace: "sparklayer", first: 5) {
+                          nodes { key value } } } } }""")["data"]["customers"]["nodes"]
+    assert created.status_code == 201 and read["email"] == "retail@example.com"  # the first was deleted
+    topics = [headers["x-shopify-topic"] for headers, _ in receiver.received]
+    assert topics == ["customers/create", "customers/update", "customers/delete", "customers/create"]
+    first = json.loads(receiver.received[0][1])
+    assert first["tags"] == "b2b, b2b-trade" and first["tax_exempt"] is True
+    assert first["addresses"][0]["country_code"] == "GB" and first["addresses"][0]["default"] is True
+    assert json.loads(receiver.received[1][1])["tags"] == "b2b"
+    assert json.loads(receiver.received[2][1]) == {"id": customer}
+
+
+def test_a_customers_addresses_and_sparklayer_metafields_are_in_the_admin_api(sandbox, admin):
+    customer = sandbox.add_customer("ada@example.com", first_name="Ada", tags=["b2b"], metafields={
+        "price_lists": ("json", '["trade"]')}, addresses=[{"address1": "1 Engine Way", "country_code": "GB"},
+                                                          {"address1": "2 Mill Lane", "country_code": "GB"}])
+
+    body = admin("""query($id: ID!) { customer(id: $id) { email firstName tags taxExempt defaultAddress { address1 }
+                      addresses { address1 countryCodeV2 } metafield(namespace: "sparklayer", key: "price_lists") {
+                      type value } } }""", {"id": f"gid://shopify/Customer/{customer}"})
+
+    found = body["data"]["customer"]
+    assert (found["email"], found["firstName"], found["tags"], found["taxExempt"]) == ("ada@example.com", "Ada", ["b2b"], False)
+    assert found["defaultAddress"] == {"address1": "1 Engine Way"}
+    assert [a["address1"] for a in found["addresses"]] == ["1 Engine Way", "2 Mill Lane"]
+    assert found["metafield"] == {"type": "json", "value": '["trade"]'}
