@@ -118,6 +118,15 @@ class Address(Record):
     phone: str | None = None
 
 
+class PaymentOnAccount(Record):
+    """A customer's credit with the merchant (SparkLayer's `payment_on_account`)."""
+
+    credit_limit: Decimal | None = Field(default=None, ge=0)
+    balance: Decimal | None = None
+    currency_code: str | None = Field(default=None, pattern="^[A-Z]{3}$")
+    net_terms: int | None = Field(default=None, ge=0)
+
+
 class Customer(Record):
     external_id: str
     email: str
@@ -128,7 +137,13 @@ class Customer(Record):
     addresses: tuple[Address, ...] = ()
     group: str | None = None
     accounting_id: str | None = None
+    title: str | None = None
+    tax_exempt: bool | None = None
+    price_lists: tuple[str, ...] | None = None
+    payment_on_account: PaymentOnAccount | None = None
+    discount_percentage: Decimal | None = Field(default=None, ge=0, le=100)
     updated_at: datetime | None = None
+    """Fields left None are not the platform's: SparkLayer keeps what the merchant set there."""
 
 
 CustomerRole = Literal["main", "limited-customer"]

@@ -19,7 +19,7 @@ STOCK_COLUMNS = ["sku", "location_external_id", "stock_level", "restock_date", "
 PRICE_COLUMNS = ["sku", "price_list_slug", "quantity", "price", "currency"]
 CUSTOMER_COLUMNS = [
     "external_id", "email", "first_name", "last_name", "company_name", "phone", "group", "accounting_id",
-    "addresses", "updated_at",
+    "title", "tax_exempt", "price_lists", "payment_on_account", "discount_percentage", "addresses", "updated_at",
 ]
 PROBLEM_COLUMNS = ["data_type", "entity", "external_id", "message", "resolution", "visible_id", "external_url"]
 
@@ -99,6 +99,11 @@ def customers_frame(customers: Iterable[Customer]) -> pd.DataFrame:
     rows = [
         {"external_id": c.external_id, "email": c.email, "first_name": c.first_name, "last_name": c.last_name,
          "company_name": c.company_name, "phone": c.phone, "group": c.group, "accounting_id": c.accounting_id,
+         "title": c.title, "tax_exempt": c.tax_exempt,
+         "price_lists": list(c.price_lists) if c.price_lists is not None else None,
+         "payment_on_account": c.payment_on_account.model_dump(mode="json", exclude_none=True)
+                               if c.payment_on_account else None,
+         "discount_percentage": c.discount_percentage,
          "addresses": [a.model_dump(exclude_none=True) for a in c.addresses], "updated_at": c.updated_at}
         for c in customers
     ]

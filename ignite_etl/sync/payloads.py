@@ -188,6 +188,11 @@ def customer_bodies(customers: pd.DataFrame | None) -> tuple[list[tuple[str, dic
                 company_name=row.get("company_name"),
                 group=row.get("group"),
                 accounting_id=row.get("accounting_id"),
+                title=row.get("title"),
+                tax_exempt=row.get("tax_exempt"),
+                price_lists=row.get("price_lists"),
+                payment_on_account=row.get("payment_on_account"),
+                discount_percentage=row.get("discount_percentage"),
                 addresses=addresses,
             ).to_body()
         except ValidationError as exc:

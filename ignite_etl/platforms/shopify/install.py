@@ -7,7 +7,7 @@ session token (`id_token`, an HS256 JWT signed with the client secret, SH-TE). T
 used once, is exchanged for the same expiring offline token (token exchange), with no authorisation step.
 
 App credentials (`IGNITE_APP_SHOPIFY_<KEY>`): `client_id`, `client_secret`, optionally `scopes` (comma
-separated, default `read_products,read_inventory`) and, for development only, `admin_url`: where every shop's
+separated, default `read_products,read_inventory,read_customers`) and, for development only, `admin_url`: where every shop's
 admin is served (the simulator), instead of `https://{shop}`.
 """
 
@@ -35,7 +35,7 @@ from ignite_etl.platforms.base import (
 from ignite_etl.platforms.shopify.client import token_grant
 from ignite_etl.platforms.shopify.settings import ShopifySettings, shop_domain
 
-DEFAULT_SCOPES = "read_products,read_inventory"
+DEFAULT_SCOPES = "read_products,read_inventory,read_customers"
 MAX_CLOCK_SKEW_SECONDS = 90
 """Shopify's library refuses a signed request whose `timestamp` is further than this from now."""
 SESSION_TOKEN_LEEWAY_SECONDS = 5

@@ -13,9 +13,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
+from pydantic import ValidationError
+
 from ignite_etl import b2b
 from ignite_etl.model import (
+    Address,
+    Customer,
     Money,
+    PaymentOnAccount,
     Price,
     PriceList,
     Product,
@@ -226,6 +231,82 @@ def map_list_prices(nodes: list[dict], price_list: PriceList, into: MappedProduc
                 break
             into.prices.append(Price(sku=sku, price_list_slug=price_list.slug, quantity=quantity, price=price,
                                      currency=price_list.currency))
+
+
+B2B_TAG = "b2b"
+GROUP_TAG_PREFIX = "b2b-"
+
+
+def map_customer(node: dict) -> Customer | None:
+    """A Shopify customer as SparkLayer's connector takes one (shopify-api.md §1.2, §1.3): only a B2B customer
+    (tagged `b2b` or `b2b-<group>`, or with `sparklayer` metafields; None otherwise), its group from the
+    `sparklayer.group` metafield or a `b2b-<group>` tag, and the `sparklayer` keys SparkLayer has fields for.
+    A metafield that does not parse is left out (SparkLayer keeps the merchant's value) and logged."""
+    tags = [str(t).strip() for t in node.get("tags") or []]
+    lowered = [t.lower() for t in tags]
+    fields = {m["key"]: m.get("value") for m in nodes_of(node.get("metafields")) if m and m.get("key")}
+    if B2B_TAG not in lowered and not any(t.startswith(GROUP_TAG_PREFIX) for t in lowered) and not fields:
+        return None
+    customer_id = str(node.get("legacyResourceId") or legacy_id(node["id"]))
+    group_tags = [t[len(GROUP_TAG_PREFIX):] for t in tags if t.lower().startswith(GROUP_TAG_PREFIX)]
+    addresses = [_address(a) for a in node.get("addresses") or [] if a]
+    company = fields.get("company_name") or next((a.company_name for a in addresses if a.company_name), None)
+    return Customer(
+        external_id=customer_id, email=(node.get("email") or "").strip(), first_name=node.get("firstName"),
+        last_name=node.get("lastName"), phone=node.get("phone"), company_name=company, addresses=tuple(addresses),
+        group=(fields.get("group") or "").strip() or (group_tags[0] if group_tags else None),
+        accounting_id=(fields.get("accounting_id") or "").strip() or None,
+        title=(fields.get("title") or "").strip() or None,
+        tax_exempt=bool(node.get("taxExempt")),
+        price_lists=_price_lists(fields.get("price_lists"), customer_id),
+        payment_on_account=_payment_on_account(fields.get("payment_on_account"), customer_id),
+        discount_percentage=_percentage(fields.get("discount_percentage"), customer_id),
+        updated_at=_timestamp(node.get("updatedAt")),
+    )
+
+
+def _address(node: dict) -> Address:
+    return Address(external_id=legacy_id(node["id"]) if node.get("id") else None, first_name=node.get("firstName"),
+                   last_name=node.get("lastName"), company_name=node.get("company"), line_1=node.get("address1"),
+                   line_2=node.get("address2"), city=node.get("city"), region=node.get("provinceCode"),
+                   postcode=node.get("zip"), country_code=node.get("countryCodeV2"), phone=node.get("phone"))
+
+
+def _price_lists(value: str | None, customer_id: str) -> tuple[str, ...] | None:
+    """`sparklayer.price_lists`: a JSON list of price list slugs (a comma-separated text is read too)."""
+    if value is None:
+        return None
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        parsed = str(value).split(",")
+    if not isinstance(parsed, list) or not all(isinstance(p, str) for p in parsed):
+        log.warning("customer %s: sparklayer.price_lists is not a list of price list slugs; not synced", customer_id)
+        return None
+    return tuple(p.strip() for p in parsed if p.strip())
+
+
+def _payment_on_account(value: str | None, customer_id: str) -> PaymentOnAccount | None:
+    """`sparklayer.payment_on_account`: JSON such as {"credit_limit": 1000, "balance": 250}, optionally with
+    `currency_code` and `net_terms`."""
+    if value is None:
+        return None
+    try:
+        return PaymentOnAccount.model_validate_json(value)
+    except ValidationError:
+        log.warning("customer %s: sparklayer.payment_on_account is not {credit_limit, balance}; not synced",
+                    customer_id)
+        return None
+
+
+def _percentage(value: str | None, customer_id: str) -> Decimal | None:
+    if value is None:
+        return None
+    amount = b2b.parse_amount(value)
+    if amount is None or amount > 100:
+        log.warning("customer %s: sparklayer.discount_percentage is not a percentage; not synced", customer_id)
+        return None
+    return amount
 
 
 def map_location(node: dict) -> StockLocation:

@@ -32,6 +32,7 @@ from ignite_etl.platforms.shopify.mapping import (
     gid,
     legacy_id,
     map_catalog_price_list,
+    map_customer,
     map_list_prices,
     map_location,
     map_product,
@@ -247,7 +248,22 @@ class ShopifyPlatform(Platform):
         return []
 
     def iter_customers(self, updated_since: datetime | None = None) -> Iterator[Customer]:
-        return iter(())
+        """The shop's B2B customers (`map_customer`) changed since `updated_since` (all when None)."""
+        for nodes in self.client.paginate(queries.CUSTOMERS, {"query": _search_since(updated_since)}, "customers",
+                                          queries.CUSTOMERS_PER_PAGE):
+            yield from (customer for node in nodes if node and (customer := map_customer(node)))
+
+    def fetch_customers(self, ids: Sequence[str]) -> list[Customer]:
+        """The customers a webhook named that are B2B customers now; one deleted, or no longer B2B, is left
+        out, and the partial sync removes it from SparkLayer."""
+        found: list[Customer] = []
+        wanted = list(dict.fromkeys(str(i) for i in ids))
+        for start in range(0, len(wanted), queries.CUSTOMERS_PER_PAGE):
+            batch = [gid("Customer", i) for i in wanted[start:start + queries.CUSTOMERS_PER_PAGE]]
+            for node in self.client.execute(queries.CUSTOMER_NODES, {"ids": batch})["nodes"]:
+                if node and node.get("__typename") == "Customer" and (customer := map_customer(node)):
+                    found.append(customer)
+        return found
 
     # ---- webhooks ----
 

@@ -21,7 +21,7 @@ WEBHOOKS_PER_PAGE = 100
 
 WEBHOOK_TOPICS = (  # WebhookSubscriptionTopic values: what each changes is in webhooks.TOPICS
     "PRODUCTS_CREATE", "PRODUCTS_UPDATE", "PRODUCTS_DELETE", "INVENTORY_LEVELS_UPDATE", "SHOP_UPDATE",
-    "APP_UNINSTALLED", "BULK_OPERATIONS_FINISH",
+    "APP_UNINSTALLED", "BULK_OPERATIONS_FINISH", "CUSTOMERS_CREATE", "CUSTOMERS_UPDATE", "CUSTOMERS_DELETE",
 )
 
 _VARIANT_FIELDS = f"""
@@ -120,6 +120,34 @@ query Locations($first: Int!, $after: String) {
     nodes { id legacyResourceId name isActive }
   }
 }"""
+
+CUSTOMERS_PER_PAGE = 15
+"""Each customer costs up to 53 points (20 addresses, 30 metafields), counting every address as an object."""
+ADDRESSES_PER_CUSTOMER = 20
+CUSTOMER_METAFIELDS = 30
+_CUSTOMER_FIELDS = f"""
+fragment CustomerFields on Customer {{
+  id legacyResourceId email firstName lastName phone tags taxExempt updatedAt
+  addresses(first: {ADDRESSES_PER_CUSTOMER}) {{
+    id firstName lastName company address1 address2 city provinceCode countryCodeV2 zip phone
+  }}
+  metafields(namespace: "{NAMESPACE}", first: {CUSTOMER_METAFIELDS}) {{ nodes {{ key type value }} }}
+}}"""
+
+CUSTOMERS = f"""
+query Customers($first: Int!, $after: String, $query: String) {{
+  customers(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {{
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{ ...CustomerFields }}
+  }}
+}}
+{_CUSTOMER_FIELDS}"""
+
+CUSTOMER_NODES = f"""
+query CustomerNodes($ids: [ID!]!) {{
+  nodes(ids: $ids) {{ __typename ... on Customer {{ ...CustomerFields }} }}
+}}
+{_CUSTOMER_FIELDS}"""
 
 CATALOGS_PER_PAGE = 50
 CATALOGS = """

@@ -18,6 +18,7 @@ MAX_ID_LENGTH = 255
 TOPICS: dict[str, WebhookObjectType] = {
     "products/create": "product", "products/update": "product", "products/delete": "product",
     "inventory_levels/update": "stock", "shop/update": "settings", "app/uninstalled": "uninstalled",
+    "customers/create": "customer", "customers/update": "customer", "customers/delete": "customer",
 }
 
 

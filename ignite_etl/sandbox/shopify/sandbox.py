@@ -46,7 +46,7 @@ from ignite_etl.sandbox.shopify.shop import Event, Shop, iso
 from ignite_etl.sandbox.shopify.webhooks import API_VERSION, Subscription, WebhookDispatcher
 
 GRAPHQL_PATH = f"/admin/api/{API_VERSION}/graphql.json"
-DEFAULT_SCOPES = "read_products,read_inventory"
+DEFAULT_SCOPES = "read_products,read_inventory,read_customers"
 MAX_QUERY_COST = 1000
 SESSION_TOKEN_SECONDS = 60
 TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"

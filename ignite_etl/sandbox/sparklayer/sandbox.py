@@ -139,6 +139,11 @@ class SparkLayerSandbox:
             site.stock_locations.pop(external_id)
             site.stock = {key: value for key, value in site.stock.items() if key[1] != external_id}
 
+    def add_customer_group(self, env: str, site_id: str, name: str) -> None:
+        """What a merchant does in the SparkLayer dashboard before customers can be put in a group."""
+        with self._lock:
+            self._site(env, site_id).customer_groups.add(name)
+
     def edit_price_list(self, env: str, site_id: str, slug: str, **fields: Any) -> None:
         """What a merchant can do in the SparkLayer dashboard, and the API cannot: change a list's name or
         currency."""

@@ -25,6 +25,7 @@ from ignite_etl_tests.defs.sync.conftest import (  # noqa: F401 - fixtures
     FastSyncServices,
     connected_store,
     each_store,
+    shopify_store,
 )
 
 MAX_ATTEMPTS = 3
@@ -120,6 +121,13 @@ def webhook_store(connected_store, cipher):  # noqa: F811
 def each_webhook_store(each_store, cipher):  # noqa: F811
     """`webhook_store` on each platform in turn (its `store.driver` makes the edits)."""
     with _webhooks_to_ingress(each_store, cipher, full_sync=True) as store:
+        yield store
+
+
+@pytest.fixture
+def shopify_webhook_store(shopify_store, cipher):  # noqa: F811
+    """`webhook_store` on a Shopify shop, for what only Shopify has (its customers)."""
+    with _webhooks_to_ingress(shopify_store, cipher, full_sync=True) as store:
         yield store
 
 

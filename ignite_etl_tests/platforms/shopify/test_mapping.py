@@ -10,9 +10,9 @@ from decimal import Decimal
 import pytest
 
 from ignite_etl.model import CataloguePage
-from ignite_etl.platforms.shopify.mapping import MappedProducts, grams, map_location, map_product
-from ignite_etl.sync.extract import CatalogueFrames
-from ignite_etl.sync.payloads import desired_products, pricing_bodies, stock_bodies
+from ignite_etl.platforms.shopify.mapping import MappedProducts, grams, map_customer, map_location, map_product
+from ignite_etl.sync.extract import CatalogueFrames, customers_frame
+from ignite_etl.sync.payloads import customer_bodies, desired_products, pricing_bodies, stock_bodies
 
 CURRENCY = "AUD"
 
@@ -274,3 +274,84 @@ def test_keys_sparklayer_has_no_variant_field_for_are_ignored():
     assert body["problems"] == []
     assert "settings" not in body["variants"][0]
     assert Decimal(body["prices"]["SKU-1"]["pricing"][0]["price"]) == Decimal("10.00")
+
+
+# ---- §1.2 customers, §1.4 customer metafields ----
+
+def customer_node(**fields) -> dict:
+    return {"id": "gid://shopify/Customer/207119551", "legacyResourceId": "207119551", "email": "bob.norman@mail.example.com",
+            "firstName": "Bob", "lastName": "Norman", "phone": None, "tags": ["b2b"], "taxExempt": False,
+            "updatedAt": "2026-11-01T10:00:00Z", "addresses": [],
+            "metafields": {"pageInfo": {"hasNextPage": False}, "nodes": []}, **fields}
+
+
+def customer_body(node: dict) -> dict | None:
+    """What the sync sends SparkLayer for one Shopify customer (None: not a B2B customer, not sent)."""
+    mapped = map_customer(node)
+    if mapped is None:
+        return None
+    [(external_id, body)], problems = customer_bodies(customers_frame([mapped]))
+    assert problems == [] and external_id == body["external_id"]
+    return body
+
+
+def customer_metafields(*items: tuple[str, str, str]) -> dict:
+    return {"pageInfo": {"hasNextPage": False}, "nodes": [{"key": k, "type": t, "value": v} for k, t, v in items]}
+
+
+def test_customer_id_email_names_and_tax_exempt_keep_their_names():
+    body = customer_body(customer_node(taxExempt=True))
+
+    assert {k: body[k] for k in ("external_id", "email", "first_name", "last_name", "tax_exempt")} == {
+        "external_id": "207119551", "email": "bob.norman@mail.example.com", "first_name": "Bob", "last_name": "Norman",
+        "tax_exempt": True}
+
+
+def test_address_fields_map_as_sparklayers_connector_maps_them():
+    address = {"id": "gid://shopify/MailingAddress/207119551", "firstName": "Bob", "lastName": "Norman",
+               "company": "Norman & Co", "address1": "Chestnut Street 92", "address2": "Unit 4", "city": "Louisville",
+               "provinceCode": "KY", "countryCodeV2": "US", "zip": "40202", "phone": "555-625-1199"}
+
+    [sent] = customer_body(customer_node(addresses=[address]))["addresses"]
+
+    assert sent == {"external_id": "207119551", "first_name": "Bob", "last_name": "Norman", "company": "Norman & Co",
+                    "address_line1": "Chestnut Street 92", "address_line2": "Unit 4", "city": "Louisville",
+                    "region_code": "KY", "postcode": "40202", "country_code": "US", "phone": "555-625-1199"}
+
+
+@pytest.mark.parametrize(("tags", "metafields", "b2b"), [
+    (["b2b"], [], True), (["B2B", "vip"], [], True), (["b2b-trade"], [], True),
+    (["newsletter"], [("company_name", "single_line_text_field", "Acme")], True),
+    (["newsletter"], [], False), ([], [], False),
+])
+def test_only_b2b_customers_are_sent(tags, metafields, b2b):
+    body = customer_body(customer_node(tags=tags, metafields=customer_metafields(*metafields)))
+
+    assert (body is not None) == b2b
+
+
+def test_the_group_comes_from_the_group_metafield_else_a_b2b_group_tag():
+    assert customer_body(customer_node(tags=["b2b-trade"]))["group"] == "trade"
+    assert customer_body(customer_node(tags=["b2b-trade"], metafields=customer_metafields(
+        ("group", "single_line_text_field", "wholesale"))))["group"] == "wholesale"
+    assert "group" not in customer_body(customer_node(tags=["b2b"]))  # the merchant's, in SparkLayer
+
+
+def test_sparklayer_customer_metafields_map_to_their_sparklayer_keys():
+    body = customer_body(customer_node(metafields=customer_metafields(
+        ("company_name", "single_line_text_field", "Acme Trading"), ("title", "single_line_text_field", "Buyer"),
+        ("price_lists", "json", '["trade", "clearance"]'), ("discount_percentage", "number_decimal", "7.5"),
+        ("payment_on_account", "json", '{"credit_limit": 1000, "balance": 250}'),
+        ("accounting_id", "single_line_text_field", "ACC-9"))))
+
+    assert (body["company_name"], body["title"], body["accounting_id"]) == ("Acme Trading", "Buyer", "ACC-9")
+    assert body["price_lists"] == ["trade", "clearance"] and Decimal(str(body["discount_percentage"])) == Decimal("7.5")
+    assert {k: Decimal(str(v)) for k, v in body["payment_on_account"].items()} == {"credit_limit": 1000, "balance": 250}
+
+
+def test_a_customer_metafield_that_does_not_parse_is_left_to_sparklayer():
+    body = customer_body(customer_node(metafields=customer_metafields(
+        ("price_lists", "json", '{"not": "a list"}'), ("discount_percentage", "number_decimal", "150"),
+        ("payment_on_account", "json", "plenty"))))
+
+    assert not {"price_lists", "discount_percentage", "payment_on_account"} & set(body)
