@@ -83,10 +83,10 @@ async def set_up_site(
     dry_run: bool = False,
 ) -> SiteSetup:
     """Write what is missing or changed: `price_list` is the platform's own (its currency the base currency),
-    `more_price_lists` the store's others (B2B catalogs'). Stock locations are created every time (a merchant can delete one
-    in SparkLayer; an existing one answers 409, which counts as done). A refused base currency goes to the
-    sync log through `reporter` (after opening the sync's log, so a full sync's start does not wipe it); an
-    accepted one resolves the earlier refusal there."""
+    `more_price_lists` the store's others (B2B catalogs'). Stock locations are created every time (a merchant
+    can delete one in SparkLayer; an existing one answers 409, which counts as done). A refused base currency
+    goes to the sync log through `reporter` (after opening the sync's log, so a full sync's start does not
+    wipe it); an accepted one resolves the earlier refusal there."""
     currency = price_list.currency_code
     setup = SiteSetup(currency, price_list.slug, [loc.external_id for loc in locations])
     lists = {p.slug: p for p in (price_list, *more_price_lists)}
