@@ -131,6 +131,18 @@ def _updated_after(query: str | None) -> tuple[datetime | None, bool]:
     return moment, match.group(1) == ">="
 
 
+def _changed_since(records, query: str | None) -> list:
+    """The records an `updated_at:>'…'` (or `>=`) search matches; all without one."""
+    since, inclusive = _updated_after(query)
+    return [r for r in records if since is None or r.updated_at > since or (inclusive and r.updated_at == since)]
+
+
+def _sort_key(sort_key: str) -> Callable[[Any], tuple]:
+    if sort_key == "UPDATED_AT":
+        return lambda record: (iso(record.updated_at), record.id)
+    return lambda record: (record.id,)
+
+
 # ---- views ----
 
 class _View:
@@ -215,10 +227,8 @@ class VariantView(_View):
         return ProductView(self._api, self._api.store.products[self._variant.product_id])
 
     def metafields(self, info, namespace=None, keys=None, first=None, after=None, last=None, before=None, reverse=False):
-        size = page_size(first, last, before, bulk=self._api.bulk)
-        chosen = [m for m in self._variant.metafields.values()
-                  if namespace in (None, "sparklayer") and (keys is None or f"sparklayer.{m.key}" in keys)]
-        return connection([_metafield(m) for m in chosen], size, after)
+        return _metafields(self._variant.metafields, namespace, keys,
+                           page_size(first, last, before, bulk=self._api.bulk), after)
 
 
 class ProductView(_View):
@@ -265,14 +275,20 @@ class CustomerView(_View):
         return found[:first] if first is not None else found
 
     def metafields(self, info, namespace=None, keys=None, first=None, after=None, last=None, before=None, reverse=False):
-        size = page_size(first, last, before, bulk=self._api.bulk)
-        chosen = [m for m in self._customer.metafields.values()
-                  if namespace in (None, "sparklayer") and (keys is None or f"sparklayer.{m.key}" in keys)]
-        return connection([_metafield(m) for m in chosen], size, after)
+        return _metafields(self._customer.metafields, namespace, keys,
+                           page_size(first, last, before, bulk=self._api.bulk), after)
 
     def metafield(self, info, key, namespace=None):
         found = self._customer.metafields.get(key) if namespace in (None, "sparklayer") else None
         return _metafield(found) if found else None
+
+
+def _metafields(found: dict[str, Metafield], namespace: str | None, keys: list[str] | None, size: int | None,
+                after: str | None) -> dict:
+    """A page of a record's `sparklayer` metafields (the only namespace the simulator keeps)."""
+    chosen = [m for m in found.values()
+              if namespace in (None, "sparklayer") and (keys is None or f"sparklayer.{m.key}" in keys)]
+    return connection([_metafield(m) for m in chosen], size, after)
 
 
 def _metafield(found: Metafield) -> dict:
@@ -372,22 +388,15 @@ class Api:
     def products(self, info, first=None, after=None, last=None, before=None, reverse=False, sortKey="ID",  # noqa: N803
                  query=None, savedSearchId=None):  # noqa: N803
         size = page_size(first, last, before, bulk=self.bulk)
-        since, inclusive = _updated_after(query)
-        records = [p for p in self.sandbox.shop.products.values()
-                   if since is None or p.updated_at > since or (inclusive and p.updated_at == since)]
+        records = _changed_since(self.sandbox.shop.products.values(), query)
         if self.window is not None:
             records = records[self.window]
-        if sortKey == "UPDATED_AT":
-            def key(record): return (iso(record.updated_at), record.id)  # noqa: E306
-        else:
-            def key(record): return (record.id,)  # noqa: E306
+        key = _sort_key(sortKey)
         records.sort(key=key)
         return connection(records, size, after, key=key, view=lambda record: ProductView(self, record))
 
     def productsCount(self, info, query=None, savedSearchId=None, limit=None):  # noqa: N802, N803
-        since, inclusive = _updated_after(query)
-        count = sum(1 for p in self.sandbox.shop.products.values()
-                    if since is None or p.updated_at > since or (inclusive and p.updated_at == since))
+        count = len(_changed_since(self.sandbox.shop.products.values(), query))
         if limit is not None and count > limit:
             return {"count": limit, "precision": "AT_LEAST"}
         return {"count": count, "precision": "EXACT"}
@@ -395,10 +404,7 @@ class Api:
     def productVariants(self, info, first=None, after=None, last=None, before=None, reverse=False,  # noqa: N802
                         sortKey="ID", query=None, savedSearchId=None):  # noqa: N803
         size = page_size(first, last, before, bulk=self.bulk)
-        since, inclusive = _updated_after(query)
-        records = sorted((v for v in self.sandbox.shop.variants.values()
-                          if since is None or v.updated_at > since or (inclusive and v.updated_at == since)),
-                         key=lambda v: v.id)
+        records = sorted(_changed_since(self.sandbox.shop.variants.values(), query), key=lambda v: v.id)
         if self.window is not None:
             records = records[self.window]
         return connection(records, size, after, key=lambda record: (record.id,),
@@ -414,14 +420,8 @@ class Api:
     def customers(self, info, first=None, after=None, last=None, before=None, reverse=False, sortKey="ID",  # noqa: N803
                   query=None):
         size = page_size(first, last, before, bulk=self.bulk)
-        since, inclusive = _updated_after(query)
-        records = [c for c in self.store.customers.values()
-                   if since is None or c.updated_at > since or (inclusive and c.updated_at == since)]
-        if sortKey == "UPDATED_AT":
-            def key(record): return (iso(record.updated_at), record.id)  # noqa: E306
-        else:
-            def key(record): return (record.id,)  # noqa: E306
-        records.sort(key=key)
+        key = _sort_key(sortKey)
+        records = sorted(_changed_since(self.store.customers.values(), query), key=key)
         return connection(records, size, after, key=key, view=lambda record: CustomerView(self, record))
 
     def customer(self, info, id):  # noqa: A002
