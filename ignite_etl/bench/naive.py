@@ -72,7 +72,7 @@ def push_everything(target: NaiveTarget, mode: Mode) -> dict[str, int]:
             outcome[f"{kind}_refused"] += sum(1 for r in results if not r.ok)
 
         await c.set_base_currency(currency)
-        tally("price_list", [await c.create_price_list(payloads.price_list_for(target.platform, currency))])
+        tally("price_list", [(await c.create_price_list(payloads.price_list_for(target.platform, currency)))[0]])
         tally("stock_locations", [await c.create_stock_location(sl.StockLocation(name=loc.name, external_id=loc.external_id))
                                   for loc in locations])
         sendable = [p for p in products if p.fields.get("title") is not None

@@ -151,14 +151,15 @@ class SparkLayerClient:
             return WriteResult(location.external_id, True, None, 409, None)
         return result
 
-    async def create_price_list(self, price_list: PriceList) -> WriteResult:
-        """Create the list; a list with this slug that already exists counts as success."""
+    async def create_price_list(self, price_list: PriceList) -> tuple[WriteResult, dict[str, Any] | None]:
+        """Create the list. A list with this slug that already exists counts as success, and comes back second
+        as `GET /api/v2/price-lists` shows it (SparkLayer cannot change a list, so it may differ from
+        `price_list`); a list created now comes back with None."""
         result = await self._write(price_list.slug, ep.CREATE_PRICE_LIST, {}, price_list.to_body())
-        if not result.ok and result.status_code == 400 and await self.find_price_list(price_list.slug) is not None:
-            return WriteResult(price_list.slug, True, price_list.slug, result.status_code, None)
-        if result.ok:
-            return WriteResult(price_list.slug, True, price_list.slug, result.status_code, None)
-        return result
+        existing = await self.find_price_list(price_list.slug) if not result.ok and result.status_code == 400 else None
+        if result.ok or existing is not None:
+            return WriteResult(price_list.slug, True, price_list.slug, result.status_code, None), existing
+        return result, None
 
     async def price_lists(self, page_size: int = 250) -> AsyncIterator[list[dict[str, Any]]]:
         """Every price list, one page at a time."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from ignite_etl.diff import Accepted, record_hash
 from ignite_etl.model import StockLocation
@@ -105,10 +106,10 @@ async def set_up_site(
     for slug, wanted_list in lists.items():
         if ("price_list", slug) not in stale:
             continue
-        result = await client.create_price_list(wanted_list)  # an existing slug counts as success
+        result, existing = await client.create_price_list(wanted_list)  # an existing slug counts as success
         if not result.ok:
             raise SiteSetupFailed(f"SparkLayer refused the price list {slug}: {result.error_message}")
-        mismatch = await _currency_mismatch(client, wanted_list) if result.status_code == 400 else None
+        mismatch = _currency_mismatch(existing, wanted_list) if existing is not None else None
         if mismatch:
             setup.refused.append(mismatch)
         else:
@@ -146,11 +147,10 @@ async def set_up_site(
     return setup
 
 
-async def _currency_mismatch(client: SparkLayerClient, price_list: sl.PriceList) -> SyncError | None:
-    """The sync-log error for a list SparkLayer already holds in another currency (the store's base currency
-    changed): SparkLayer's API creates lists but cannot change one, so the merchant must. None when the
-    currencies agree, or the listing does not say."""
-    existing = await client.find_price_list(price_list.slug) or {}
+def _currency_mismatch(existing: dict[str, Any], price_list: sl.PriceList) -> SyncError | None:
+    """The sync-log error for a list SparkLayer already holds (`existing`) in another currency (the store's
+    base currency changed): SparkLayer's API creates lists but cannot change one, so the merchant must.
+    None when the currencies agree, or the listing does not say."""
     currency = existing.get("currency_code")
     if not isinstance(currency, str) or currency.upper() == price_list.currency_code:
         return None

@@ -268,9 +268,11 @@ def test_an_existing_price_list_slug_counts_as_created(make_client, sandbox):
     async def create_twice(c):
         return await c.create_price_list(price_list), await c.create_price_list(price_list)
 
-    first, second = run(make_client(), create_twice)
+    (first, first_existing), (second, second_existing) = run(make_client(), create_twice)
 
     assert first.ok and second.ok
+    assert first_existing is None
+    assert second_existing is not None and second_existing["currency_code"] == "AUD"
     assert statuses(sandbox, "/api/v1/price-lists") == [201, 400]
     assert list(sandbox.state("test", SITE)["price_lists"]) == ["marketplacer-price"]
 
