@@ -14,7 +14,8 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -76,32 +77,48 @@ class LocalLimiter:
         pass
 
 
-class SharedLimiter:
-    """One scope's limit, reserved in the app database; holds one autocommit connection while in use."""
+class _ScopeConnection:
+    """The one autocommit connection a shared limiter holds while in use, opened when first needed (again after
+    a drop) and used by one thread at a time."""
 
-    def __init__(self, database: Database, scope: str, limit: RateLimit, *, share: float = DEFAULT_PLATFORM_RATE_SHARE,
-                 time_scale: float = 1.0, sleep: Callable[[float], None] = time.sleep):
-        self.scope = scope
+    def __init__(self, database: Database):
         self._database = database
-        self._interval, self._burst = limit.pace(share, time_scale)
-        self._sleep = sleep
         self._conn: Conn | None = None
         self._lock = threading.Lock()
 
-    def acquire(self) -> float:
+    @contextmanager
+    def use(self) -> Iterator[Conn]:
         with self._lock:
             if self._conn is None or self._conn.closed:
                 self._conn = self._database.connect(autocommit=True)
-            wait = rate_limits.reserve(self._conn, self.scope, self._interval, self._burst)
-        if wait:
-            self._sleep(wait)
-        return wait
+            yield self._conn
 
     def close(self) -> None:
         with self._lock:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+
+
+class SharedLimiter:
+    """One scope's limit, reserved in the app database; holds one autocommit connection while in use."""
+
+    def __init__(self, database: Database, scope: str, limit: RateLimit, *, share: float = DEFAULT_PLATFORM_RATE_SHARE,
+                 time_scale: float = 1.0, sleep: Callable[[float], None] = time.sleep):
+        self.scope = scope
+        self._interval, self._burst = limit.pace(share, time_scale)
+        self._sleep = sleep
+        self._connection = _ScopeConnection(database)
+
+    def acquire(self) -> float:
+        with self._connection.use() as conn:
+            wait = rate_limits.reserve(conn, self.scope, self._interval, self._burst)
+        if wait:
+            self._sleep(wait)
+        return wait
+
+    def close(self) -> None:
+        self._connection.close()
 
 
 class SharedCostBucket:
@@ -113,12 +130,10 @@ class SharedCostBucket:
     def __init__(self, database: Database, scope: str, *, share: float = DEFAULT_PLATFORM_RATE_SHARE,
                  time_scale: float = 1.0, sleep: Callable[[float], None] = time.sleep):
         self.scope = scope
-        self._database = database
         self._share = share
         self._time_scale = time_scale
         self._sleep = sleep
-        self._conn: Conn | None = None
-        self._lock = threading.Lock()
+        self._connection = _ScopeConnection(database)
 
     def _seconds(self, points: float, restore_rate: float) -> float:
         return points * self._time_scale / (restore_rate * self._share)
@@ -129,8 +144,8 @@ class SharedCostBucket:
         capacity = maximum * self._time_scale / restore_rate  # share x maximum points, at share x the rate
         waited = 0.0
         while True:
-            with self._lock:
-                wait = rate_limits.take_if_free(self._connection(), self.scope, cost, max(capacity, cost))
+            with self._connection.use() as conn:
+                wait = rate_limits.take_if_free(conn, self.scope, cost, max(capacity, cost))
             if not wait:
                 return waited
             self._sleep(wait)
@@ -142,19 +157,11 @@ class SharedCostBucket:
         `spent` when the query ran, later. So `spent` is counted from now, and the rest is given back."""
         seconds = self._seconds(taken - spent, restore_rate) - held_seconds
         if seconds:
-            with self._lock:
-                rate_limits.give_back(self._connection(), self.scope, seconds)
-
-    def _connection(self) -> Conn:
-        if self._conn is None or self._conn.closed:
-            self._conn = self._database.connect(autocommit=True)
-        return self._conn
+            with self._connection.use() as conn:
+                rate_limits.give_back(conn, self.scope, seconds)
 
     def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        self._connection.close()
 
 
 @dataclass(frozen=True)
