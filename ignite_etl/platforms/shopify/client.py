@@ -321,17 +321,25 @@ class ShopifyClient:
             raise PlatformUnavailable(f"Shopify at {self.api_base} {what}; try again later")
         self._sleep(scaled)
 
-    def paginate(self, query: str, variables: dict[str, Any], connection: str, page_size: int) -> Iterator[list]:
-        """Each page's `nodes` of the top-level `connection`, following `pageInfo.endCursor`."""
+    def paginate(self, query: str, variables: dict[str, Any], connection: str | tuple[str, ...], page_size: int
+                 ) -> Iterator[list]:
+        """Each page's `nodes` of `connection` (a top-level field, or the path to a nested one such as
+        `("priceList", "prices")`), following `pageInfo.endCursor`. A null on the path (the object went while
+        it was read) ends the pages."""
+        path = (connection,) if isinstance(connection, str) else connection
         after = None
         while True:
-            page = self.execute(query, {**variables, "first": page_size, "after": after})[connection]
-            yield page["nodes"]
-            info = page["pageInfo"]
-            if not info["hasNextPage"]:
+            page: Any = self.execute(query, {**variables, "first": page_size, "after": after})
+            for field in path:
+                page = page.get(field) if page is not None else None
+            if page is None:
+                return
+            yield [node for node in page.get("nodes") or [] if node]
+            info = page.get("pageInfo") or {}
+            if not info.get("hasNextPage"):
                 return
             if not info.get("endCursor"):
-                raise PlatformError(f"Shopify said {connection} has more pages but gave no cursor to read them")
+                raise PlatformError(f"Shopify said {'.'.join(path)} has more pages but gave no cursor to read them")
             after = info["endCursor"]
 
     @contextlib.contextmanager

@@ -18,7 +18,6 @@ from ignite_etl.platforms.base import (
     InvalidConfiguration,
     InvalidCredentials,
     Platform,
-    PlatformError,
     WebhookRegistration,
 )
 from ignite_etl.platforms.limits import SharedRateLimits, scope_name
@@ -27,7 +26,6 @@ from ignite_etl.platforms.shopify import queries
 from ignite_etl.platforms.shopify.bulk import BulkRead
 from ignite_etl.platforms.shopify.client import ShopifyClient, ShopifyUserError, Tokens, TokenSource
 from ignite_etl.platforms.shopify.mapping import (
-    CATALOG_PRICE_LIST_PREFIX,
     MappedProducts,
     gid,
     legacy_id,
@@ -66,7 +64,7 @@ class ShopifyPlatform(Platform):
         self.app = dict(app or {})
         self.bulk_from = bulk_from
         self._currency: str | None = None
-        self._price_lists: list[PriceList] | None = None
+        self._catalogs: list[tuple[PriceList, str]] | None = None
 
     @classmethod
     def from_settings(cls, settings: ShopifySettings, *, app: Mapping[str, str] | None = None,
@@ -124,7 +122,7 @@ class ShopifyPlatform(Platform):
     def stock_locations(self) -> list[StockLocation]:
         found = []
         for nodes in self.client.paginate(queries.LOCATIONS, {}, "locations", queries.LOCATIONS_PER_PAGE):
-            found += [map_location(node) for node in nodes if node and node.get("isActive")]
+            found += [map_location(node) for node in nodes if node.get("isActive")]
         return found
 
     # ---- the catalogue ----
@@ -142,39 +140,33 @@ class ShopifyPlatform(Platform):
             size = min(page_size or queries.PRODUCTS_PER_PAGE, queries.PRODUCTS_PER_PAGE)
             for nodes in self.client.paginate(queries.PRODUCTS, {"query": _search_since(updated_since)}, "products",
                                               size):
-                yield self._page([node for node in nodes if node])
+                yield self._page(nodes)
         if updated_since is None:  # catalogs fire no webhooks: a whole read brings their prices
             yield from self._catalog_prices()
 
     def price_lists(self) -> list[PriceList]:
         """The price lists of the shop's active B2B catalogs (read once per adapter)."""
-        if self._price_lists is None:
-            found: list[PriceList] = []
+        return [price_list for price_list, _ in self._catalog_price_lists()]
+
+    def _catalog_price_lists(self) -> list[tuple[PriceList, str]]:
+        """Each active catalog's price list with its Shopify id."""
+        if self._catalogs is None:
+            found: list[tuple[PriceList, str]] = []
             for nodes in self.client.paginate(queries.CATALOGS, {}, "catalogs", queries.CATALOGS_PER_PAGE):
-                found += [mapped for node in nodes if node and (mapped := map_catalog_price_list(node))]
-            self._price_lists = found
-        return self._price_lists
+                found += [(mapped, node["priceList"]["id"]) for node in nodes
+                          if (mapped := map_catalog_price_list(node))]
+            self._catalogs = found
+        return self._catalogs
 
     def _catalog_prices(self) -> Iterator[CataloguePage]:
-        for price_list in self.price_lists():
-            price_list_id = gid("PriceList", price_list.slug.removeprefix(CATALOG_PRICE_LIST_PREFIX))
-            after = None
-            while True:
-                found = self.client.execute(queries.PRICE_LIST_PRICES, {"id": price_list_id, "first":
-                                                                        queries.PRICES_PER_PAGE, "after": after})
-                prices = (found.get("priceList") or {}).get("prices")
-                if prices is None:
-                    break  # the catalog went while it was read: the next full read forgets it
+        """Each catalog price list's prices; a catalog that goes while it is read ends its pages (the next full
+        read forgets it)."""
+        for price_list, price_list_id in self._catalog_price_lists():
+            for nodes in self.client.paginate(queries.PRICE_LIST_PRICES, {"id": price_list_id}, ("priceList", "prices"),
+                                              queries.PRICES_PER_PAGE):
                 mapped = MappedProducts()
-                map_list_prices([node for node in prices.get("nodes") or [] if node], price_list, mapped)
+                map_list_prices(nodes, price_list, mapped)
                 yield CataloguePage(prices=tuple(mapped.prices), problems=tuple(mapped.problems))
-                info = prices.get("pageInfo") or {}
-                if not info.get("hasNextPage"):
-                    break
-                if not info.get("endCursor"):
-                    raise PlatformError(f"Shopify said {price_list.name} has more prices but gave no cursor to "
-                                        "read them")
-                after = info["endCursor"]
 
     def _products_count(self) -> int:
         return int((self.client.execute(queries.PRODUCTS_COUNT)["productsCount"] or {}).get("count") or 0)
@@ -251,7 +243,7 @@ class ShopifyPlatform(Platform):
         """The shop's B2B customers (`map_customer`) changed since `updated_since` (all when None)."""
         for nodes in self.client.paginate(queries.CUSTOMERS, {"query": _search_since(updated_since)}, "customers",
                                           queries.CUSTOMERS_PER_PAGE):
-            yield from (customer for node in nodes if node and (customer := map_customer(node)))
+            yield from (customer for node in nodes if (customer := map_customer(node)))
 
     def fetch_customers(self, ids: Sequence[str]) -> list[Customer]:
         """The customers a webhook named that are B2B customers now; one deleted, or no longer B2B, is left
@@ -306,4 +298,4 @@ class ShopifyPlatform(Platform):
     def _subscriptions(self) -> Iterator[dict]:
         for nodes in self.client.paginate(queries.WEBHOOK_SUBSCRIPTIONS, {}, "webhookSubscriptions",
                                           queries.WEBHOOKS_PER_PAGE):
-            yield from (node for node in nodes if node)
+            yield from nodes

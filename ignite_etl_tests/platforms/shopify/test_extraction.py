@@ -230,3 +230,20 @@ def test_a_catalog_price_that_is_not_a_number_is_a_problem_of_that_sku_on_that_l
     [problem] = problems
     assert problem.entity == "price" and problem.external_id == f"variant:{k2}:{listed.slug}"
     assert "'ask us'" in problem.message and "catalog Trade" in problem.resolution
+
+
+def test_catalog_prices_are_paged_and_a_catalog_deleted_while_read_ends_its_pages(sandbox, connect):
+    variants = [{"sku": f"K-{n}", "price": "20.00"} for n in range(queries.PRICES_PER_PAGE + 4)]
+    sandbox.add_product("Kettle", variants)
+    kept = sandbox.add_catalog("Trade", decrease_percent=50)
+    gone = sandbox.add_catalog("Retired", decrease_percent=10)
+    platform = connect()
+    assert {p.slug for p in platform.price_lists()} == {f"shopify-price-list-{kept}", f"shopify-price-list-{gone}"}
+    del sandbox.shop.price_lists[gone]  # after the lists were read, before their prices are
+
+    _, _, prices, problems = read_all(platform)
+
+    listed = [p for p in prices if p.price_list_slug.startswith("shopify-price-list-")]
+    assert sorted(p.sku for p in listed) == sorted(v["sku"] for v in variants)  # more than one page
+    assert {(p.price_list_slug, str(p.price)) for p in listed} == {(f"shopify-price-list-{kept}", "10.00")}
+    assert problems == []
