@@ -268,11 +268,16 @@ def refused(change: Change, result: sl.WriteResult, store_name: str) -> SyncErro
     platform's display name)."""
     noun = {"stock": "stock level", "price": "price"}.get(change.entity, change.entity)
     reason = result.error_message or f"HTTP {result.status_code}"
+    resolution = f"Correct this {noun} in {store_name}; it is sent again on the next sync."
+    group = (change.body or {}).get("group") if change.entity == "customer" else None
+    if group:  # SparkLayer refuses a customer whose group it does not have; only the merchant can create one
+        resolution = (f"If SparkLayer has no customer group {group!r}, create it in the SparkLayer Dashboard; "
+                      f"otherwise correct this customer in {store_name}. It is sent again on the next sync.")
     return SyncError(
         external_id=f"{change.entity}:{change.external_id}",
         entity=change.entity,
         message=f"SparkLayer refused {noun} {change.external_id}: {reason}",
-        resolution=f"Correct this {noun} in {store_name}; it is sent again on the next sync.",
+        resolution=resolution,
         visible_id=(change.body or {}).get("sku") if change.entity in ("variant", "stock", "price") else None,
     )
 

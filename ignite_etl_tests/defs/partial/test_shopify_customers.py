@@ -57,3 +57,23 @@ def test_b2b_customers_are_synced_kept_and_removed_when_they_stop_qualifying(sho
     assert env.store.sync().success
     assert env.store.data_writes(mark) == []  # the next full sync has nothing to write
 
+
+
+def test_a_customer_whose_group_sparklayer_lacks_tells_the_merchant_to_create_it(shopify_webhook_store):
+    env = shopify_webhook_store
+    shop = env.store.driver.sandbox
+    dora = shop.add_customer("dora@example.com", first_name="Dora", last_name="Vance", tags=["b2b-vip"])
+    env.store.driver.forget_webhooks()
+
+    assert env.store.sync().success  # the customer is refused, the sync goes on
+
+    sync_logs = env.sparklayer.state(*SITE)["sync_logs"]
+    [error] = [e for log in sync_logs.values() for key, e in log["errors"].items() if key == f"customer:{dora}"]
+    assert "create it in the SparkLayer Dashboard" in error["resolution"] and "'vip'" in error["resolution"]
+
+    env.sparklayer.add_customer_group(*SITE, "vip")  # the merchant does so
+    assert env.store.sync().success
+
+    assert env.sparklayer.state(*SITE)["customers"][str(dora)]["group"] == "vip"
+    sync_logs = env.sparklayer.state(*SITE)["sync_logs"]
+    assert not [key for log in sync_logs.values() for key in log["errors"] if key == f"customer:{dora}"]
