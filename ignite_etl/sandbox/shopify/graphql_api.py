@@ -42,6 +42,7 @@ from ignite_etl.sandbox.shopify.shop import (
     Shop,
     VariantRecord,
     iso,
+    metafield_problem,
 )
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ SCHEMA: GraphQLSchema = build_schema(resources.files(__package__).joinpath("sche
 MAX_PAGE_SIZE = 250
 MAX_IDS = 250
 MUTATION_COST = 10
+MAX_METAFIELDS_SET = 25
 QUANTITY_NAMES = ("available", "on_hand", "committed", "incoming", "reserved", "damaged", "quality_control",
                   "safety_stock")
 
@@ -425,9 +427,20 @@ class Api:
         return connection(records, size, after, key=key, view=lambda record: CustomerView(self, record))
 
     def customer(self, info, id):  # noqa: A002
-        kind, number = parse_gid(id)
-        found = self.store.customers.get(number) if kind == "Customer" else None
+        found = self._customer(id)
         return CustomerView(self, found) if found else None
+
+    def customerByIdentifier(self, info, identifier):  # noqa: N802
+        given = [name for name, value in identifier.items() if value is not None]
+        if len(given) != 1:
+            raise GraphQLError("Exactly one identifier is required: id or emailAddress")
+        found = (self.store.customer_by_email(identifier["emailAddress"]) if given == ["emailAddress"]
+                 else self._customer(identifier["id"]))
+        return CustomerView(self, found) if found else None
+
+    def _customer(self, customer_id: str) -> CustomerRecord | None:
+        kind, number = parse_gid(customer_id)
+        return self.store.customers.get(number) if kind == "Customer" else None
 
     def catalogs(self, info, type=None, first=None, after=None, last=None, before=None, reverse=False,  # noqa: A002
                  sortKey="ID", query=None):  # noqa: N803
@@ -501,6 +514,92 @@ class Api:
             return {"deletedWebhookSubscriptionId": None,
                     "userErrors": [{"field": ["id"], "message": "Webhook subscription does not exist"}]}
         return {"deletedWebhookSubscriptionId": id, "userErrors": []}
+
+    def customerCreate(self, info, input):  # noqa: N802, A002
+        fields, errors = self._customer_fields(input)
+        if not errors and not any(fields.get(k) for k in ("email", "first_name", "last_name")):
+            errors.append({"field": ["email"], "message": "A name or an email is required"})
+        if errors:
+            return {"customer": None, "userErrors": errors}
+        customer_id = self.sandbox.add_customer(fields.pop("email", None), **fields)
+        return {"customer": CustomerView(self, self.store.customers[customer_id]), "userErrors": []}
+
+    def customerUpdate(self, info, input):  # noqa: N802, A002
+        found = self._customer(input["id"]) if input.get("id") else None
+        if found is None:
+            return {"customer": None, "userErrors": [{"field": ["id"], "message": "Customer does not exist"}]}
+        fields, errors = self._customer_fields(input, found)
+        if errors:
+            return {"customer": None, "userErrors": errors}
+        self.sandbox.update_customer(found.id, **fields)
+        return {"customer": CustomerView(self, found), "userErrors": []}
+
+    def _customer_fields(self, given: dict, customer: CustomerRecord | None = None) -> tuple[dict, list[dict]]:
+        """A `CustomerInput` as the shop's fields, and its user errors."""
+        names = {"email": "email", "firstName": "first_name", "lastName": "last_name", "tags": "tags",
+                 "taxExempt": "tax_exempt"}
+        fields: dict[str, Any] = {names[k]: v for k, v in given.items() if k in names and v is not None}
+        errors = []
+        if fields.get("email"):
+            taken = self.store.customer_by_email(fields["email"])
+            if taken is not None and taken is not customer:
+                errors.append({"field": ["email"], "message": "Email has already been taken"})
+        metafields = {}
+        for n, metafield in enumerate(given.get("metafields") or []):
+            if metafield.get("id") or metafield.get("namespace") != "sparklayer":
+                raise GraphQLError("The simulator sets sparklayer metafields by namespace and key only")
+            known = customer.metafields.get(metafield.get("key") or "") if customer else None
+            kind = metafield.get("type") or (known.type if known else None)
+            problem = metafield_problem(kind, metafield.get("value") or "")
+            if not metafield.get("key") or problem:
+                errors.append({"field": ["metafields", str(n), "value"],
+                               "message": problem[1] if problem else "Key can't be blank"})
+            else:
+                metafields[metafield["key"]] = (kind, metafield["value"])
+        if metafields:
+            fields["metafields"] = metafields
+        return fields, errors
+
+    def tagsAdd(self, info, id, tags):  # noqa: N802, A002
+        found = self._customer(id)
+        if found is None:
+            if parse_gid(id)[0] != "Customer":
+                raise GraphQLError("The simulator adds tags to customers only")
+            return {"node": None, "userErrors": [{"field": ["id"], "message": "Customer does not exist"}]}
+        have = {t.lower() for t in found.tags}
+        added = [t.strip() for t in tags if t.strip() and t.strip().lower() not in have]
+        if added:
+            self.sandbox.update_customer(found.id, tags=[*found.tags, *added])
+        return {"node": CustomerView(self, found), "userErrors": []}
+
+    def metafieldsSet(self, info, metafields):  # noqa: N802
+        """All or nothing, at most 25, on customers (the simulator keeps no other owner's through this)."""
+        if len(metafields) > MAX_METAFIELDS_SET:
+            return {"metafields": None, "userErrors": [{"field": ["metafields"], "code": "LESS_THAN_OR_EQUAL_TO",
+                                                       "elementIndex": None,
+                                                       "message": f"Exceeded the maximum metafields input limit of "
+                                                                  f"{MAX_METAFIELDS_SET}."}]}
+        errors, wanted = [], []
+        for n, metafield in enumerate(metafields):
+            owner = self._customer(metafield["ownerId"])
+            if parse_gid(metafield["ownerId"])[0] != "Customer":
+                raise GraphQLError("The simulator sets metafields on customers only")
+            if metafield.get("namespace") != "sparklayer":
+                raise GraphQLError("The simulator keeps sparklayer metafields only")
+            known = owner.metafields.get(metafield["key"]) if owner else None
+            kind = metafield.get("type") or (known.type if known else None)
+            problem = (("INVALID_VALUE", "Owner does not exist") if owner is None
+                       else metafield_problem(kind, metafield["value"]))
+            if problem:
+                errors.append({"field": ["metafields", str(n), "ownerId" if owner is None else "value"],
+                               "code": problem[0], "elementIndex": n, "message": problem[1]})
+            else:
+                wanted.append((owner, metafield["key"], kind, metafield["value"]))
+        if errors:
+            return {"metafields": [], "userErrors": errors}
+        for owner, key, kind, value in wanted:
+            self.store.set_customer_metafields(owner.id, {key: (kind, value)})
+        return {"metafields": [_metafield(owner.metafields[key]) for owner, key, _, _ in wanted], "userErrors": []}
 
     def bulkOperationRunQuery(self, info, query):  # noqa: N802
         return self.sandbox.run_bulk_query(query)

@@ -7,6 +7,7 @@ operations as JSON under `/_sandbox/`.
     GET  /_sandbox/install                   the app listing's Install button: opens the app URL, signed
                                              (`?managed=1`: installed by Shopify, embedded, with a session token)
     GET  /_sandbox/bulk/{id}.jsonl           a finished bulk operation's result file
+    GET  /_sandbox/app-proxy?customer_id=N   the signed query an app proxy request carries for a signed-in customer
 
 The app (client id and secret, app URL, allowed redirect URLs, compliance address) is configured with
 `configure_app`.
@@ -46,7 +47,7 @@ from ignite_etl.sandbox.shopify.shop import Event, Shop, iso
 from ignite_etl.sandbox.shopify.webhooks import API_VERSION, Subscription, WebhookDispatcher
 
 GRAPHQL_PATH = f"/admin/api/{API_VERSION}/graphql.json"
-DEFAULT_SCOPES = "read_products,read_inventory,read_customers"
+DEFAULT_SCOPES = "read_products,read_inventory,write_customers"
 MAX_QUERY_COST = 1000
 SESSION_TOKEN_SECONDS = 60
 TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
@@ -205,6 +206,17 @@ class ShopifySandbox:
                                     "id_token": session_token or self.session_token(), "shop": self.shop.domain,
                                     "timestamp": str(int(time.time()))})
         return f"{self.app.app_url}?{urlencode(params)}"
+
+    def app_proxy_query(self, customer_id: int | None, *, path_prefix: str = "/apps/sparklayer",
+                        at: float | None = None, secret: str | None = None) -> str:
+        """The query string Shopify adds when it forwards a storefront request through the app's proxy: the shop,
+        the signed-in customer's id (blank when none is), the proxy's path prefix and the time, signed with
+        the client secret (`signature`: hex HMAC-SHA256 of the sorted `key=value` pairs, joined with nothing)."""
+        params = {"shop": self.shop.domain, "logged_in_customer_id": "" if customer_id is None else str(customer_id),
+                  "path_prefix": path_prefix, "timestamp": str(int(time.time() if at is None else at))}
+        message = "".join(f"{k}={v}" for k, v in sorted(params.items()))
+        key = (secret or self.app.client_secret).encode()
+        return urlencode({**params, "signature": hmac.new(key, message.encode(), hashlib.sha256).hexdigest()})
 
     def _valid_session_token(self, token: str) -> bool:
         try:
@@ -504,6 +516,7 @@ class ShopifySandbox:
             Route("/_sandbox/price-lists/{price_list_id:int}/prices/{variant_id:int}", self._list_price_endpoint,
                   methods=["PUT"]),
             Route("/_sandbox/app", self._app_endpoint, methods=["GET", "PUT"]),
+            Route("/_sandbox/app-proxy", self._app_proxy_endpoint, methods=["GET"]),
             Route("/_sandbox/uninstall", self._uninstall_endpoint, methods=["POST"]),
             Route("/_sandbox/privacy/{topic:path}", self._privacy_endpoint, methods=["POST"]),
             Route("/_sandbox/throttle", self._throttle_endpoint, methods=["PUT"]),
@@ -671,6 +684,12 @@ class ShopifySandbox:
             return JSONResponse(view)
         return await json_operation(request, lambda d: {k: v for k, v in asdict(self.configure_app(**d)).items()
                                                     if k != "client_secret"})
+
+    async def _app_proxy_endpoint(self, request: Request) -> Response:
+        customer = request.query_params.get("customer_id")
+        if customer is not None and not customer.isdigit():
+            return problem(400, "customer_id must be a customer's numeric id")
+        return JSONResponse({"query": self.app_proxy_query(int(customer) if customer else None)})
 
     async def _uninstall_endpoint(self, request: Request) -> Response:
         return await json_operation(request, lambda d: self.uninstall())

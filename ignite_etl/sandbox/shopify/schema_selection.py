@@ -12,9 +12,9 @@ _CONNECTION = ["edges", "nodes", "pageInfo"]
 
 SELECTION = {
     "QueryRoot": ["node", "nodes", "products", "productsCount", "productVariants", "shop", "locations", "webhookSubscriptions",
-                  "currentBulkOperation", "catalogs", "priceList", "customers", "customer"],
+                  "currentBulkOperation", "catalogs", "priceList", "customers", "customer", "customerByIdentifier"],
     "Mutation": ["webhookSubscriptionCreate", "webhookSubscriptionDelete", "bulkOperationRunQuery",
-                 "bulkOperationCancel"],
+                 "bulkOperationCancel", "customerCreate", "customerUpdate", "tagsAdd", "metafieldsSet"],
     "Node": ["id"],
     "PageInfo": "*",
     "DateTime": "*",
@@ -54,6 +54,16 @@ SELECTION = {
     "MailingAddress": ["id", "firstName", "lastName", "company", "address1", "address2", "city", "provinceCode",
                        "countryCodeV2", "zip", "phone"],
     "CountryCode": "*",
+    "CustomerIdentifierInput": ["id", "emailAddress"],
+    "CustomerInput": ["id", "email", "firstName", "lastName", "tags", "taxExempt", "metafields"],
+    "MetafieldInput": "*",
+    "CustomerCreatePayload": "*",
+    "CustomerUpdatePayload": "*",
+    "TagsAddPayload": "*",
+    "MetafieldsSetInput": ["ownerId", "namespace", "key", "value", "type"],
+    "MetafieldsSetPayload": "*",
+    "MetafieldsSetUserError": ["code", "elementIndex", "field", "message"],
+    "MetafieldsSetUserErrorCode": "*",
     # ---- B2B catalogs and their price lists ----
     "Catalog": ["id", "title", "status", "priceList"],
     "CompanyLocationCatalog": ["id", "title", "status", "priceList"],

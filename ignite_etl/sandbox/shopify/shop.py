@@ -5,16 +5,48 @@ edit returns the webhook topics it fires and the REST-shaped payloads Shopify wo
 from __future__ import annotations
 
 import itertools
+import json
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 WEIGHT_UNITS = {"GRAMS": "g", "KILOGRAMS": "kg", "OUNCES": "oz", "POUNDS": "lb"}
 STATUSES = ("ACTIVE", "ARCHIVED", "DRAFT")
 COLOURS = ("Black", "White", "Red", "Blue", "Green")
 SIZES = ("S", "M", "L", "XL")
+
+
+def metafield_problem(kind: str | None, value: str) -> tuple[str, str] | None:
+    """(`MetafieldsSetUserErrorCode`, message) when Shopify refuses `value` as a metafield of type `kind`, or
+    None. The simulator checks the types the `sparklayer` metafields use and refuses any other as unknown."""
+    if kind is None:
+        return "BLANK", "Type can't be blank"
+    if kind not in METAFIELD_TYPES:
+        return "INVALID_TYPE", f"The simulator does not keep metafields of type {kind}"
+    try:
+        METAFIELD_TYPES[kind](value)
+    except (ValueError, ArithmeticError):
+        return "INVALID_VALUE", f"Value is not a valid {kind}"
+    return None
+
+
+def _single_line(value: str) -> None:
+    if "\n" in value or "\r" in value:
+        raise ValueError(value)
+
+
+def _boolean(value: str) -> None:
+    if value not in ("true", "false"):
+        raise ValueError(value)
+
+
+METAFIELD_TYPES: dict[str, Callable[[str], object]] = {
+    "single_line_text_field": _single_line, "multi_line_text_field": str, "json": json.loads, "number_integer": int,
+    "number_decimal": Decimal, "boolean": _boolean, "date": date.fromisoformat}
 
 
 def iso(moment: datetime) -> str:
@@ -182,6 +214,17 @@ class Shop:
                 customer.metafields[key] = Metafield(self.next_id(), key, typed[0], typed[1])
         customer.updated_at = self.now()
         return [Event("customers/update", self.customer_payload(customer))]
+
+    def customer_by_email(self, email: str) -> CustomerRecord | None:
+        wanted = email.strip().lower()
+        return next((c for c in self.customers.values() if (c.email or "").lower() == wanted), None)
+
+    def set_customer_metafields(self, customer_id: int, metafields: dict[str, tuple[str, str]]) -> None:
+        """`metafieldsSet` on a customer: no webhook (Shopify does not say one fires, shopify-api.md §7)."""
+        customer = self.customers[customer_id]
+        for key, (kind, value) in metafields.items():
+            known = customer.metafields.get(key)
+            customer.metafields[key] = Metafield(known.id if known else self.next_id(), key, kind, value)
 
     def delete_customer(self, customer_id: int) -> list[Event]:
         self.customers.pop(customer_id)

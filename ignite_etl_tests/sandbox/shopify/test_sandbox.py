@@ -286,3 +286,55 @@ def test_a_customers_addresses_and_sparklayer_metafields_are_in_the_admin_api(sa
     assert found["defaultAddress"] == {"address1": "1 Engine Way"}
     assert [a["address1"] for a in found["addresses"]] == ["1 Engine Way", "2 Mill Lane"]
     assert found["metafield"] == {"type": "json", "value": '["trade"]'}
+
+
+CREATE = """mutation($input: CustomerInput!) { customerCreate(input: $input) {
+              customer { id email tags } userErrors { field message } } }"""
+SET = """mutation($m: [MetafieldsSetInput!]!) { metafieldsSet(metafields: $m) {
+           metafields { key value } userErrors { field message code elementIndex } } }"""
+
+
+def test_customers_are_created_found_by_email_tagged_and_given_metafields_with_user_errors(sandbox, admin):
+    metafield = {"namespace": "sparklayer", "key": "price_lists", "type": "json", "value": '["trade"]'}
+    made = admin(CREATE, {"input": {"email": "ada@example.com", "firstName": "Ada", "tags": ["b2b"],
+                                    "metafields": [metafield]}})["data"]["customerCreate"]
+    taken = admin(CREATE, {"input": {"email": "ADA@example.com"}})["data"]["customerCreate"]
+    bad_json = admin(CREATE, {"input": {"email": "bad@example.com", "metafields": [{**metafield, "value": "[no"}]}})
+
+    assert made["userErrors"] == [] and made["customer"]["tags"] == ["b2b"]
+    assert taken == {"customer": None, "userErrors": [{"field": ["email"], "message": "Email has already been taken"}]}
+    assert bad_json["data"]["customerCreate"]["userErrors"][0]["field"] == ["metafields", "0", "value"]
+    assert [c.email for c in sandbox.shop.customers.values()] == ["ada@example.com"]
+
+    found = admin('query($e: String!) { customerByIdentifier(identifier: {emailAddress: $e}) { id } }',
+                  {"e": "Ada@Example.com"})["data"]["customerByIdentifier"]
+    assert found == {"id": made["customer"]["id"]}
+    added = admin('mutation($id: ID!) { tagsAdd(id: $id, tags: ["B2B", "vip"]) { node { ... on Customer { tags } } '
+                  'userErrors { message } } }', {"id": found["id"]})["data"]["tagsAdd"]
+    assert added == {"node": {"tags": ["b2b", "vip"]}, "userErrors": []}
+
+    # metafieldsSet is all or nothing: one bad value and none is written
+    refused = admin(SET, {"m": [{"ownerId": found["id"], "namespace": "sparklayer", "key": "group",
+                                 "type": "single_line_text_field", "value": "trade"},
+                                {"ownerId": found["id"], "namespace": "sparklayer", "key": "discount_percentage",
+                                 "type": "number_decimal", "value": "five"}]})["data"]["metafieldsSet"]
+    assert refused["userErrors"] == [{"field": ["metafields", "1", "value"], "message": "Value is not a valid "
+                                      "number_decimal", "code": "INVALID_VALUE", "elementIndex": 1}]
+    [customer] = sandbox.shop.customers.values()
+    assert set(customer.metafields) == {"price_lists"}
+    upserted = admin(SET, {"m": [{"ownerId": found["id"], "namespace": "sparklayer", "key": "price_lists",
+                                  "value": '["retail"]'}]})["data"]["metafieldsSet"]  # its type is known
+    assert upserted == {"metafields": [{"key": "price_lists", "value": '["retail"]'}], "userErrors": []}
+    assert customer.metafields["price_lists"].type == "json"
+
+
+def test_an_app_proxy_query_is_signed_as_shopify_signs_one(sandbox, server):
+    customer = sandbox.add_customer("ada@example.com")
+
+    query = parse_qs(httpx.get(f"{server.url}/_sandbox/app-proxy", params={"customer_id": customer}).json()["query"],
+                     keep_blank_values=True)
+
+    signature = query.pop("signature")[0]
+    message = "".join(f"{k}={','.join(v)}" for k, v in sorted(query.items()))
+    assert signature == hmac.new(sandbox.app.client_secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+    assert query["logged_in_customer_id"] == [str(customer)] and query["shop"] == [sandbox.shop.domain]
