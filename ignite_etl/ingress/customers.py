@@ -18,6 +18,7 @@ from ignite_etl.ingress.http import Problem, field_error, read_json_object, requ
 from ignite_etl.ingress.platform_calls import on_platform
 from ignite_etl.model import CustomerRequest
 from ignite_etl.platforms import (
+    InvalidConfiguration,
     InvalidCredentials,
     InvalidSession,
     NotSupported,
@@ -94,6 +95,9 @@ async def _call(request: Request, spec: PlatformSpec, access: connecting.Platfor
         raise Problem(401, f"The token is not a valid customer session of the {spec.display_name} store.") from None
     except InvalidCredentials as exc:
         raise Problem(502, f"{spec.display_name} refused: {exc}") from None
+    except InvalidConfiguration as exc:  # ours to mend, not SparkLayer's: the operator reads the log
+        log.error("%s customer call: %s", spec.display_name, exc)
+        raise Problem(500, f"This integration is not set up to call {spec.display_name} for customers: {exc}") from None
     except PlatformUnavailable:
         raise Problem(503, f"{spec.display_name} did not answer; try again shortly.",
                       headers={"Retry-After": "30"}) from None

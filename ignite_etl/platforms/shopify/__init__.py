@@ -17,6 +17,7 @@ PLATFORM = PlatformSpec(
     verify_webhook=verify_webhook,
     install=ShopifyInstall,
     verify_privacy_webhook=verify_privacy_webhook,
+    has_customers=True,
 )
 
 __all__ = [

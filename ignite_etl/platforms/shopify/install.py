@@ -7,7 +7,7 @@ session token (`id_token`, an HS256 JWT signed with the client secret, SH-TE). T
 used once, is exchanged for the same expiring offline token (token exchange), with no authorisation step.
 
 App credentials (`IGNITE_APP_SHOPIFY_<KEY>`): `client_id`, `client_secret`, optionally `scopes` (comma
-separated, default `read_products,read_inventory,read_customers`) and, for development only, `admin_url`: where every shop's
+separated, default `DEFAULT_SCOPES`) and, for development only, `admin_url`: where every shop's
 admin is served (the simulator), instead of `https://{shop}`.
 """
 
@@ -19,7 +19,7 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from urllib.parse import quote, urlencode
 
 import httpx
@@ -35,7 +35,8 @@ from ignite_etl.platforms.base import (
 from ignite_etl.platforms.shopify.client import token_grant
 from ignite_etl.platforms.shopify.settings import ShopifySettings, shop_domain
 
-DEFAULT_SCOPES = "read_products,read_inventory,read_customers"
+DEFAULT_SCOPES = "read_products,read_inventory,write_customers"
+"""`write_customers` (it includes reading them): SparkLayer creates customers on the shop (Ignite's customers call)."""
 MAX_CLOCK_SKEW_SECONDS = 90
 """Shopify's library refuses a signed request whose `timestamp` is further than this from now."""
 SESSION_TOKEN_LEEWAY_SECONDS = 5
@@ -51,6 +52,14 @@ def query_hmac(query: Mapping[str, str], secret: str) -> str:
     """Shopify's query-string signature: hex HMAC-SHA256 of the sorted `k=v&…` (without `hmac`, `signature`)."""
     message = "&".join(f"{k}={quote(str(v), safe='')}" for k, v in sorted(query.items())
                        if k not in ("hmac", "signature"))
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
+def app_proxy_signature(query: Mapping[str, Sequence[str]], secret: str) -> str:
+    """The `signature` Shopify adds to a request it forwards through an app proxy: hex HMAC-SHA256 of the sorted
+    `key=value` pairs (a repeated key's values joined by commas) joined with nothing, without `signature` and
+    `hmac`."""
+    message = "".join(f"{k}={','.join(v)}" for k, v in sorted(query.items()) if k not in ("hmac", "signature"))
     return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 

@@ -19,6 +19,7 @@ from ignite_etl import b2b
 from ignite_etl.model import (
     Address,
     Customer,
+    CustomerRequest,
     Money,
     PaymentOnAccount,
     Price,
@@ -307,6 +308,22 @@ def _percentage(value: str | None, customer_id: str) -> Decimal | None:
         log.warning("customer %s: sparklayer.discount_percentage is not a percentage; not synced", customer_id)
         return None
     return amount
+
+
+def customer_metafields(customer: CustomerRequest) -> dict[str, tuple[str, str]]:
+    """The `sparklayer` customer metafields (key: (type, value)) that carry what SparkLayer states about a
+    customer it creates or updates (Ignite's `PUT …/customers`), as `map_customer` reads them back; what it
+    leaves out is not written. `role` and `sales_agent_groups` have no published metafield: they stay
+    SparkLayer's."""
+    found: dict[str, tuple[str, str]] = {}
+    for key, value in (("company_name", customer.company_name), ("group", customer.group)):
+        if value and value.strip():
+            found[key] = ("single_line_text_field", value.strip())
+    if customer.price_lists:
+        found["price_lists"] = ("json", json.dumps(list(customer.price_lists)))
+    if customer.customer_discount_percentage is not None:
+        found["discount_percentage"] = ("number_decimal", str(customer.customer_discount_percentage))
+    return found
 
 
 def map_location(node: dict) -> StockLocation:

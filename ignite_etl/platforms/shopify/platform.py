@@ -7,16 +7,28 @@ Shopify's numeric ids; a stock webhook names an inventory item (`inventory_item:
 
 from __future__ import annotations
 
+import hmac
 import logging
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
+from urllib.parse import parse_qs
 
-from ignite_etl.model import CataloguePage, Customer, Order, PriceList, StockLocation, StoreSettings
+from ignite_etl.model import (
+    CataloguePage,
+    Customer,
+    CustomerRequest,
+    Order,
+    PriceList,
+    StockLocation,
+    StoreSettings,
+)
 from ignite_etl.platforms.base import (
     InvalidConfiguration,
     InvalidCredentials,
+    InvalidSession,
     Platform,
     WebhookRegistration,
 )
@@ -25,8 +37,11 @@ from ignite_etl.platforms.paging import read_rest
 from ignite_etl.platforms.shopify import queries
 from ignite_etl.platforms.shopify.bulk import BulkRead
 from ignite_etl.platforms.shopify.client import ShopifyClient, ShopifyUserError, Tokens, TokenSource
+from ignite_etl.platforms.shopify.install import MAX_CLOCK_SKEW_SECONDS, app_proxy_signature
 from ignite_etl.platforms.shopify.mapping import (
+    B2B_TAG,
     MappedProducts,
+    customer_metafields,
     gid,
     legacy_id,
     map_catalog_price_list,
@@ -58,8 +73,9 @@ class ShopifyPlatform(Platform):
     name = "shopify"
 
     def __init__(self, client: ShopifyClient, shop: str, *, app: Mapping[str, str] | None = None,
-                 bulk_from: int = queries.BULK_FROM_PRODUCTS):
+                 bulk_from: int = queries.BULK_FROM_PRODUCTS, clock: Callable[[], float] = time.time):
         self.client = client
+        self._clock = clock
         self.shop = shop
         self.app = dict(app or {})
         self.bulk_from = bulk_from
@@ -256,6 +272,57 @@ class ShopifyPlatform(Platform):
                 if node and node.get("__typename") == "Customer" and (customer := map_customer(node)):
                     found.append(customer)
         return found
+
+    # ---- SparkLayer's customer calls (Ignite) ----
+
+    def upsert_customer(self, customer: CustomerRequest) -> str:
+        """Create the customer, or update the one with its email, as a B2B customer (tag `b2b`) with what
+        SparkLayer states about it in `sparklayer` metafields (`customer_metafields`); its numeric id. The
+        metafields are set before the edits whose webhooks bring the customer back to SparkLayer."""
+        metafields = customer_metafields(customer)
+        found = self.client.execute(queries.CUSTOMER_BY_EMAIL, {"email": customer.email})["customerByIdentifier"]
+        if found is None:
+            created = self.client.mutate(queries.CUSTOMER_CREATE, {"input": {
+                "email": customer.email, "firstName": customer.first_name, "lastName": customer.last_name,
+                "tags": [B2B_TAG], "metafields": [{"namespace": queries.NAMESPACE, "key": key, "type": kind,
+                                                   "value": value} for key, (kind, value) in metafields.items()],
+            }}, "customerCreate")["customer"]
+            return str(created.get("legacyResourceId") or legacy_id(created["id"]))
+        customer_id = found["id"]
+        if metafields:
+            self.client.mutate(queries.METAFIELDS_SET, {"metafields": [
+                {"ownerId": customer_id, "namespace": queries.NAMESPACE, "key": key, "type": kind, "value": value}
+                for key, (kind, value) in metafields.items()]}, "metafieldsSet")
+        self.client.mutate(queries.CUSTOMER_UPDATE, {"input": {
+            "id": customer_id, "firstName": customer.first_name, "lastName": customer.last_name}}, "customerUpdate")
+        self.client.mutate(queries.TAGS_ADD, {"id": customer_id, "tags": [B2B_TAG]}, "tagsAdd")
+        return str(found.get("legacyResourceId") or legacy_id(customer_id))
+
+    def verify_customer_session(self, token: str) -> str:
+        """SparkLayer's customer authentication: `token` is the query string Shopify signs when it forwards a
+        storefront request through the app's proxy (CONTRACTS.md). Its signature (the app's client secret),
+        its shop and its time (within Shopify's 90 seconds) are checked; the answer is `logged_in_customer_id`."""
+        secret = self.app.get("client_secret")
+        if not secret:
+            raise InvalidConfiguration("Shopify signs app proxy requests with the app's client secret: set "
+                                       "IGNITE_APP_SHOPIFY_CLIENT_SECRET")
+        query = parse_qs(token.strip().lstrip("?"), keep_blank_values=True)
+        if any(len(query.get(key, ())) != 1 for key in ("shop", "timestamp", "signature")):
+            raise InvalidSession("not an app proxy request's signed query")
+        if not hmac.compare_digest(query["signature"][0].encode(), app_proxy_signature(query, secret).encode()):
+            raise InvalidSession("not signed with the app's client secret")
+        try:
+            fresh = abs(self._clock() - int(query["timestamp"][0])) <= MAX_CLOCK_SKEW_SECONDS
+        except ValueError:
+            fresh = False
+        if not fresh:
+            raise InvalidSession("the signed request is too old")
+        if query["shop"][0] != self.shop:
+            raise InvalidSession("signed for another shop")
+        customer_id = (query.get("logged_in_customer_id") or [""])[0]
+        if not customer_id.isdigit():
+            raise InvalidSession("no customer is signed in")
+        return customer_id
 
     # ---- webhooks ----
 

@@ -149,6 +149,43 @@ query CustomerNodes($ids: [ID!]!) {{
 }}
 {_CUSTOMER_FIELDS}"""
 
+CUSTOMER_BY_EMAIL = """
+query CustomerByEmail($email: String!) {
+  customerByIdentifier(identifier: {emailAddress: $email}) { id legacyResourceId }
+}"""
+
+CUSTOMER_CREATE = """
+mutation CustomerCreate($input: CustomerInput!) {
+  customerCreate(input: $input) {
+    customer { id legacyResourceId }
+    userErrors { field message }
+  }
+}"""
+
+CUSTOMER_UPDATE = """
+mutation CustomerUpdate($input: CustomerInput!) {
+  customerUpdate(input: $input) {
+    customer { id }
+    userErrors { field message }
+  }
+}"""
+
+TAGS_ADD = """
+mutation TagsAdd($id: ID!, $tags: [String!]!) {
+  tagsAdd(id: $id, tags: $tags) {
+    node { id }
+    userErrors { field message }
+  }
+}"""
+
+METAFIELDS_SET = """
+mutation MetafieldsSet($metafields: [MetafieldsSetInput!]!) {
+  metafieldsSet(metafields: $metafields) {
+    metafields { key }
+    userErrors { field message code }
+  }
+}"""
+
 CATALOGS_PER_PAGE = 50
 CATALOGS = """
 query B2BCatalogs($first: Int!, $after: String) {

@@ -29,7 +29,7 @@ from ignite_etl.sandbox.sparklayer.calls import Call, Refused
 from ignite_etl.sandbox.sparklayer.controls import Faults, JournalEntry, RateLimit
 from ignite_etl.sandbox.sparklayer.dashboard import DashboardSimulator
 from ignite_etl.sandbox.sparklayer.schemas import TokenIn, parse, problems_of
-from ignite_etl.sandbox.sparklayer.state import SiteState
+from ignite_etl.sandbox.sparklayer.state import SiteState, new_id
 
 ENVIRONMENTS = ("live", "test")
 DEFAULT_TOKEN_LIFETIME = 3600
@@ -149,6 +149,19 @@ class SparkLayerSandbox:
         currency."""
         with self._lock:
             self._site(env, site_id).price_lists[slug].update(fields)
+
+    def register_customer(self, env: str, site_id: str, email: str, first_name: str, last_name: str,
+                          **fields: Any) -> str:
+        """A buyer registering on SparkLayer's storefront (or a customer the merchant adds in the Dashboard): a
+        customer with no platform id yet, which SparkLayer then asks the platform to create (Ignite's `PUT
+        …/customers`); its SparkLayer id."""
+        with self._lock:
+            moment = datetime.now(UTC).isoformat()
+            customer_id = new_id()
+            self._site(env, site_id).customers[customer_id] = {
+                "id": customer_id, "email": email, "first_name": first_name, "last_name": last_name, **fields,
+                "created_at": moment, "updated_at": moment}
+            return customer_id
 
     def edit_customer(self, env: str, site_id: str, external_id: str, **fields: Any) -> dict[str, Any]:
         """What a merchant can do in the SparkLayer dashboard: set fields of a customer (group, price lists,

@@ -41,9 +41,14 @@ class ImpatientSyncServices(FastSyncServices):
         return client
 
 
+INGRESS_TOKEN = "partial-sync-tests"
+
+
 @dataclass
 class WebhookStore:
     store: ConnectedStore
+    ingress_url: str
+    """Our ingress, as SparkLayer calls it (bearer `INGRESS_TOKEN`)."""
 
     @property
     def marketplacer(self):
@@ -92,8 +97,8 @@ def _webhooks_to_ingress(store: ConnectedStore, cipher, *, full_sync: bool):
         platform_time_scale=fast.platform_time_scale,
     )
     app = create_app(IngressConfig(database_url=store.database_url, secret_key=fast.app_db.secret_key,
-                                   ingress_token="partial-sync-tests", pool_min_size=1, pool_max_size=4,
-                                   outbound_policy="loopback"))
+                                   ingress_token=INGRESS_TOKEN, pool_min_size=1, pool_max_size=4,
+                                   outbound_policy="loopback", platform_apps={store.platform: store.driver.app()}))
     with BackgroundServer(app) as ingress:
         with connect(store.database_url) as conn:
             connection = get_connection(conn, cipher, CONNECTION_ID)
@@ -107,7 +112,7 @@ def _webhooks_to_ingress(store: ConnectedStore, cipher, *, full_sync: bool):
         if full_sync:
             store.sync()
         store.driver.forget_webhooks()
-        yield WebhookStore(store)
+        yield WebhookStore(store, ingress.url)
 
 
 @pytest.fixture

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import httpx
+
+from ignite_etl_tests.defs.partial.conftest import INGRESS_TOKEN
 from ignite_etl_tests.defs.sync.conftest import SITE_ENV, SITE_ID
 
 SITE = (SITE_ENV, SITE_ID)
@@ -77,3 +80,50 @@ def test_a_customer_whose_group_sparklayer_lacks_tells_the_merchant_to_create_it
     assert env.sparklayer.state(*SITE)["customers"][str(dora)]["group"] == "vip"
     sync_logs = env.sparklayer.state(*SITE)["sync_logs"]
     assert not [key for log in sync_logs.values() for key in log["errors"] if key == f"customer:{dora}"]
+
+
+def test_a_customer_sparklayer_creates_through_ignite_exists_on_shopify_and_syncs_back_once(shopify_webhook_store):
+    env = shopify_webhook_store
+    shop = env.store.driver.sandbox
+    env.sparklayer.add_customer_group(*SITE, "trade")
+    # a buyer registers on SparkLayer's storefront; SparkLayer asks us to create them on Shopify
+    sparklayer_id = env.sparklayer.register_customer(*SITE, "erin@example.com", "Erin", "Eve", group="trade")
+    ingress = httpx.Client(base_url=env.ingress_url, headers={"Authorization": f"Bearer {INGRESS_TOKEN}"})
+
+    created = ingress.put(f"/v1/{SITE_ENV}/{SITE_ID}/customers", json={
+        "email": "erin@example.com", "first_name": "Erin", "last_name": "Eve", "group": "trade",
+        "company_name": "Eve & Co", "price_lists": ["trade-prices"], "role": "main"})
+
+    assert created.status_code == 201
+    customer_id = created.json()["customer_external_id"]
+    erin = shop.shop.customers[int(customer_id)]
+    assert "b2b" in erin.tags and erin.metafields["company_name"].value == "Eve & Co"
+
+    env.deliver()  # Shopify's customers/create webhook
+    assert env.partial_sync().success
+    customers = env.sparklayer.state(*SITE)["customers"]
+    [stored] = [c for c in customers.values() if c["email"] == "erin@example.com"]
+    assert (stored["id"], stored["external_id"]) == (sparklayer_id, customer_id)  # the same customer, now linked
+    assert (stored["group"], stored["company_name"], stored["price_lists"]) == ("trade", "Eve & Co", ["trade-prices"])
+
+    # SparkLayer calls again (the buyer changed their name): the same Shopify customer, still one in SparkLayer
+    again = ingress.put(f"/v1/{SITE_ENV}/{SITE_ID}/customers", json={
+        "email": "erin@example.com", "first_name": "Erin", "last_name": "Evans"})
+    assert again.json() == {"customer_external_id": customer_id} and len(shop.shop.customers) == 1
+    env.deliver()
+    assert env.partial_sync().success
+    customers = env.sparklayer.state(*SITE)["customers"]
+    assert [c["last_name"] for c in customers.values() if c["email"] == "erin@example.com"] == ["Evans"]
+
+    # a signed-in Shopify customer's app proxy request is their session
+    verified = ingress.post(f"/v1/{SITE_ENV}/{SITE_ID}/authentication/verify",
+                            json={"token": shop.app_proxy_query(int(customer_id))})
+    assert verified.json() == {"customer_external_id": customer_id}
+    forged = ingress.post(f"/v1/{SITE_ENV}/{SITE_ID}/authentication/verify",
+                          json={"token": shop.app_proxy_query(int(customer_id), secret="guessed")})
+    assert forged.status_code == 401
+
+    mark = env.store.journal_mark()
+    assert env.store.sync().success
+    assert env.store.data_writes(mark) == []  # the next full sync has nothing to write
+
