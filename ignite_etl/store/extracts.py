@@ -17,7 +17,8 @@ ENTITY_TABLES = {"products": ("platform_products", "external_id"),
 VARIANTS = "platform_variants"
 
 
-async def _table_exists(conn: AsyncConn, table: str) -> bool:
+async def table_exists(conn: AsyncConn, table: str) -> bool:
+    """Whether a full sync has written the extract table yet."""
     cursor = await conn.execute("select to_regclass(%s) is not null as present", (f"{EXTRACT_SCHEMA}.{table}",))
     return one(await cursor.fetchone())["present"]
 
@@ -29,7 +30,7 @@ async def entity_rows(conn: AsyncConn, data_type: str, connection_id: str, *, ke
     if data_type not in ENTITY_TABLES:
         return []
     table, key_column = ENTITY_TABLES[data_type]
-    if not await _table_exists(conn, table):
+    if not await table_exists(conn, table):
         return []  # nothing extracted yet
     query = sql.SQL(
         "select to_jsonb(t) - 'connection_id' - '_row' as doc from {} t where connection_id = %s {} "
@@ -52,7 +53,7 @@ async def entity_rows(conn: AsyncConn, data_type: str, connection_id: str, *, ke
 async def attach_variants(conn: AsyncConn, connection_id: str, products: list[dict[str, Any]]) -> None:
     for product in products:
         product["variants"] = []
-    if not products or not await _table_exists(conn, VARIANTS):
+    if not products or not await table_exists(conn, VARIANTS):
         return
     by_id = {p["external_id"]: p for p in products}
     cursor = await conn.execute(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from psycopg import sql
+
+from ignite_etl.store import extracts
 from ignite_etl.store.database import AsyncConn
 
 
@@ -36,3 +39,16 @@ async def connections_of_store(conn: AsyncConn, platform: str, store_id: str) ->
     cursor = await conn.execute("select id from connection where platform = %s and store_id = %s",
                                 (platform, store_id))
     return [row["id"] for row in await cursor.fetchall()]
+
+
+async def forget_customer(conn: AsyncConn, connection_id: str, customer_id: str) -> int:
+    """Delete what the last extract holds of one customer (name, email, phone, addresses); the rows deleted.
+    The sync state keeps a hash only; it goes when the partial sync removes the customer from SparkLayer."""
+    table, key = extracts.ENTITY_TABLES["customers"]
+    if not await extracts.table_exists(conn, table):
+        return 0
+    cursor = await conn.execute(
+        sql.SQL("delete from {} where connection_id = %s and {} = %s").format(
+            sql.Identifier(extracts.EXTRACT_SCHEMA, table), sql.Identifier(key)),
+        (connection_id, customer_id))
+    return cursor.rowcount

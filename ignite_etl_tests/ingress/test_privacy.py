@@ -58,7 +58,7 @@ def test_a_store_redaction_forgets_its_installation_and_removes_its_connection(i
 
     answer = deliver(ingress, "shop/redact", {"shop_id": 1, "shop_domain": SHOP})
 
-    assert answer.status_code == 200 and answer.json() == {"recorded": True, "removal": ["live-bobs-kettles"]}
+    assert answer.status_code == 200 and answer.json() == {"recorded": True, "removal": ["live-bobs-kettles"], "recheck": []}
     assert [r["store_id"] for r in ingress.rows("select store_id from installation")] == ["other.myshopify.com"]
     assert ingress.rows("select status from connection")[0]["status"] == "removing"
     assert [r["kind"] for r in ingress.rows("select kind from connection_request order by id")] == ["connect", "remove"]

@@ -132,7 +132,7 @@ def _connected(database_url, cipher, secret_key, platform: str):
             save_connection(
                 conn, cipher, site_env=SITE_ENV, site_id=SITE_ID, platform=platform, status="connected",
                 sparklayer_credentials={"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET},
-                platform_config=config, platform_secrets=secrets,
+                platform_config=config, platform_secrets=secrets, store_id=shopify.shop.domain if shopify else None,
             )
         app_db = AppDatabase(url=database_url, secret_key=secret_key)
         resources = {
