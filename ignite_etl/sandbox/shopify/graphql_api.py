@@ -35,8 +35,10 @@ from graphql import (
 from ignite_etl.sandbox.shopify.shop import (
     CatalogRecord,
     CustomerRecord,
+    LineItemRecord,
     LocationRecord,
     Metafield,
+    OrderRecord,
     PriceListRecord,
     ProductRecord,
     Shop,
@@ -285,6 +287,74 @@ class CustomerView(_View):
         return _metafield(found) if found else None
 
 
+def _money(amount: str, currency: str) -> dict:
+    return {"shopMoney": {"amount": amount, "currencyCode": currency}}
+
+
+def _attributes(pairs: list[tuple[str, str]]) -> list[dict]:
+    return [{"key": key, "value": value} for key, value in pairs]
+
+
+def _listed(items: list, first: int | None) -> list:
+    """A plain list field's `first` (Shopify's lists take one; no cursor)."""
+    return items[:first] if first is not None else items
+
+
+class LineItemView(_View):
+    typename = "LineItem"
+
+    def __init__(self, api: Api, order: OrderRecord, line: LineItemRecord):
+        self.id, self.sku, self.name, self.quantity = gid("LineItem", line.id), line.sku, line.name, line.quantity
+        variant = api.store.variants.get(line.variant_id) if line.variant_id else None
+        self.variant = VariantView(api, variant) if variant else None
+        self.originalUnitPriceSet = _money(line.price, order.currency)
+        self.customAttributes = _attributes(line.properties)
+
+
+class OrderView(_View):
+    typename = "Order"
+
+    def __init__(self, api: Api, order: OrderRecord):
+        self._api, self._order = api, order
+        self.id, self.legacyResourceId, self.name = gid("Order", order.id), str(order.id), order.name
+        self.createdAt = self.processedAt = iso(order.created_at)
+        self.updatedAt = iso(order.updated_at)
+        self.cancelledAt = iso(order.cancelled_at) if order.cancelled_at else None
+        self.currencyCode, self.note, self.tags, self.email = order.currency, order.note, list(order.tags), order.email
+        self.customAttributes = _attributes(order.attributes)
+        customer = api.store.customers.get(order.customer_id) if order.customer_id else None
+        self.customer = CustomerView(api, customer) if customer else None
+        self.shippingAddress = _mailing_address(order.shipping_address) if order.shipping_address else None
+        self.billingAddress = _mailing_address(order.billing_address) if order.billing_address else None
+
+    def _line(self, line_id: int) -> LineItemView:
+        return LineItemView(self._api, self._order, next(line for line in self._order.lines if line.id == line_id))
+
+    def lineItems(self, info, first=None, after=None, last=None, before=None, reverse=False):  # noqa: N802
+        return connection(self._order.lines, page_size(first, last, before, bulk=self._api.bulk), after,
+                          view=lambda line: LineItemView(self._api, self._order, line))
+
+    def fulfillments(self, info, first=None):
+        return [{"id": gid("Fulfillment", f.id), "createdAt": iso(f.created_at), "status": f.status,
+                 "trackingInfo": lambda info, first=None, f=f: _listed(
+                     [{"company": f.tracking[0], "number": f.tracking[1], "url": f.tracking[2]}]
+                     if any(f.tracking) else [], first),
+                 "fulfillmentLineItems": lambda info, first=None, after=None, last=None, before=None, reverse=False,
+                 f=f: connection([{"id": gid("FulfillmentLineItem", f.id * 1000 + n), "lineItem": self._line(line_id),
+                                   "quantity": quantity} for n, (line_id, quantity) in enumerate(f.items.items())],
+                                 page_size(first, last, before, bulk=self._api.bulk), after)}
+                for f in _listed(self._order.fulfillments, first)]
+
+    def refunds(self, info, first=None):
+        return [{"id": gid("Refund", r.id), "createdAt": iso(r.created_at),
+                 "totalRefundedSet": _money(r.amount, self._order.currency),
+                 "refundLineItems": lambda info, first=None, after=None, last=None, before=None, reverse=False,
+                 r=r: connection([{"id": None, "lineItem": self._line(line_id), "quantity": quantity,
+                                   "restockType": restock} for line_id, (quantity, restock) in r.items.items()],
+                                 page_size(first, last, before, bulk=self._api.bulk), after)}
+                for r in _listed(self._order.refunds, first)]
+
+
 def _metafields(found: dict[str, Metafield], namespace: str | None, keys: list[str] | None, size: int | None,
                 after: str | None) -> dict:
     """A page of a record's `sparklayer` metafields (the only namespace the simulator keeps)."""
@@ -430,6 +500,18 @@ class Api:
         found = self._customer(id)
         return CustomerView(self, found) if found else None
 
+    def orders(self, info, first=None, after=None, last=None, before=None, reverse=False,  # noqa: N803
+               sortKey="PROCESSED_AT", query=None, savedSearchId=None):  # noqa: N803
+        size = page_size(first, last, before, bulk=self.bulk)
+        key = _sort_key(sortKey)
+        records = sorted(_changed_since(self.store.orders.values(), query), key=key)
+        return connection(records, size, after, key=key, view=lambda record: OrderView(self, record))
+
+    def order(self, info, id):  # noqa: A002
+        kind, number = parse_gid(id)
+        found = self.store.orders.get(number) if kind == "Order" else None
+        return OrderView(self, found) if found else None
+
     def customerByIdentifier(self, info, identifier):  # noqa: N802
         given = [name for name, value in identifier.items() if value is not None]
         if len(given) != 1:
@@ -474,6 +556,8 @@ class Api:
             return InventoryItemView(self, shop.variants[shop.items[number]])
         if kind == "Customer" and number in shop.customers:
             return CustomerView(self, shop.customers[number])
+        if kind == "Order" and number in shop.orders:
+            return OrderView(self, shop.orders[number])
         if kind == "Location" and number in shop.locations:
             return LocationView(shop.locations[number])
         if kind == "WebhookSubscription" and number in self.sandbox.subscriptions:

@@ -47,7 +47,7 @@ from ignite_etl.sandbox.shopify.shop import Event, Shop, iso
 from ignite_etl.sandbox.shopify.webhooks import API_VERSION, Subscription, WebhookDispatcher
 
 GRAPHQL_PATH = f"/admin/api/{API_VERSION}/graphql.json"
-DEFAULT_SCOPES = "read_products,read_inventory,write_customers"
+DEFAULT_SCOPES = "read_products,read_inventory,write_customers,read_orders"
 MAX_QUERY_COST = 1000
 SESSION_TOKEN_SECONDS = 60
 TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
@@ -311,6 +311,29 @@ class ShopifySandbox:
         with self._lock:
             self._emit(self.shop.delete_customer(customer_id))
 
+    def add_order(self, customer_id: int | None, lines: list[dict], **options) -> tuple[int, list[int]]:
+        """A buyer's order (`Shop.add_order`); its id and its line items' ids."""
+        with self._lock:
+            order, events = self.shop.add_order(customer_id, lines, **options)
+            self._emit(events)
+            return order.id, [line.id for line in order.lines]
+
+    def fulfill(self, order_id: int, items: dict[int, int], **tracking) -> int:
+        with self._lock:
+            fulfillment, events = self.shop.fulfill(order_id, items, **tracking)
+            self._emit(events)
+            return fulfillment.id
+
+    def refund(self, order_id: int, items: dict[int, tuple[int, str]], **options) -> int:
+        with self._lock:
+            refund, events = self.shop.refund(order_id, items, **options)
+            self._emit(events)
+            return refund.id
+
+    def cancel_order(self, order_id: int) -> None:
+        with self._lock:
+            self._emit(self.shop.cancel_order(order_id))
+
     def add_catalog(self, title: str, **options) -> int:
         """A B2B catalog with its price list (`Shop.add_catalog`); its price list's id."""
         with self._lock:
@@ -512,6 +535,8 @@ class ShopifySandbox:
             Route("/_sandbox/variants/{variant_id:int}/stock", self._stock_endpoint, methods=["PUT"]),
             Route("/_sandbox/customers", self._customers_endpoint, methods=["POST"]),
             Route("/_sandbox/customers/{customer_id:int}", self._customer_endpoint, methods=["PATCH", "DELETE"]),
+            Route("/_sandbox/orders", self._orders_endpoint, methods=["POST"]),
+            Route("/_sandbox/orders/{order_id:int}/{operation:str}", self._order_operation_endpoint, methods=["POST"]),
             Route("/_sandbox/catalogs", self._catalogs_endpoint, methods=["POST"]),
             Route("/_sandbox/price-lists/{price_list_id:int}/prices/{variant_id:int}", self._list_price_endpoint,
                   methods=["PUT"]),
@@ -667,6 +692,29 @@ class ShopifySandbox:
         if request.method == "DELETE":
             return await json_operation(request, lambda d: self.delete_customer(customer_id))
         return await json_operation(request, lambda d: self.update_customer(customer_id, **d))
+
+    async def _orders_endpoint(self, request: Request) -> Response:
+        def place(d: dict) -> dict:
+            order_id, line_ids = self.add_order(d.get("customer_id"), list(d["lines"]),
+                                                attributes=[tuple(a) for a in d.get("attributes") or []],
+                                                note=d.get("note"), tags=d.get("tags"),
+                                                shipping_address=d.get("shipping_address"),
+                                                billing_address=d.get("billing_address"))
+            return {"order_id": order_id, "line_item_ids": line_ids}
+        return await json_operation(request, place, 201)
+
+    async def _order_operation_endpoint(self, request: Request) -> Response:
+        order_id, operation = request.path_params["order_id"], request.path_params["operation"]
+        if operation == "fulfillments":
+            return await json_operation(request, lambda d: {"fulfillment_id": self.fulfill(
+                order_id, {int(k): int(v) for k, v in d["items"].items()}, company=d.get("company"),
+                number=d.get("number"), url=d.get("url"))}, 201)
+        if operation == "refunds":
+            return await json_operation(request, lambda d: {"refund_id": self.refund(
+                order_id, {int(k): (int(v[0]), str(v[1])) for k, v in d["items"].items()})}, 201)
+        if operation == "cancel":
+            return await json_operation(request, lambda d: self.cancel_order(order_id))
+        return problem(404, "POST /_sandbox/orders/{id}/fulfillments, /refunds or /cancel")
 
     async def _catalogs_endpoint(self, request: Request) -> Response:
         return await json_operation(request, lambda d: {"price_list_id": self.add_catalog(

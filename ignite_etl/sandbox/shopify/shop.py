@@ -121,6 +121,56 @@ class CustomerRecord:
 
 
 @dataclass
+class LineItemRecord:
+    id: int
+    variant_id: int | None
+    sku: str | None
+    name: str
+    quantity: int
+    price: str  # the variant's unit price when ordered
+    properties: list[tuple[str, str]] = field(default_factory=list)  # `customAttributes`, e.g. Charged Price
+
+
+@dataclass
+class FulfillmentRecord:
+    id: int
+    created_at: datetime
+    items: dict[int, int]  # line item id -> quantity
+    tracking: tuple[str | None, str | None, str | None] = (None, None, None)  # company, number, url
+    status: str = "SUCCESS"
+
+
+@dataclass
+class RefundRecord:
+    id: int
+    created_at: datetime
+    items: dict[int, tuple[int, str]]  # line item id -> (quantity, RefundLineItemRestockType)
+    amount: str = "0.00"
+
+
+@dataclass
+class OrderRecord:
+    """An order with its note attributes (`customAttributes`), lines, fulfillments and refunds."""
+
+    id: int
+    name: str
+    customer_id: int | None
+    email: str | None
+    currency: str
+    lines: list[LineItemRecord]
+    attributes: list[tuple[str, str]] = field(default_factory=list)
+    note: str | None = None
+    tags: list[str] = field(default_factory=list)
+    shipping_address: dict | None = None  # ADDRESS_FIELDS
+    billing_address: dict | None = None
+    fulfillments: list[FulfillmentRecord] = field(default_factory=list)
+    refunds: list[RefundRecord] = field(default_factory=list)
+    cancelled_at: datetime | None = None
+    created_at: datetime = EPOCH
+    updated_at: datetime = EPOCH
+
+
+@dataclass
 class PriceListRecord:
     """A B2B catalog's price list: prices relative to the variants' own (`adjustment`: PERCENTAGE_DECREASE or
     PERCENTAGE_INCREASE and a percentage), some fixed per variant, with quantity price breaks."""
@@ -161,6 +211,8 @@ class Shop:
         self.locations: dict[int, LocationRecord] = {}
         self.customers: dict[int, CustomerRecord] = {}
         self.catalogs: dict[int, CatalogRecord] = {}
+        self.orders: dict[int, OrderRecord] = {}
+        self._order_numbers = itertools.count(1001)
         self.price_lists: dict[int, PriceListRecord] = {}
         self.handles: set[str] = set()
         self._ids = itertools.count(1_000_001)
@@ -214,6 +266,68 @@ class Shop:
                 customer.metafields[key] = Metafield(self.next_id(), key, typed[0], typed[1])
         customer.updated_at = self.now()
         return [Event("customers/update", self.customer_payload(customer))]
+
+    # ---- orders (a buyer's checkout, the merchant's fulfillments, refunds and cancellations) ----
+
+    def add_order(self, customer_id: int | None, lines: list[dict], *, attributes: list[tuple[str, str]] | None = None,
+                  note: str | None = None, tags: list[str] | None = None, shipping_address: dict | None = None,
+                  billing_address: dict | None = None) -> tuple[OrderRecord, list[Event]]:
+        """`lines` items take variant_id, quantity and optionally price (else the variant's) and properties
+        [(name, value)]."""
+        moment = self.now()
+        customer = self.customers.get(customer_id) if customer_id is not None else None
+        items = []
+        for line in lines:
+            variant = self.variants[line["variant_id"]]
+            product = self.products[variant.product_id]
+            items.append(LineItemRecord(self.next_id(), variant.id, variant.sku, product.title, int(line["quantity"]),
+                                        str(line.get("price") or variant.price), list(line.get("properties") or [])))
+        order = OrderRecord(self.next_id(), f"#{next(self._order_numbers)}", customer_id,
+                            customer.email if customer else None, self.currency, items, list(attributes or []), note,
+                            list(tags or []), self._address(shipping_address) if shipping_address else None,
+                            self._address(billing_address) if billing_address else None, created_at=moment,
+                            updated_at=moment)
+        self.orders[order.id] = order
+        return order, [Event("orders/create", self.order_payload(order))]
+
+    def fulfill(self, order_id: int, items: dict[int, int], *, company: str | None = None, number: str | None = None,
+                url: str | None = None) -> tuple[FulfillmentRecord, list[Event]]:
+        """Ship `items` (line item id -> quantity) of the order."""
+        order = self.orders[order_id]
+        fulfillment = FulfillmentRecord(self.next_id(), self.now(), dict(items), (company, number, url))
+        order.fulfillments.append(fulfillment)
+        order.updated_at = fulfillment.created_at
+        body = {"id": fulfillment.id, "order_id": order.id, "status": "success", "tracking_company": company,
+                "tracking_number": number, "line_items": [{"id": i, "quantity": q} for i, q in items.items()]}
+        return fulfillment, [Event("fulfillments/create", body), Event("orders/updated", self.order_payload(order))]
+
+    def refund(self, order_id: int, items: dict[int, tuple[int, str]], *, amount: str = "0.00"
+               ) -> tuple[RefundRecord, list[Event]]:
+        """Refund `items` (line item id -> (quantity, restock type: RETURN, CANCEL, NO_RESTOCK))."""
+        order = self.orders[order_id]
+        refund = RefundRecord(self.next_id(), self.now(), dict(items), amount)
+        order.refunds.append(refund)
+        order.updated_at = refund.created_at
+        body = {"id": refund.id, "order_id": order.id, "refund_line_items": [
+            {"line_item_id": i, "quantity": q, "restock_type": t.lower()} for i, (q, t) in items.items()]}
+        return refund, [Event("refunds/create", body), Event("orders/updated", self.order_payload(order))]
+
+    def cancel_order(self, order_id: int) -> list[Event]:
+        order = self.orders[order_id]
+        order.cancelled_at = order.updated_at = self.now()
+        return [Event("orders/cancelled", self.order_payload(order))]
+
+    def order_payload(self, order: OrderRecord) -> dict:
+        return {"id": order.id, "name": order.name, "email": order.email, "currency": order.currency,
+                "note": order.note, "tags": ", ".join(order.tags),
+                "note_attributes": [{"name": k, "value": v} for k, v in order.attributes],
+                "cancelled_at": iso(order.cancelled_at) if order.cancelled_at else None,
+                "created_at": iso(order.created_at), "updated_at": iso(order.updated_at),
+                "admin_graphql_api_id": f"gid://shopify/Order/{order.id}",
+                "customer": {"id": order.customer_id} if order.customer_id else None,
+                "line_items": [{"id": line.id, "variant_id": line.variant_id, "sku": line.sku, "quantity": line.quantity,
+                                "price": line.price, "properties": [{"name": k, "value": v} for k, v in line.properties]}
+                               for line in order.lines]}
 
     def customer_by_email(self, email: str) -> CustomerRecord | None:
         wanted = email.strip().lower()

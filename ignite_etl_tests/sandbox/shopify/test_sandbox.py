@@ -338,3 +338,39 @@ def test_an_app_proxy_query_is_signed_as_shopify_signs_one(sandbox, server):
     message = "".join(f"{k}={','.join(v)}" for k, v in sorted(query.items()))
     assert signature == hmac.new(sandbox.app.client_secret.encode(), message.encode(), hashlib.sha256).hexdigest()
     assert query["logged_in_customer_id"] == [str(customer)] and query["shop"] == [sandbox.shop.domain]
+
+
+def test_orders_with_note_attributes_fulfillments_and_refunds_are_read_and_their_webhooks_name_the_order(
+        sandbox, server, admin):
+    product = sandbox.add_product("Kettle", [{"sku": "K-1", "price": "20.00"}])
+    [variant] = sandbox.shop.products[product].variant_ids
+    receiver = Receiver()
+    with BackgroundServer(receiver.app) as hook:
+        for topic in ("ORDERS_CREATE", "FULFILLMENTS_CREATE", "REFUNDS_CREATE"):
+            admin(f'mutation($url: URL!) {{ webhookSubscriptionCreate(topic: {topic}, '
+                  'webhookSubscription: {callbackUrl: $url, format: JSON}) { userErrors { message } } }',
+                  {"url": hook.url + "/hook"})
+        order, [line] = sandbox.add_order(None, [{"variant_id": variant, "quantity": 3,
+                                                  "properties": [("Charged Price", "15.00")]}],
+                                          attributes=[("sparkCartId", "cart-1")])
+        sandbox.fulfill(order, {line: 2}, company="UPS", number="1Z")
+        sandbox.refund(order, {line: (1, "CANCEL")})
+        sandbox.deliver_webhooks()
+
+    found = admin("""query($id: ID!) { order(id: $id) { name customAttributes { key value }
+        lineItems(first: 5) { nodes { id quantity sku customAttributes { key value } } }
+        fulfillments(first: 5) { trackingInfo(first: 1) { company number } fulfillmentLineItems(first: 5) {
+          nodes { quantity lineItem { id } } } }
+        refunds(first: 5) { refundLineItems(first: 5) { nodes { quantity restockType } } } } }""",
+                  {"id": f"gid://shopify/Order/{order}"})["data"]["order"]
+    assert found["name"] == "#1001" and found["customAttributes"] == [{"key": "sparkCartId", "value": "cart-1"}]
+    [item] = found["lineItems"]["nodes"]
+    assert (item["quantity"], item["customAttributes"]) == (3, [{"key": "Charged Price", "value": "15.00"}])
+    [fulfillment] = found["fulfillments"]
+    assert fulfillment["trackingInfo"] == [{"company": "UPS", "number": "1Z"}]
+    assert fulfillment["fulfillmentLineItems"]["nodes"] == [{"quantity": 2, "lineItem": {"id": item["id"]}}]
+    assert found["refunds"][0]["refundLineItems"]["nodes"] == [{"quantity": 1, "restockType": "CANCEL"}]
+    bodies = {headers["x-shopify-topic"]: json.loads(body) for headers, body in receiver.received}
+    assert set(bodies) == {"orders/create", "fulfillments/create", "refunds/create"}
+    assert bodies["orders/create"]["note_attributes"] == [{"name": "sparkCartId", "value": "cart-1"}]
+    assert bodies["fulfillments/create"]["order_id"] == bodies["refunds/create"]["order_id"] == order

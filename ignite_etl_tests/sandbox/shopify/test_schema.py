@@ -61,10 +61,12 @@ def test_every_document_the_adapter_sends_is_valid_against_the_simulator_schema(
 @pytest.mark.parametrize("name", sorted(adapter_documents()))
 def test_every_document_costs_at_most_what_shopify_allows_one_query(name):
     page_sizes = {"PRODUCTS": queries.PRODUCTS_PER_PAGE, "CATALOGS": queries.CATALOGS_PER_PAGE,
-                  "PRICE_LIST_PRICES": queries.PRICES_PER_PAGE, "CUSTOMERS": queries.CUSTOMERS_PER_PAGE}
+                  "PRICE_LIST_PRICES": queries.PRICES_PER_PAGE, "CUSTOMERS": queries.CUSTOMERS_PER_PAGE,
+                  "ORDERS": queries.ORDERS_PER_PAGE}
     variables = {"first": page_sizes.get(name, max(queries.LOCATIONS_PER_PAGE, queries.WEBHOOKS_PER_PAGE)),
                  "ids": ["gid://shopify/Product/1"] * max(queries.NODES_PER_REQUEST if "PRODUCT" in name
                                                           else queries.CUSTOMERS_PER_PAGE if "CUSTOMER" in name
+                                                          else 1 if "ORDER" in name  # one order a request
                                                           else queries.INVENTORY_ITEMS_PER_REQUEST, 1)}
 
     assert 0 < requested_cost(SCHEMA, parse(adapter_documents()[name]), variables) <= MAX_COST
