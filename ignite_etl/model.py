@@ -228,6 +228,8 @@ class Order(Record):
     shipments: tuple[Shipment, ...] = ()
     refunds: tuple[Refund, ...] = ()
     cancellations: tuple[Cancellation, ...] = ()
+    unreadable: str | None = None
+    """Why the platform could not read the whole order: it is reported to the merchant, not sent in part."""
 
     def net_shipments(self) -> tuple[Shipment, ...]:
         """Shipments without the units later refunded (a dispatched refund takes them from the latest

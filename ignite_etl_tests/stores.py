@@ -28,6 +28,20 @@ class LiveProduct:
     variants: tuple[LiveVariant, ...]
 
 
+@dataclass(frozen=True)
+class PlacedOrder:
+    """An order a buyer placed: its platform id, the id the merchant reads, its lines' handles (the driver's
+    own) and SKUs, in the order placed."""
+
+    order_id: str
+    visible: str
+    lines: tuple
+    skus: tuple[str, ...]
+
+
+BUYER_EMAIL = "buyer@example.com"
+
+
 class StoreDriver(Protocol):
     platform: str
     price_list: str
@@ -55,6 +69,13 @@ class StoreDriver(Protocol):
         """Drop what the simulator would still deliver (the edits made before a test starts)."""
     def app(self) -> dict[str, str]:
         """The app's credentials an app-store platform's adapter takes (none for Marketplacer)."""
+    def place_order(self, cart_id: str | None, quantities: tuple[int, ...] = (2, 3)) -> PlacedOrder:
+        """A buyer's order of live variants with stock, through SparkLayer's cart `cart_id` (None: not)."""
+    def ship(self, order: PlacedOrder, line: int, quantity: int) -> None: ...
+    def refund(self, order: PlacedOrder, line: int, quantity: int) -> None:
+        """Refund shipped units of a line: they come back."""
+    def cancel(self, order: PlacedOrder, line: int, quantity: int) -> None:
+        """Cancel units of a line not yet shipped."""
 
 
 def _decimal(value: str | None) -> Decimal | None:
@@ -133,6 +154,31 @@ class MarketplacerDriver:
     def app(self) -> dict[str, str]:
         return {}
 
+    def place_order(self, cart_id: str | None, quantities: tuple[int, ...] = (2, 3)) -> PlacedOrder:
+        catalogue = self.sandbox.catalogue
+        variants = [v for v in catalogue.variants.values() if v.sku and not v.deleted and v.count_on_hand >= max(quantities)
+                    and catalogue.adverts[v.advert_id].state == "online"][:len(quantities)]
+        placed = self.sandbox.place_order(
+            [{"variant_id": v.legacy_id, "quantity": q} for v, q in zip(variants, quantities)],
+            buyer={"emailAddress": BUYER_EMAIL, "firstName": "Ada", "surname": "Lovelace"},
+            address={"address": "1 Analytical Way", "city": "Sydney", "postcode": "2000", "countryCode": "AU"},
+            sparklayer_cart_id=cart_id)
+        lines = tuple((catalogue.line_items[i].invoice_id, i) for i in placed["line_item_ids"])
+        return PlacedOrder(_mp_gid("Order", placed["order_id"]), str(placed["order_id"]), lines,
+                           tuple(v.sku for v in variants))
+
+    def ship(self, order: PlacedOrder, line: int, quantity: int) -> None:
+        invoice, item = order.lines[line]
+        self.sandbox.ship(invoice, [{"line_item_id": item, "quantity": quantity}])
+
+    def refund(self, order: PlacedOrder, line: int, quantity: int) -> None:
+        invoice, item = order.lines[line]
+        self.sandbox.refund(invoice, [{"line_item_id": item, "quantity": quantity}])
+
+    def cancel(self, order: PlacedOrder, line: int, quantity: int) -> None:
+        invoice, item = order.lines[line]
+        self.sandbox.cancel(invoice, [{"line_item_id": item, "quantity": quantity}])
+
 
 class ShopifyDriver:
     platform = "shopify"
@@ -195,3 +241,28 @@ class ShopifyDriver:
 
     def app(self) -> dict[str, str]:
         return {"client_id": self.sandbox.app.client_id, "client_secret": self.sandbox.app.client_secret}
+
+    def place_order(self, cart_id: str | None, quantities: tuple[int, ...] = (2, 3)) -> PlacedOrder:
+        """Through SparkLayer's checkout: the cart id and payment type as note attributes, each line's
+        `Charged Price` property (the variant's price here)."""
+        shop = self.sandbox.shop
+        buyer = shop.customer_by_email(BUYER_EMAIL)
+        customer = buyer.id if buyer else self.sandbox.add_customer(BUYER_EMAIL, first_name="Ada", last_name="Lovelace")
+        variants = [v for v in shop.variants.values() if v.sku and shop.products[v.product_id].status == "ACTIVE"
+                    ][:len(quantities)]
+        order_id, line_ids = self.sandbox.add_order(
+            customer, [{"variant_id": v.id, "quantity": q, "properties": [("Charged Price", v.price)]}
+                       for v, q in zip(variants, quantities)],
+            attributes=[("sparkCartId", cart_id), ("sparkPaymentType", "paymentOnAccount")] if cart_id else [],
+            shipping_address={"address1": "1 Analytical Way", "city": "Sydney", "zip": "2000", "country_code": "AU"})
+        return PlacedOrder(str(order_id), shop.orders[order_id].name, tuple(line_ids), tuple(v.sku for v in variants))
+
+    def ship(self, order: PlacedOrder, line: int, quantity: int) -> None:
+        self.sandbox.fulfill(int(order.order_id), {order.lines[line]: quantity}, company="AusPost",
+                             number=f"AP{order.order_id}{line}")
+
+    def refund(self, order: PlacedOrder, line: int, quantity: int) -> None:
+        self.sandbox.refund(int(order.order_id), {order.lines[line]: (quantity, "RETURN")})
+
+    def cancel(self, order: PlacedOrder, line: int, quantity: int) -> None:
+        self.sandbox.refund(int(order.order_id), {order.lines[line]: (quantity, "CANCEL")})

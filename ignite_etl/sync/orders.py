@@ -37,6 +37,8 @@ def purchase_for(order: Order) -> sl.Purchase:
     """The whole purchase for an order that carries a SparkLayer cart id."""
     if not order.sparklayer_id:
         raise PurchaseNotSendable("the order was not placed through SparkLayer (it has no SparkLayer cart id)")
+    if order.unreadable:
+        raise PurchaseNotSendable(order.unreadable)
     lines = {line.external_id: line for line in order.lines}
     for line in order.lines:
         if not line.sku:

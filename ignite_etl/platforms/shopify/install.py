@@ -35,7 +35,7 @@ from ignite_etl.platforms.base import (
 from ignite_etl.platforms.shopify.client import token_grant
 from ignite_etl.platforms.shopify.settings import ShopifySettings, shop_domain
 
-DEFAULT_SCOPES = "read_products,read_inventory,write_customers"
+DEFAULT_SCOPES = "read_products,read_inventory,write_customers,read_orders"
 """`write_customers` (it includes reading them): SparkLayer creates customers on the shop (Ignite's customers call)."""
 MAX_CLOCK_SKEW_SECONDS = 90
 """Shopify's library refuses a signed request whose `timestamp` is further than this from now."""

@@ -18,21 +18,29 @@ from pydantic import ValidationError
 from ignite_etl import b2b
 from ignite_etl.model import (
     Address,
+    Cancellation,
     Customer,
     CustomerRequest,
     Money,
+    Order,
+    OrderLine,
+    PackageItem,
     PaymentOnAccount,
     Price,
     PriceList,
     Product,
     RecordProblem,
     RecordStatus,
+    Refund,
+    RefundItem,
+    Shipment,
     StockLevel,
     StockLocation,
     Variant,
     VariantOption,
 )
 from ignite_etl.platforms.base import PlatformError
+from ignite_etl.platforms.shopify import queries
 
 log = logging.getLogger(__name__)
 
@@ -324,6 +332,120 @@ def customer_metafields(customer: CustomerRequest) -> dict[str, tuple[str, str]]
     if customer.customer_discount_percentage is not None:
         found["discount_percentage"] = ("number_decimal", str(customer.customer_discount_percentage))
     return found
+
+
+CART_ID_ATTRIBUTE = "sparkCartId"
+CHARGED_PRICE_PROPERTY = "Charged Price"
+
+
+def _attributes(pairs: list[dict] | None) -> dict[str, str]:
+    return {str(a.get("key")): a.get("value") or "" for a in pairs or [] if a and a.get("key")}
+
+
+def is_sparklayer_order(node: dict) -> bool:
+    """An order placed through SparkLayer: its note attributes carry the cart id (SH §1.3)."""
+    return bool(_attributes(node.get("customAttributes")).get(CART_ID_ATTRIBUTE, "").strip())
+
+
+def map_order(node: dict) -> Order:
+    """A SparkLayer order as a whole purchase (SH §1.3; CONTRACTS.md): lines at the price SparkLayer charged
+    (`Charged Price`, else the line's own), shipments from fulfillments, refunds (a `CANCEL` restock is a
+    cancellation: the units never shipped) and, for a cancelled order, what was left processing."""
+    order_id = str(node.get("legacyResourceId") or legacy_id(node["id"]))
+    cart_id = _attributes(node.get("customAttributes")).get(CART_ID_ATTRIBUTE, "").strip() or None
+    if not order_read_whole(node):  # reported to the merchant, never sent in part
+        return Order(external_id=order_id, visible_id=node.get("name"), sparklayer_id=cart_id, unreadable=(
+            f"it has more than {queries.LINES_PER_ORDER} lines, {queries.FULFILLMENTS_PER_ORDER - 1} fulfillments or "
+            f"{queries.REFUNDS_PER_ORDER - 1} refunds, or a fulfillment or refund of more than "
+            f"{queries.ITEMS_PER_PACKAGE} lines, which this integration cannot read whole yet"))
+    lines = [_order_line(line) for line in nodes_of(node.get("lineItems")) if line]
+    known = {line.external_id for line in lines}
+    shipped: dict[str, int] = {}
+    shipments = []
+    for fulfillment in node.get("fulfillments") or []:
+        if not fulfillment or fulfillment.get("status") not in (None, "SUCCESS"):
+            continue  # cancelled, failed or not yet done
+        items = _package_items(fulfillment.get("fulfillmentLineItems"), known)
+        for item in items:
+            shipped[item.line_external_id] = shipped.get(item.line_external_id, 0) + item.quantity
+        tracking = next(iter(fulfillment.get("trackingInfo") or []), None) or {}
+        shipments.append(Shipment(external_id=legacy_id(fulfillment["id"]), items=tuple(items),
+                                  shipped_at=_timestamp(fulfillment.get("createdAt")), carrier=tracking.get("company"),
+                                  tracking_number=tracking.get("number"), tracking_url=tracking.get("url")))
+    refunds, cancellations = [], []
+    for refund in node.get("refunds") or []:
+        refunded: list[RefundItem] = []
+        cancelled: list[PackageItem] = []
+        for item in nodes_of(refund.get("refundLineItems")):
+            line_id = legacy_id(((item or {}).get("lineItem") or {}).get("id") or "")
+            quantity = int(item.get("quantity") or 0)
+            if line_id not in known or quantity < 1:
+                continue
+            restock = item.get("restockType")
+            if restock == "CANCEL":
+                cancelled.append(PackageItem(line_external_id=line_id, quantity=quantity))
+                continue
+            # returned units had shipped; units refunded without a restock had shipped as far as shipments say
+            dispatched = quantity if restock == "RETURN" else min(quantity, shipped.get(line_id, 0))
+            shipped[line_id] = max(0, shipped.get(line_id, 0) - dispatched)
+            refunded += [RefundItem(line_external_id=line_id, quantity=q, dispatched=d)
+                         for q, d in ((dispatched, True), (quantity - dispatched, False)) if q > 0]
+        refund_id, at = legacy_id(refund["id"]), _timestamp(refund.get("createdAt"))
+        if refunded:
+            refunds.append(Refund(external_id=refund_id, items=tuple(refunded), refunded_at=at))
+        if cancelled:
+            cancellations.append(Cancellation(external_id=f"{refund_id}-cancel", items=tuple(cancelled), cancelled_at=at))
+    customer = node.get("customer") or {}
+    email = (customer.get("email") or node.get("email") or "").strip()
+    order = Order(
+        external_id=order_id, visible_id=node.get("name"),
+        sparklayer_id=cart_id,
+        customer_email=email or None,
+        customer=Customer(external_id=str(customer.get("legacyResourceId") or legacy_id(customer["id"])), email=email)
+        if customer.get("id") and email else None,
+        currency=node.get("currencyCode"), created_at=_timestamp(node.get("processedAt")),
+        updated_at=_timestamp(node.get("updatedAt")),
+        shipping_address=_address(node["shippingAddress"]) if node.get("shippingAddress") else None,
+        billing_address=_address(node["billingAddress"]) if node.get("billingAddress") else None,
+        lines=tuple(lines), shipments=tuple(shipments), refunds=tuple(refunds), cancellations=tuple(cancellations),
+    )
+    cancelled_at = _timestamp(node.get("cancelledAt"))
+    left = {line_id: quantity for line_id, quantity in order.processing_quantities().items() if quantity > 0}
+    if cancelled_at and left:
+        order = order.model_copy(update={"cancellations": (*order.cancellations, Cancellation(
+            external_id=f"{order_id}-cancel", cancelled_at=cancelled_at,
+            items=tuple(PackageItem(line_external_id=i, quantity=q) for i, q in left.items())))})
+    return order
+
+
+def _order_line(node: dict) -> OrderLine:
+    properties = _attributes(node.get("customAttributes"))
+    charged = properties.get(CHARGED_PRICE_PROPERTY)
+    own = (((node.get("originalUnitPriceSet") or {}).get("shopMoney") or {}).get("amount"))
+    return OrderLine(external_id=legacy_id(node["id"]), sku=(node.get("sku") or "").strip() or None,
+                     variant_external_id=str((node.get("variant") or {}).get("legacyResourceId") or "") or None,
+                     name=node.get("name"), quantity=int(node.get("quantity") or 0),
+                     unit_price=b2b.parse_amount(charged) if charged is not None else b2b.parse_amount(own))
+
+
+def _package_items(connection: dict | None, known: set[str]) -> list[PackageItem]:
+    found = []
+    for item in nodes_of(connection):
+        line_id = legacy_id(((item or {}).get("lineItem") or {}).get("id") or "")
+        if line_id in known and int(item.get("quantity") or 0) > 0:
+            found.append(PackageItem(line_external_id=line_id, quantity=int(item["quantity"])))
+    return found
+
+
+def order_read_whole(node: dict) -> bool:
+    """Whether one read brought the whole order: no more lines, fulfillments, refunds or package items than a
+    page holds (`queries`)."""
+    packages = [*(node.get("fulfillments") or []), *(node.get("refunds") or [])]
+    return not ((node.get("lineItems") or {}).get("pageInfo") or {}).get("hasNextPage") \
+        and len(node.get("fulfillments") or []) < queries.FULFILLMENTS_PER_ORDER \
+        and len(node.get("refunds") or []) < queries.REFUNDS_PER_ORDER \
+        and not any(((p.get("fulfillmentLineItems") or p.get("refundLineItems") or {}).get("pageInfo") or {})
+                    .get("hasNextPage") for p in packages if p)
 
 
 def map_location(node: dict) -> StockLocation:

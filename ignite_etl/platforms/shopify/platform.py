@@ -43,11 +43,13 @@ from ignite_etl.platforms.shopify.mapping import (
     MappedProducts,
     customer_metafields,
     gid,
+    is_sparklayer_order,
     legacy_id,
     map_catalog_price_list,
     map_customer,
     map_list_prices,
     map_location,
+    map_order,
     map_product,
 )
 from ignite_etl.platforms.shopify.settings import ShopifySettings
@@ -250,10 +252,19 @@ class ShopifyPlatform(Platform):
     # ---- orders and customers: part 2 ----
 
     def iter_orders(self, updated_since: datetime | None = None) -> Iterator[Order]:
-        return iter(())
+        """SparkLayer orders (`sparkCartId` note attribute) changed since `updated_since`, each whole."""
+        for nodes in self.client.paginate(queries.ORDERS, {"query": _search_since(updated_since)}, "orders",
+                                          queries.ORDERS_PER_PAGE):
+            yield from (map_order(node) for node in nodes if is_sparklayer_order(node))
 
     def fetch_orders(self, ids: Sequence[str]) -> list[Order]:
-        return []
+        """The SparkLayer orders a webhook named (orders, their fulfillments and refunds name the order)."""
+        found = []
+        for order_id in dict.fromkeys(str(i) for i in ids):
+            [node] = self.client.execute(queries.ORDER_NODES, {"ids": [gid("Order", order_id)]})["nodes"]
+            if node and node.get("__typename") == "Order" and is_sparklayer_order(node):
+                found.append(map_order(node))
+        return found
 
     def iter_customers(self, updated_since: datetime | None = None) -> Iterator[Customer]:
         """The shop's B2B customers (`map_customer`) changed since `updated_since` (all when None)."""

@@ -22,6 +22,8 @@ WEBHOOKS_PER_PAGE = 100
 WEBHOOK_TOPICS = (  # WebhookSubscriptionTopic values: what each changes is in webhooks.TOPICS
     "PRODUCTS_CREATE", "PRODUCTS_UPDATE", "PRODUCTS_DELETE", "INVENTORY_LEVELS_UPDATE", "SHOP_UPDATE",
     "APP_UNINSTALLED", "BULK_OPERATIONS_FINISH", "CUSTOMERS_CREATE", "CUSTOMERS_UPDATE", "CUSTOMERS_DELETE",
+    "ORDERS_CREATE", "ORDERS_UPDATED", "ORDERS_CANCELLED", "FULFILLMENTS_CREATE", "FULFILLMENTS_UPDATE",
+    "REFUNDS_CREATE",
 )
 
 _VARIANT_FIELDS = f"""
@@ -185,6 +187,55 @@ mutation MetafieldsSet($metafields: [MetafieldsSetInput!]!) {
     userErrors { field message code }
   }
 }"""
+
+ORDERS_PER_PAGE = 1
+"""An order costs up to 792 points (50 lines, 5 fulfillments and 5 refunds of 25 items each), counting every
+item of a list field as an object: one a page."""
+LINES_PER_ORDER = 50
+FULFILLMENTS_PER_ORDER = 5
+REFUNDS_PER_ORDER = 5
+ITEMS_PER_PACKAGE = 25
+_ORDER_FIELDS = f"""
+fragment OrderFields on Order {{
+  id legacyResourceId name processedAt updatedAt cancelledAt currencyCode email
+  customAttributes {{ key value }}
+  customer {{ id legacyResourceId email }}
+  shippingAddress {{ ...OrderAddress }}
+  billingAddress {{ ...OrderAddress }}
+  lineItems(first: {LINES_PER_ORDER}) {{
+    pageInfo {{ hasNextPage }}
+    nodes {{ id sku name quantity variant {{ legacyResourceId }} originalUnitPriceSet {{ shopMoney {{ amount }} }}
+             customAttributes {{ key value }} }}
+  }}
+  fulfillments(first: {FULFILLMENTS_PER_ORDER}) {{
+    id createdAt status trackingInfo(first: 1) {{ company number url }}
+    fulfillmentLineItems(first: {ITEMS_PER_PACKAGE}) {{ pageInfo {{ hasNextPage }} nodes {{ quantity lineItem {{ id }} }} }}
+  }}
+  refunds(first: {REFUNDS_PER_ORDER}) {{
+    id createdAt
+    refundLineItems(first: {ITEMS_PER_PACKAGE}) {{
+      pageInfo {{ hasNextPage }} nodes {{ quantity restockType lineItem {{ id }} }}
+    }}
+  }}
+}}
+fragment OrderAddress on MailingAddress {{
+  id firstName lastName company address1 address2 city provinceCode countryCodeV2 zip phone
+}}"""
+
+ORDERS = f"""
+query Orders($first: Int!, $after: String, $query: String) {{
+  orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {{
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{ ...OrderFields }}
+  }}
+}}
+{_ORDER_FIELDS}"""
+
+ORDER_NODES = f"""
+query OrderNodes($ids: [ID!]!) {{
+  nodes(ids: $ids) {{ __typename ... on Order {{ ...OrderFields }} }}
+}}
+{_ORDER_FIELDS}"""
 
 CATALOGS_PER_PAGE = 50
 CATALOGS = """

@@ -19,7 +19,11 @@ TOPICS: dict[str, WebhookObjectType] = {
     "products/create": "product", "products/update": "product", "products/delete": "product",
     "inventory_levels/update": "stock", "shop/update": "settings", "app/uninstalled": "uninstalled",
     "customers/create": "customer", "customers/update": "customer", "customers/delete": "customer",
+    "orders/create": "order", "orders/updated": "order", "orders/cancelled": "order",
+    "fulfillments/create": "order", "fulfillments/update": "order", "refunds/create": "order",
 }
+OF_AN_ORDER = ("fulfillments/", "refunds/")
+"""Topics whose payload is a part of an order: the order (`order_id`) is what changed."""
 
 
 def signature(raw_body: bytes, secret: str) -> str:
@@ -38,8 +42,9 @@ def verify_signature(headers: Mapping[str, str], raw_body: bytes, secret: str) -
 
 
 def verify_webhook(headers: Mapping[str, str], raw_body: bytes, key: str) -> WebhookEvent:
-    """The change a signed delivery names. The object id is the product's for product topics and
-    `inventory_item:<id>` for `inventory_levels/update` (its product is looked up when the change is synced).
+    """The change a signed delivery names. The object id is the product's for product topics,
+    `inventory_item:<id>` for `inventory_levels/update` (its product is looked up when the change is synced) and
+    the order's for an order's fulfillments and refunds.
 
     Deliveries of one event (Shopify's retries, one per subscription) carry one body, so the body's digest
     is the idempotency key: it is signed, so a captured delivery replayed under new headers is the same event.
@@ -58,6 +63,8 @@ def verify_webhook(headers: Mapping[str, str], raw_body: bytes, key: str) -> Web
         object_id = f"inventory_item:{item}" if isinstance(item, str | int) and not isinstance(item, bool) else item
     elif object_type in ("settings", "uninstalled"):
         object_id = lowered.get("x-shopify-shop-domain") or body.get("myshopify_domain") or body.get("domain") or "shop"
+    elif topic.startswith(OF_AN_ORDER):
+        object_id = body.get("order_id")
     else:
         object_id = body.get("id")
     webhook_id = lowered.get("x-shopify-webhook-id")

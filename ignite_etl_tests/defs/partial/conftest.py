@@ -141,3 +141,10 @@ def order_store(connected_store, cipher):  # noqa: F811
     """Like `webhook_store` without the full sync: orders do not need the catalogue in SparkLayer."""
     with _webhooks_to_ingress(connected_store, cipher, full_sync=False) as store:
         yield store
+
+
+@pytest.fixture
+def each_order_store(each_store, cipher):  # noqa: F811
+    """`order_store` on each platform in turn (its `store.driver` places and changes orders)."""
+    with _webhooks_to_ingress(each_store, cipher, full_sync=False) as store:
+        yield store

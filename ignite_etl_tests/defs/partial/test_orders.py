@@ -42,41 +42,40 @@ def sync_now(store) -> None:
     assert store.partial_sync().success
 
 
-def test_an_order_lifecycle_gives_the_right_packages(order_store):
-    store = order_store
-    order = place(store, "cart-42")
-    (invoice_id,) = order["invoice_ids"]  # both variants are sold by one seller
-    invoice = store.marketplacer.catalogue.invoices[invoice_id]
-    first_line, second_line = invoice.line_item_ids[:2]
-    sku_a, sku_b = order["skus"]
+def test_an_order_lifecycle_gives_the_right_packages(each_order_store):
+    store = each_order_store
+    shop = store.store.driver
+    order = shop.place_order("cart-42")
+    sku_a, sku_b = order.skus
 
     sync_now(store)
     placed = purchase(store, "cart-42")
     assert placed["type"] == "order"
     assert placed["currency_code"] == "AUD"
     assert placed["customer"]["email"] == "buyer@example.com"
+    assert placed["purchase_identifiers"]["platform"] == order.order_id
     assert packages(placed) == {("processing", sku_a): 2, ("processing", sku_b): 3}
 
-    store.marketplacer.ship(invoice_id, [{"line_item_id": first_line, "quantity": 1}])
+    shop.ship(order, 0, 1)
     sync_now(store)
     shipped = purchase(store, "cart-42")
     assert packages(shipped) == {("processing", sku_a): 1, ("processing", sku_b): 3, ("shipment", sku_a): 1}
     (shipment,) = [p for p in shipped["packages"] if p["type"] == "shipment"]
     assert shipment["tracking_number"]
 
-    store.marketplacer.refund(invoice_id, [{"line_item_id": first_line, "quantity": 1}])  # the shipped one, returned
+    shop.refund(order, 0, 1)  # the shipped one, returned
     sync_now(store)
     assert packages(purchase(store, "cart-42")) == {
         ("processing", sku_a): 1, ("processing", sku_b): 3, ("refund", sku_a): 1,
     }
 
-    store.marketplacer.ship(invoice_id, [{"line_item_id": first_line, "quantity": 1}])
+    shop.ship(order, 0, 1)
     sync_now(store)
     assert packages(purchase(store, "cart-42")) == {
         ("processing", sku_b): 3, ("shipment", sku_a): 1, ("refund", sku_a): 1,
     }
 
-    store.marketplacer.cancel(invoice_id, [{"line_item_id": second_line, "quantity": 3}])
+    shop.cancel(order, 1, 3)
     sync_now(store)
     final = purchase(store, "cart-42")
     assert packages(final) == {("shipment", sku_a): 1, ("refund", sku_a): 1, ("cancelled", sku_b): 3}
@@ -84,39 +83,43 @@ def test_an_order_lifecycle_gives_the_right_packages(order_store):
     assert set(store.statuses()) == {"done"}
     assert store.store.sync_log("purchases").get("last_partial_sync")
 
+    mark = store.store.journal_mark()
+    assert store.orders_pass().success  # the periodic pass finds nothing left to send
+    assert purchase_puts(store, mark) == []
 
-def test_an_unchanged_order_is_not_sent_again(order_store):
-    store = order_store
-    place(store, "cart-7")
+
+def test_an_unchanged_order_is_not_sent_again(each_order_store):
+    store = each_order_store
+    store.store.driver.place_order("cart-7")
     sync_now(store)
     mark = store.store.journal_mark()
 
-    store.orders_pass()  # sees the same order through invoices(updatedSince)
+    store.orders_pass()  # sees the same order through its updated-since read
     sync_now(store)
 
     assert purchase_puts(store, mark) == []
 
 
-def test_orders_without_a_sparklayer_cart_are_not_sent(order_store):
-    store = order_store
-    place(store, None)
+def test_orders_without_a_sparklayer_cart_are_not_sent(each_order_store):
+    store = each_order_store
+    store.store.driver.place_order(None)
     sync_now(store)
     assert store.store.state()["purchases"] == {}
     assert set(store.statuses()) == {"done"}
 
 
-def test_a_refused_order_becomes_a_sync_log_error_for_that_order(order_store):
-    store = order_store
-    order = place(store, "cart-refused")
+def test_a_refused_order_becomes_a_sync_log_error_for_that_order(each_order_store):
+    store = each_order_store
+    order = store.store.driver.place_order("cart-refused")
     store.sparklayer.reject_record("cart-refused", "This cart was already converted")
 
     sync_now(store)
 
     errors = store.store.sync_log_errors("purchases")
     assert len(errors) == 1
-    assert errors[0]["external_id"].startswith("order:")
+    assert errors[0]["external_id"] == f"order:{order.order_id}"
     assert "This cart was already converted" in errors[0]["message"]
-    assert str(order["order_id"]) in errors[0]["message"]
+    assert order.visible in errors[0]["message"]
     assert set(store.statuses()) == {"done"}  # a refusal is data: the row is settled, not retried
 
     store.sparklayer.set_faults(rejected_records={})
@@ -125,10 +128,10 @@ def test_a_refused_order_becomes_a_sync_log_error_for_that_order(order_store):
     assert store.store.sync_log_errors("purchases") == []
 
 
-def test_the_periodic_pass_sends_orders_no_webhook_announced(order_store):
-    store = order_store
-    place(store, "cart-quiet")
-    store.marketplacer.webhooks.events.clear()  # the webhooks were lost
+def test_the_periodic_pass_sends_orders_no_webhook_announced(each_order_store):
+    store = each_order_store
+    store.store.driver.place_order("cart-quiet")
+    store.store.driver.forget_webhooks()  # the webhooks were lost
     mark = store.store.journal_mark()
 
     assert store.orders_pass().success

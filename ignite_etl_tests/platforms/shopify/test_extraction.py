@@ -10,8 +10,8 @@ import pytest
 
 from ignite_etl.platforms import InvalidCredentials
 from ignite_etl.platforms.limits import SharedRateLimits
-from ignite_etl.store.database import Database
 from ignite_etl.platforms.shopify import queries
+from ignite_etl.store.database import Database
 from ignite_etl_tests.platforms.shopify.conftest import TIME_SCALE
 
 

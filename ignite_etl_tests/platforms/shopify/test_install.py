@@ -34,7 +34,8 @@ def test_the_install_request_sends_the_merchant_to_authorise_with_our_state(flow
     assert start.store_id == "sandbox.myshopify.com"
     assert urlsplit(start.authorize_url).path == "/admin/oauth/authorize"
     assert query["state"] == ["nonce-1"] and query["redirect_uri"] == [CALLBACK]
-    assert query["client_id"] == [app["client_id"]] and query["scope"] == ["read_products,read_inventory,write_customers"]
+    assert query["client_id"] == [app["client_id"]]
+    assert query["scope"] == ["read_products,read_inventory,write_customers,read_orders"]
 
 
 @pytest.mark.parametrize(("change", "says"), [

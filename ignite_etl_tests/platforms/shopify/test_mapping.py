@@ -10,8 +10,18 @@ from decimal import Decimal
 import pytest
 
 from ignite_etl.model import CataloguePage
-from ignite_etl.platforms.shopify.mapping import MappedProducts, grams, map_customer, map_location, map_product
+from ignite_etl.platforms.shopify.mapping import (
+    MappedProducts,
+    grams,
+    is_sparklayer_order,
+    map_customer,
+    map_location,
+    map_order,
+    map_product,
+    order_read_whole,
+)
 from ignite_etl.sync.extract import CatalogueFrames, customers_frame
+from ignite_etl.sync.orders import PurchaseNotSendable, purchase_for
 from ignite_etl.sync.payloads import customer_bodies, desired_products, pricing_bodies, stock_bodies
 
 CURRENCY = "AUD"
@@ -355,3 +365,104 @@ def test_a_customer_metafield_that_does_not_parse_is_left_to_sparklayer():
         ("payment_on_account", "json", "plenty"))))
 
     assert not {"price_lists", "discount_percentage", "payment_on_account"} & set(body)
+
+
+# ---- orders (SH §1.3): the Shopify order to the purchase SparkLayer's Purchasing API receives ----
+
+SHIPPING = {"id": "gid://shopify/MailingAddress/1", "firstName": "Bob", "lastName": "Norman", "company": None,
+            "address1": "Chestnut Street 92", "address2": None, "city": "Louisville", "provinceCode": "KY",
+            "countryCodeV2": "US", "zip": "40202", "phone": None}
+
+
+def order_line(line_id: int, sku: str, quantity: int, price: str, charged: str | None = None) -> dict:
+    return {"id": f"gid://shopify/LineItem/{line_id}", "sku": sku, "name": f"Kettle - {sku}", "quantity": quantity,
+            "variant": {"legacyResourceId": str(line_id + 100)}, "originalUnitPriceSet": {"shopMoney": {"amount": price}},
+            "customAttributes": [{"key": "Charged Price", "value": charged}] if charged else []}
+
+
+def order_node(**fields) -> dict:
+    node = {"id": "gid://shopify/Order/450789469", "legacyResourceId": "450789469", "name": "#1001",
+            "processedAt": "2026-11-20T10:00:00Z", "updatedAt": "2026-11-21T10:00:00Z", "cancelledAt": None,
+            "currencyCode": "USD", "email": "bob@example.com",
+            "customAttributes": [{"key": "sparkCartId", "value": "cart-abc"},
+                                 {"key": "sparkPaymentType", "value": "paymentOnAccount"}],
+            "customer": {"id": "gid://shopify/Customer/207119551", "legacyResourceId": "207119551",
+                         "email": "bob@example.com"},
+            "shippingAddress": SHIPPING, "billingAddress": {**SHIPPING, "address1": "PO Box 7"},
+            "lineItems": {"pageInfo": {"hasNextPage": False},
+                          "nodes": [order_line(1, "K-1", 2, "20.00", "15.50"), order_line(2, "K-2", 1, "30.00")]},
+            "fulfillments": [], "refunds": []}
+    return {**node, **fields}
+
+
+def purchase_body(node: dict) -> dict:
+    return purchase_for(map_order(node)).to_body()
+
+
+def items_of(body: dict) -> dict:
+    return {(p["type"], i["sku"]): i["quantity"] for p in body["packages"] for i in p["line_items"]}
+
+
+def test_an_orders_ids_currency_customer_and_dates_map_as_sparklayers_connector_maps_them():
+    body = purchase_body(order_node())
+
+    assert body["purchase_identifiers"] == {"sparklayer": "cart-abc", "platform": "450789469", "visible": "#1001"}
+    assert body["currency_code"] == "USD" and body["created_at"].startswith("2026-11-20T10:00:00")
+    assert body["customer"] == {"external_id": "207119551", "email": "bob@example.com"}
+
+
+def test_the_billing_and_shipping_addresses_are_carried():
+    body = purchase_body(order_node())
+
+    assert body["billing_address"]["address_line1"] == "PO Box 7"
+    [processing] = body["packages"]
+    assert (processing["shipping_address"]["address_line1"], processing["shipping_address"]["region_code"]) == (
+        "Chestnut Street 92", "KY")
+
+
+def test_lines_are_processing_at_the_charged_price_else_their_own():
+    [processing] = purchase_body(order_node())["packages"]
+
+    assert processing["type"] == "processing"
+    assert [(i["sku"], i["name"], i["quantity"], Decimal(str(i["price"]))) for i in processing["line_items"]] == [
+        ("K-1", "Kettle - K-1", 2, Decimal("15.50")), ("K-2", "Kettle - K-2", 1, Decimal("30.00"))]
+
+
+def test_fulfillments_are_shipments_with_tracking_and_refunds_and_cancellations_their_own_packages():
+    def items(*pairs):
+        return {"pageInfo": {"hasNextPage": False},
+                "nodes": [{"lineItem": {"id": f"gid://shopify/LineItem/{i}"}, "quantity": q, **extra}
+                          for i, q, extra in pairs]}
+    node = order_node(
+        fulfillments=[{"id": "gid://shopify/Fulfillment/5", "createdAt": "2026-11-22T00:00:00Z", "status": "SUCCESS",
+                       "trackingInfo": [{"company": "UPS", "number": "1Z999", "url": None}],
+                       "fulfillmentLineItems": items((1, 2, {}))}],
+        refunds=[{"id": "gid://shopify/Refund/6", "createdAt": "2026-11-23T00:00:00Z",
+                  "refundLineItems": items((1, 1, {"restockType": "RETURN"}), (2, 1, {"restockType": "CANCEL"}))}])
+
+    body = purchase_body(node)
+
+    assert items_of(body) == {("shipment", "K-1"): 1, ("refund", "K-1"): 1, ("cancelled", "K-2"): 1}
+    [shipment] = [p for p in body["packages"] if p["type"] == "shipment"]
+    assert (shipment["tracking_number"], shipment["shipping_method"]) == ("1Z999", "UPS")
+
+
+def test_a_cancelled_order_cancels_what_was_still_processing():
+    body = purchase_body(order_node(cancelledAt="2026-11-22T00:00:00Z"))
+
+    assert items_of(body) == {("cancelled", "K-1"): 2, ("cancelled", "K-2"): 1}
+
+
+def test_only_orders_placed_through_sparklayer_are_sparklayer_orders():
+    assert is_sparklayer_order(order_node())
+    assert not is_sparklayer_order(order_node(customAttributes=[{"key": "gift", "value": "yes"}]))
+    with pytest.raises(PurchaseNotSendable, match="not placed through SparkLayer"):
+        purchase_for(map_order(order_node(customAttributes=[])))
+
+
+def test_an_order_longer_than_one_read_is_reported_not_sent_in_part():
+    node = order_node(lineItems={**order_node()["lineItems"], "pageInfo": {"hasNextPage": True}})
+
+    assert order_read_whole(order_node()) and not order_read_whole(node)
+    with pytest.raises(PurchaseNotSendable, match="cannot read whole yet"):
+        purchase_for(map_order(node))

@@ -38,6 +38,18 @@ def test_a_stock_delivery_names_its_inventory_item():
     assert (event.object_type, event.object_id) == ("stock", "inventory_item:271878346")
 
 
+@pytest.mark.parametrize(("topic", "body"), [
+    ("orders/create", {"id": 450789469, "name": "#1001"}), ("orders/updated", {"id": 450789469}),
+    ("orders/cancelled", {"id": 450789469}), ("fulfillments/create", {"id": 255858046, "order_id": 450789469}),
+    ("fulfillments/update", {"id": 255858046, "order_id": 450789469}),
+    ("refunds/create", {"id": 509562969, "order_id": 450789469}),
+])
+def test_an_order_its_fulfillments_and_refunds_name_the_order(topic, body):
+    event = verify_webhook(*delivery(topic, body), SECRET)
+
+    assert (event.object_type, event.object_id) == ("order", "450789469")
+
+
 @pytest.mark.parametrize(("topic", "kind"), [("shop/update", "settings"), ("app/uninstalled", "uninstalled")])
 def test_shop_deliveries_name_the_shop(topic, kind):
     event = verify_webhook(*delivery(topic, {"id": 1, "currency": "NZD"}), SECRET)
