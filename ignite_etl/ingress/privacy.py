@@ -4,7 +4,8 @@ one address per app, signed with the app's credentials. A bad signature is 401, 
 - A store to forget (48 hours after it removed the app): its installation (encrypted credentials, page links)
   is deleted, and any connection of the store still here is removed as SparkLayer's DELETE removes it.
 - A customer's redaction: recorded with the customer's id only. On a platform whose customers we sync
-  (`PlatformSpec.has_customers`), what the last extract holds of the customer is deleted at once and the
+  (`PlatformSpec.has_customers`), what the last extract holds of the customer, and the purchases we last sent
+  for the orders named, are deleted at once and the
   customer is queued for each connection of the store, so the partial sync reads it again and removes from
   SparkLayer the customer the store no longer has. Elsewhere we keep no customer data, so there is nothing
   to delete.
@@ -62,6 +63,7 @@ async def receive_privacy_webhook(request: Request) -> Response:
             changes = []
             for connection_id in await privacy.connections_of_store(conn, spec.name, asked.store_id):
                 await privacy.forget_customer(conn, connection_id, asked.customer_id)
+                await privacy.forget_purchase_bodies(conn, connection_id, list(asked.order_ids))
                 changes.append(QueuedChange(connection_id, "customer", asked.customer_id, "customers/redact",
                                             idempotency_key=f"privacy:{request_id}"))
             rechecked = [c.connection_id for c, row in zip(changes, await change_queue.enqueue_many_async(conn, changes))

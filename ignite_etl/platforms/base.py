@@ -278,6 +278,8 @@ class PrivacyRequest:
     store_id: str
     customer_id: str | None
     idempotency_key: str
+    order_ids: tuple[str, ...] = ()
+    """The customer's orders whose data is to go with them (a redaction)."""
 
 
 @dataclass(frozen=True)

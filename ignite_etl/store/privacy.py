@@ -52,3 +52,12 @@ async def forget_customer(conn: AsyncConn, connection_id: str, customer_id: str)
             sql.Identifier(extracts.EXTRACT_SCHEMA, table), sql.Identifier(key)),
         (connection_id, customer_id))
     return cursor.rowcount
+
+
+async def forget_purchase_bodies(conn: AsyncConn, connection_id: str, order_ids: list[str]) -> int:
+    """Drop the purchases we last sent for these orders (their customer, addresses); the hash stays, so an
+    unchanged order is still not sent again. The rows changed."""
+    cursor = await conn.execute(
+        "update purchase_state set body = null where connection_id = %s and order_id = any(%s) and body is not null",
+        (connection_id, order_ids))
+    return cursor.rowcount

@@ -66,6 +66,8 @@ def test_a_store_redaction_forgets_its_installation_and_removes_its_connection(i
 
 def test_a_signed_request_that_is_not_a_privacy_request_is_400(ingress):
     assert deliver(ingress, "customers/redact", {"customer": {"id": 1}}).status_code == 400
+    assert deliver(ingress, "customers/redact", {"shop_domain": SHOP, "customer": {"id": 1},
+                                                 "orders_to_redact": "all"}).status_code == 400
     assert deliver(ingress, "orders/create", {"shop_domain": SHOP}).status_code == 400
 
 

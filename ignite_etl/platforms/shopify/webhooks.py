@@ -109,5 +109,10 @@ def verify_privacy_webhook(headers: Mapping[str, str], raw_body: bytes, app: Map
     if customer_id is not None and (isinstance(customer_id, bool) or not isinstance(customer_id, str | int)
                                     or not _readable(str(customer_id))):
         raise WebhookMalformed("The privacy request's customer id is not a readable identifier")
+    orders = body.get("orders_to_redact") or []
+    if not isinstance(orders, list) or not all(isinstance(o, str | int) and not isinstance(o, bool)
+                                               and _readable(str(o)) for o in orders):
+        raise WebhookMalformed("The privacy request's orders_to_redact is not a list of order ids")
     return PrivacyRequest(kind=kind, store_id=shop, customer_id=str(customer_id) if customer_id is not None else None,
-                          idempotency_key="sha256:" + hashlib.sha256(topic.encode() + b"\n" + raw_body).hexdigest())
+                          idempotency_key="sha256:" + hashlib.sha256(topic.encode() + b"\n" + raw_body).hexdigest(),
+                          order_ids=tuple(str(o) for o in orders))
