@@ -163,6 +163,7 @@ def plan(
 
         for name, value in demo_apps_environment(shopify_port).items():
             env.setdefault(name, value)
+        env.setdefault("IGNITE_ORDERS_PASS_MINUTES", "2")  # the demo shops' orders show up soon
         processes.append(ProcessSpec("sandbox", [
             *ignite, "sandbox", "--sparklayer-port", str(sparklayer_port),
             "--marketplacer-port", str(marketplacer_port), "--shopify-port", str(shopify_port),

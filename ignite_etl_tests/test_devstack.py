@@ -149,6 +149,10 @@ def test_dev_brings_up_the_stack_syncs_the_demo_store_and_ctrl_c_stops_everythin
         shop_site = _wait_for_synced_site(ingress_port + 1, "live/demo-kettles", "shopify", proc, timeout=240)
         assert len(shop_site["products"]) > 0 and shop_site["price_lists"]["shopify-price"]["name"] == "Shopify Price"
         assert len(shop_site["stock_locations"]) == 2 and shop_site["stock"]
+        # its B2B customers, not its retail one (the orders follow with the orders pass, every 2 minutes here)
+        customers = _wait_for(lambda: {c["email"] for c in _site(ingress_port + 1, "live/demo-kettles")["customers"]
+                                       .values()} or None, proc, timeout=60)
+        assert customers == {"ada@engines.example", "grace@cobol.example"}
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)
@@ -231,3 +235,23 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _site(sparklayer_port: int, site_path: str) -> dict:
+    return httpx.get(f"http://127.0.0.1:{sparklayer_port}/_sandbox/sites/{site_path}", timeout=5).json()
+
+
+def _wait_for(probe, proc: subprocess.Popen, timeout: float):
+    """`probe()` once it is truthy."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"ignite-etl dev exited early with {proc.returncode}")
+        try:
+            found = probe()
+            if found:
+                return found
+        except (httpx.TransportError, KeyError, ValueError):
+            pass
+        time.sleep(1)
+    raise AssertionError(f"nothing came in {timeout}s")

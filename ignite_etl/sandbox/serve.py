@@ -78,9 +78,32 @@ def start_sandbox(
         sandbox.shopify = ShopifySandbox(domain=DEMO_SHOP)
         sandbox.shopify.configure_app(**DEMO_SHOPIFY_APP)
         sandbox.shopify.generate(adverts, seed=seed, broken_rate=broken_rate)
-        sandbox.shopify.add_catalog("Trade customers", decrease_percent=15)  # a B2B catalog's price list
+        seed_demo_shop(sandbox.shopify)
         sandbox.shopify_server = BackgroundServer(sandbox.shopify.asgi, port=shopify_port).start()
     return sandbox
+
+
+def seed_demo_shop(shop: ShopifySandbox) -> None:
+    """What makes the demo shop a B2B shop: a catalog price list, B2B customers (one on that list), a retail
+    customer who is not synced, and orders placed through SparkLayer's checkout (one partly shipped) and one
+    that was not. The orders reach SparkLayer with the first orders pass after the install."""
+    trade = shop.add_catalog("Trade customers", decrease_percent=15)  # a B2B catalog's price list
+    address = {"address1": "1 Analytical Way", "city": "Sydney", "province_code": "NSW", "zip": "2000",
+               "country_code": "AU"}
+    ada = shop.add_customer("ada@engines.example", first_name="Ada", last_name="Lovelace", tags=["b2b"],
+                            addresses=[{**address, "company": "Analytical Engines"}], metafields={
+                                "company_name": ("single_line_text_field", "Analytical Engines"),
+                                "price_lists": ("json", f'["shopify-price-list-{trade}"]')})
+    shop.add_customer("grace@cobol.example", first_name="Grace", last_name="Hopper", tags=["b2b"], tax_exempt=True,
+                      addresses=[{**address, "address1": "2 Compiler Road", "company": "Cobol & Co"}])
+    carol = shop.add_customer("carol@retail.example", first_name="Carol", last_name="Retail", tags=["newsletter"])
+    variants = [v for v in shop.shop.variants.values() if v.sku][:3]
+    order, lines = shop.add_order(ada, [{"variant_id": v.id, "quantity": n + 1, "properties": [("Charged Price", v.price)]}
+                                        for n, v in enumerate(variants[:2])],
+                                  attributes=[("sparkCartId", "demo-cart-1"), ("sparkPaymentType", "paymentOnAccount")],
+                                  shipping_address=address)
+    shop.fulfill(order, {lines[1]: 1}, company="AusPost", number="AP0000001")
+    shop.add_order(carol, [{"variant_id": variants[2].id, "quantity": 1}])  # a web order: not SparkLayer's
 
 
 def describe(sandbox: Sandbox, adverts: int) -> str:
