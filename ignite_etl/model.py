@@ -127,6 +127,17 @@ class PaymentOnAccount(Record):
     net_terms: int | None = Field(default=None, ge=0)
 
 
+class RecordProblem(Record):
+    """A permanent problem with one record: reported to the sync log, never raised."""
+
+    entity: str
+    external_id: str
+    message: str
+    resolution: str
+    external_url: str | None = None
+    visible_id: str | None = None
+
+
 class Customer(Record):
     external_id: str
     email: str
@@ -143,7 +154,9 @@ class Customer(Record):
     payment_on_account: PaymentOnAccount | None = None
     discount_percentage: Decimal | None = Field(default=None, ge=0, le=100)
     updated_at: datetime | None = None
-    """Fields left None are not the platform's: SparkLayer keeps what the merchant set there."""
+    problems: tuple[RecordProblem, ...] = ()
+    """Fields left None are not the platform's: SparkLayer keeps what the merchant set there. `problems`: fields
+    the platform gave that could not be read (left None): each is reported, and the rest of the customer syncs."""
 
 
 CustomerRole = Literal["main", "limited-customer"]
@@ -263,17 +276,6 @@ class Order(Record):
 
 class StoreSettings(Record):
     base_currency: str = Field(min_length=3, max_length=3, pattern="^[A-Z]{3}$")
-
-
-class RecordProblem(Record):
-    """A permanent problem with one record: reported to the sync log, never raised."""
-
-    entity: str
-    external_id: str
-    message: str
-    resolution: str
-    external_url: str | None = None
-    visible_id: str | None = None
 
 
 class CataloguePage(Record):

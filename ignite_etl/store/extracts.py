@@ -33,7 +33,7 @@ async def entity_rows(conn: AsyncConn, data_type: str, connection_id: str, *, ke
     if not await table_exists(conn, table):
         return []  # nothing extracted yet
     query = sql.SQL(
-        "select to_jsonb(t) - 'connection_id' - '_row' as doc from {} t where connection_id = %s {} "
+        "select to_jsonb(t) - 'connection_id' - '_row' - 'problems' as doc from {} t where connection_id = %s {} "
         "order by _row offset %s {}"
     ).format(
         sql.Identifier(EXTRACT_SCHEMA, table),

@@ -293,10 +293,15 @@ class PartialSync:
                 self._settled(conn, ids, outcome)
             return
         bodies, problems = payloads.customer_bodies(customers_frame(found))
+        present = {c.external_id for c in found}
         with self._db.connect() as conn:
             state = sync_state.load_rows(conn, cid, [("customer", i) for i in named])
+            # a field problem (`customer:{id}:{field}`) of a customer read again that no longer has it is mended
+            reported = {p.external_id for p in problems}
+            mended = {e["external_id"] for e in sync_log.open_errors(conn, cid, CUSTOMERS)
+                      if e["external_id"].count(":") == 2 and e["external_id"].split(":")[1] in present
+                      and e["external_id"] not in reported}
         changes = diff.diff_records("customer", bodies, state, complete=False, write_action="upsert").changes
-        present = {c.external_id for c in found}
         changes += [diff.Change("customer", key, "delete", None, ()) for (_, key) in state if key not in present]
         async with self._sparklayer() as client:
             reporter = SyncLogReporter(client, self._db, cid, self._sync_id, integration=self._connection.platform,
@@ -313,7 +318,7 @@ class PartialSync:
             outcome.refused += report.failed
             self._record_load(report)
             deleted = {f"customer:{o.external_id}" for o in report.outcomes if o.ok and o.action == "delete"}
-            outcome.resolved += await reporter.close_pending({CUSTOMERS: deleted})
+            outcome.resolved += await reporter.close_pending({CUSTOMERS: deleted | mended})
 
     # ---- store settings ----
 

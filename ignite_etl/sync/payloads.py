@@ -202,6 +202,8 @@ def customer_bodies(customers: pd.DataFrame | None) -> tuple[list[tuple[str, dic
             ))
             continue
         bodies.append((external_id, body))
+        errors += [SyncError(p["external_id"], "customer", p["message"], p["resolution"], visible_id=p.get("visible_id"))
+                   for p in row.get("problems") or []]  # fields left to SparkLayer; the customer is sent
     return bodies, errors
 
 

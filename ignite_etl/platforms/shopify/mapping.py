@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -250,7 +252,8 @@ def map_customer(node: dict) -> Customer | None:
     """A Shopify customer as SparkLayer's connector takes one (shopify-api.md §1.2, §1.3): only a B2B customer
     (tagged `b2b` or `b2b-<group>`, or with `sparklayer` metafields; None otherwise), its group from the
     `sparklayer.group` metafield or a `b2b-<group>` tag, and the `sparklayer` keys SparkLayer has fields for.
-    A metafield that does not parse is left out (SparkLayer keeps the merchant's value) and logged."""
+    A metafield that does not parse is left out (SparkLayer keeps the merchant's value) and is a problem of the
+    customer, reported to the sync log."""
     tags = [str(t).strip() for t in node.get("tags") or []]
     lowered = [t.lower() for t in tags]
     fields = {m["key"]: m.get("value") for m in nodes_of(node.get("metafields")) if m and m.get("key")}
@@ -260,17 +263,20 @@ def map_customer(node: dict) -> Customer | None:
     group_tags = [t[len(GROUP_TAG_PREFIX):] for t in tags if t.lower().startswith(GROUP_TAG_PREFIX)]
     addresses = [_address(a) for a in node.get("addresses") or [] if a]
     company = fields.get("company_name") or next((a.company_name for a in addresses if a.company_name), None)
+    email = (node.get("email") or "").strip()
+    problems: list[RecordProblem] = []
     return Customer(
-        external_id=customer_id, email=(node.get("email") or "").strip(), first_name=node.get("firstName"),
+        external_id=customer_id, email=email, first_name=node.get("firstName"),
         last_name=node.get("lastName"), phone=node.get("phone"), company_name=company, addresses=tuple(addresses),
         group=(fields.get("group") or "").strip() or (group_tags[0] if group_tags else None),
         accounting_id=(fields.get("accounting_id") or "").strip() or None,
         title=(fields.get("title") or "").strip() or None,
         tax_exempt=bool(node.get("taxExempt")),
-        price_lists=_price_lists(fields.get("price_lists"), customer_id),
-        payment_on_account=_payment_on_account(fields.get("payment_on_account"), customer_id),
-        discount_percentage=_percentage(fields.get("discount_percentage"), customer_id),
+        price_lists=_customer_field(fields, "price_lists", customer_id, email, problems),
+        payment_on_account=_customer_field(fields, "payment_on_account", customer_id, email, problems),
+        discount_percentage=_customer_field(fields, "discount_percentage", customer_id, email, problems),
         updated_at=_timestamp(node.get("updatedAt")),
+        problems=tuple(problems),
     )
 
 
@@ -281,41 +287,61 @@ def _address(node: dict) -> Address:
                    postcode=node.get("zip"), country_code=node.get("countryCodeV2"), phone=node.get("phone"))
 
 
-def _price_lists(value: str | None, customer_id: str) -> tuple[str, ...] | None:
+def _price_lists(value: str) -> tuple[str, ...] | None:
     """`sparklayer.price_lists`: a JSON list of price list slugs (a comma-separated text is read too)."""
-    if value is None:
-        return None
     try:
         parsed = json.loads(value)
     except ValueError:
         parsed = str(value).split(",")
     if not isinstance(parsed, list) or not all(isinstance(p, str) for p in parsed):
-        log.warning("customer %s: sparklayer.price_lists is not a list of price list slugs; not synced", customer_id)
         return None
     return tuple(p.strip() for p in parsed if p.strip())
 
 
-def _payment_on_account(value: str | None, customer_id: str) -> PaymentOnAccount | None:
+def _payment_on_account(value: str) -> PaymentOnAccount | None:
     """`sparklayer.payment_on_account`: JSON such as {"credit_limit": 1000, "balance": 250}, optionally with
     `currency_code` and `net_terms`."""
-    if value is None:
-        return None
     try:
         return PaymentOnAccount.model_validate_json(value)
     except ValidationError:
-        log.warning("customer %s: sparklayer.payment_on_account is not {credit_limit, balance}; not synced",
-                    customer_id)
         return None
 
 
-def _percentage(value: str | None, customer_id: str) -> Decimal | None:
+def _percentage(value: str) -> Decimal | None:
+    amount = b2b.parse_amount(value)
+    return amount if amount is not None and amount <= 100 else None
+
+
+CUSTOMER_METAFIELD_READERS: dict[str, tuple[Callable[[str], Any], str]] = {
+    "price_lists": (_price_lists, 'a JSON list of price list slugs, such as ["trade"]'),
+    "payment_on_account": (_payment_on_account, 'JSON such as {"credit_limit": 1000, "balance": 250}'),
+    "discount_percentage": (_percentage, "a number from 0 to 100"),
+}
+"""The customer metafields that need reading: the reader (None when the value does not parse) and what the
+merchant should write instead."""
+
+
+def _customer_field(fields: dict[str, str | None], key: str, customer_id: str, email: str,
+                    problems: list[RecordProblem]) -> Any:
+    """A `sparklayer` customer metafield read; one that does not parse is a problem of the customer (the rest of
+    it syncs, and SparkLayer keeps its own value of that field)."""
+    value = fields.get(key)
     if value is None:
         return None
-    amount = b2b.parse_amount(value)
-    if amount is None or amount > 100:
-        log.warning("customer %s: sparklayer.discount_percentage is not a percentage; not synced", customer_id)
-        return None
-    return amount
+    reader, expected = CUSTOMER_METAFIELD_READERS[key]
+    parsed = reader(value)
+    if parsed is None:
+        problems.append(RecordProblem(
+            entity="customer", external_id=f"customer:{customer_id}:{key}", visible_id=email or None,
+            message=f"The customer's sparklayer.{key} metafield {_shown(value)} is not {expected}, so it was not "
+                    "synced; SparkLayer keeps the value it has.",
+            resolution=f"Set sparklayer.{key} of customer {email or customer_id} in Shopify to {expected}.",
+        ))
+    return parsed
+
+
+def _shown(value: str, limit: int = 60) -> str:
+    return repr(value if len(value) <= limit else value[:limit] + "…")
 
 
 def customer_metafields(customer: CustomerRequest) -> dict[str, tuple[str, str]]:

@@ -127,3 +127,25 @@ def test_a_customer_sparklayer_creates_through_ignite_exists_on_shopify_and_sync
     assert env.store.sync().success
     assert env.store.data_writes(mark) == []  # the next full sync has nothing to write
 
+
+
+def test_a_customer_metafield_that_does_not_parse_is_a_sync_log_error_until_it_is_mended(shopify_webhook_store):
+    env = shopify_webhook_store
+    shop = env.store.driver.sandbox
+    eve = shop.add_customer("eve@example.com", first_name="Eve", last_name="Ng", tags=["b2b"], metafields={
+        "discount_percentage": ("number_decimal", "150"), "company_name": ("single_line_text_field", "Ng Ltd")})
+    env.store.driver.forget_webhooks()
+    key = f"customer:{eve}:discount_percentage"
+
+    assert env.store.sync().success
+
+    assert env.sparklayer.state(*SITE)["customers"][str(eve)]["company_name"] == "Ng Ltd"  # the rest is sent
+    errors = {e["external_id"]: e for e in env.store.sync_log_errors("customers")}
+    assert "is not a number from 0 to 100" in errors[key]["message"]
+
+    shop.update_customer(eve, metafields={"discount_percentage": ("number_decimal", "15")})
+    env.deliver()
+    assert env.partial_sync().success
+
+    assert Decimal(str(env.sparklayer.state(*SITE)["customers"][str(eve)]["discount_percentage"])) == 15
+    assert key not in {e["external_id"] for e in env.store.sync_log_errors("customers")}

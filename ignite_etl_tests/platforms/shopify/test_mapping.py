@@ -359,12 +359,21 @@ def test_sparklayer_customer_metafields_map_to_their_sparklayer_keys():
     assert {k: Decimal(str(v)) for k, v in body["payment_on_account"].items()} == {"credit_limit": 1000, "balance": 250}
 
 
-def test_a_customer_metafield_that_does_not_parse_is_left_to_sparklayer():
-    body = customer_body(customer_node(metafields=customer_metafields(
+def test_a_customer_metafield_that_does_not_parse_is_left_to_sparklayer_and_reported():
+    node = customer_node(metafields=customer_metafields(
         ("price_lists", "json", '{"not": "a list"}'), ("discount_percentage", "number_decimal", "150"),
-        ("payment_on_account", "json", "plenty"))))
+        ("payment_on_account", "json", "plenty"), ("company_name", "single_line_text_field", "Acme")))
+
+    [(_, body)], problems = customer_bodies(customers_frame([map_customer(node)]))
 
     assert not {"price_lists", "discount_percentage", "payment_on_account"} & set(body)
+    assert body["company_name"] == "Acme"  # the rest of the customer is sent
+    assert {p.external_id for p in problems} == {f"customer:207119551:{key}" for key in
+                                                  ("price_lists", "discount_percentage", "payment_on_account")}
+    [percentage] = [p for p in problems if p.external_id.endswith("discount_percentage")]
+    assert "'150' is not a number from 0 to 100" in percentage.message
+    assert percentage.resolution == ("Set sparklayer.discount_percentage of customer bob.norman@mail.example.com in "
+                                     "Shopify to a number from 0 to 100.")
 
 
 # ---- orders (SH §1.3): the Shopify order to the purchase SparkLayer's Purchasing API receives ----
