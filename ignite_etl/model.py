@@ -243,6 +243,9 @@ class Order(Record):
     cancellations: tuple[Cancellation, ...] = ()
     unreadable: str | None = None
     """Why the platform could not read the whole order: it is reported to the merchant, not sent in part."""
+    imported: bool = False
+    """An order placed elsewhere that the merchant marked for SparkLayer: sent without a cart id, found by its
+    platform id."""
 
     def net_shipments(self) -> tuple[Shipment, ...]:
         """Shipments without the units later refunded (a dispatched refund takes them from the latest

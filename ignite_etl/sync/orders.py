@@ -26,7 +26,6 @@ from ignite_etl.sync.payloads import address_body
 log = logging.getLogger(__name__)
 
 DATA_TYPE = "purchases"
-LOOKUP_BY = "sparklayer"
 
 
 class PurchaseNotSendable(ValueError):
@@ -35,7 +34,7 @@ class PurchaseNotSendable(ValueError):
 
 def purchase_for(order: Order) -> sl.Purchase:
     """The whole purchase for an order that carries a SparkLayer cart id."""
-    if not order.sparklayer_id:
+    if not order.sparklayer_id and not order.imported:
         raise PurchaseNotSendable("the order was not placed through SparkLayer (it has no SparkLayer cart id)")
     if order.unreadable:
         raise PurchaseNotSendable(order.unreadable)
@@ -172,7 +171,7 @@ class PurchaseWriter:
                 todo.append((order, purchase, hash_))
         # Transient failures raise out of here: rows stay pending, accepted orders keep their state.
         for index, (order, purchase, hash_) in enumerate(todo):
-            result = await self._client.put_purchase(purchase, LOOKUP_BY)
+            result = await self._client.put_purchase(purchase)  # by its cart id, else (imported) its platform id
             with self._db.connect() as conn, conn.transaction():
                 if result.ok:
                     purchase_state.advance(conn, self._connection_id, order.external_id, order.sparklayer_id, hash_,

@@ -369,8 +369,17 @@ def _attributes(pairs: list[dict] | None) -> dict[str, str]:
 
 
 def is_sparklayer_order(node: dict) -> bool:
-    """An order placed through SparkLayer: its note attributes carry the cart id (SH §1.3)."""
-    return bool(_attributes(node.get("customAttributes")).get(CART_ID_ATTRIBUTE, "").strip())
+    """An order placed through SparkLayer (its note attributes carry the cart id, SH §1.3), or one placed
+    elsewhere that the merchant marked for SparkLayer (`is_imported_order`)."""
+    return bool(_attributes(node.get("customAttributes")).get(CART_ID_ATTRIBUTE, "").strip()) or is_imported_order(node)
+
+
+def is_imported_order(node: dict) -> bool:
+    """Tagged `b2b` with the `sparklayer.order_import` metafield set (SH §0.4); its value's type is not
+    published, so any value but an empty or false one marks it."""
+    value = ((node.get("orderImport") or {}).get("value") or "").strip().lower()
+    tagged = B2B_TAG in {str(t).strip().lower() for t in node.get("tags") or []}
+    return tagged and value not in ("", "false", "0", "no")
 
 
 def map_order(node: dict) -> Order:
@@ -380,7 +389,8 @@ def map_order(node: dict) -> Order:
     order_id = str(node.get("legacyResourceId") or legacy_id(node["id"]))
     cart_id = _attributes(node.get("customAttributes")).get(CART_ID_ATTRIBUTE, "").strip() or None
     if not order_read_whole(node):  # reported to the merchant, never sent in part
-        return Order(external_id=order_id, visible_id=node.get("name"), sparklayer_id=cart_id, unreadable=(
+        return Order(external_id=order_id, visible_id=node.get("name"), sparklayer_id=cart_id,
+                     imported=not cart_id and is_imported_order(node), unreadable=(
             f"it has more than {queries.LINES_PER_ORDER} lines, {queries.FULFILLMENTS_PER_ORDER - 1} fulfillments or "
             f"{queries.REFUNDS_PER_ORDER - 1} refunds, or a fulfillment or refund of more than "
             f"{queries.ITEMS_PER_PACKAGE} lines, which this integration cannot read whole yet"))
@@ -425,7 +435,7 @@ def map_order(node: dict) -> Order:
     email = (customer.get("email") or node.get("email") or "").strip()
     order = Order(
         external_id=order_id, visible_id=node.get("name"),
-        sparklayer_id=cart_id,
+        sparklayer_id=cart_id, imported=not cart_id and is_imported_order(node),
         customer_email=email or None,
         customer=Customer(external_id=str(customer.get("legacyResourceId") or legacy_id(customer["id"])), email=email)
         if customer.get("id") and email else None,

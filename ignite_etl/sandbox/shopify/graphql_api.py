@@ -327,6 +327,10 @@ class OrderView(_View):
         self.shippingAddress = _mailing_address(order.shipping_address) if order.shipping_address else None
         self.billingAddress = _mailing_address(order.billing_address) if order.billing_address else None
 
+    def metafield(self, info, key, namespace=None):
+        found = self._order.metafields.get(key) if namespace in (None, "sparklayer") else None
+        return _metafield(found) if found else None
+
     def _line(self, line_id: int) -> LineItemView:
         return LineItemView(self._api, self._order, next(line for line in self._order.lines if line.id == line_id))
 

@@ -698,6 +698,7 @@ class ShopifySandbox:
             order_id, line_ids = self.add_order(d.get("customer_id"), list(d["lines"]),
                                                 attributes=[tuple(a) for a in d.get("attributes") or []],
                                                 note=d.get("note"), tags=d.get("tags"),
+                                                metafields={k: tuple(v) for k, v in (d.get("metafields") or {}).items()},
                                                 shipping_address=d.get("shipping_address"),
                                                 billing_address=d.get("billing_address"))
             return {"order_id": order_id, "line_item_ids": line_ids}

@@ -68,7 +68,7 @@ SELECTION = {
     # ---- orders ----
     "Order": ["id", "legacyResourceId", "name", "createdAt", "processedAt", "updatedAt", "cancelledAt",
               "currencyCode", "note", "tags", "email", "customAttributes", "customer", "shippingAddress",
-              "billingAddress", "lineItems", "fulfillments", "refunds"],
+              "billingAddress", "lineItems", "fulfillments", "refunds", "metafield"],
     "OrderSortKeys": "*",
     "OrderConnection": _CONNECTION,
     "OrderEdge": "*",

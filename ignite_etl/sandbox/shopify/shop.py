@@ -165,6 +165,7 @@ class OrderRecord:
     billing_address: dict | None = None
     fulfillments: list[FulfillmentRecord] = field(default_factory=list)
     refunds: list[RefundRecord] = field(default_factory=list)
+    metafields: dict[str, Metafield] = field(default_factory=dict)  # sparklayer namespace, by key
     cancelled_at: datetime | None = None
     created_at: datetime = EPOCH
     updated_at: datetime = EPOCH
@@ -271,9 +272,10 @@ class Shop:
 
     def add_order(self, customer_id: int | None, lines: list[dict], *, attributes: list[tuple[str, str]] | None = None,
                   note: str | None = None, tags: list[str] | None = None, shipping_address: dict | None = None,
-                  billing_address: dict | None = None) -> tuple[OrderRecord, list[Event]]:
+                  billing_address: dict | None = None, metafields: dict[str, tuple[str, str]] | None = None,
+                  ) -> tuple[OrderRecord, list[Event]]:
         """`lines` items take variant_id, quantity and optionally price (else the variant's) and properties
-        [(name, value)]."""
+        [(name, value)]; `metafields` are `sparklayer` ones, {key: (type, value)}."""
         moment = self.now()
         customer = self.customers.get(customer_id) if customer_id is not None else None
         items = []
@@ -287,6 +289,8 @@ class Shop:
                             list(tags or []), self._address(shipping_address) if shipping_address else None,
                             self._address(billing_address) if billing_address else None, created_at=moment,
                             updated_at=moment)
+        for key, (kind, value) in (metafields or {}).items():
+            order.metafields[key] = Metafield(self.next_id(), key, kind, value)
         self.orders[order.id] = order
         return order, [Event("orders/create", self.order_payload(order))]
 

@@ -475,3 +475,17 @@ def test_an_order_longer_than_one_read_is_reported_not_sent_in_part():
     assert order_read_whole(order_node()) and not order_read_whole(node)
     with pytest.raises(PurchaseNotSendable, match="cannot read whole yet"):
         purchase_for(map_order(node))
+
+
+@pytest.mark.parametrize(("tags", "value", "imported"), [
+    (["b2b"], "true", True), (["B2B", "wholesale"], "2026-11-01", True), (["b2b"], None, False),
+    (["b2b"], "false", False), (["wholesale"], "true", False),
+])
+def test_an_order_placed_elsewhere_is_sparklayers_when_tagged_b2b_with_the_order_import_metafield(
+        tags, value, imported):
+    node = order_node(customAttributes=[], tags=tags, orderImport={"value": value} if value is not None else None)
+
+    assert is_sparklayer_order(node) == imported
+    if imported:
+        body = purchase_body(node)
+        assert body["purchase_identifiers"] == {"platform": "450789469", "visible": "#1001"}  # no cart to replace
