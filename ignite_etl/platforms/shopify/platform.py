@@ -252,7 +252,8 @@ class ShopifyPlatform(Platform):
     # ---- orders and customers: part 2 ----
 
     def iter_orders(self, updated_since: datetime | None = None) -> Iterator[Order]:
-        """SparkLayer orders (`sparkCartId` note attribute) changed since `updated_since`, each whole."""
+        """SparkLayer orders (a `sparkCartId` note attribute) and imported ones changed since `updated_since`,
+        each whole."""
         for nodes in self.client.paginate(queries.ORDERS, {"query": _search_since(updated_since)}, "orders",
                                           queries.ORDERS_PER_PAGE):
             yield from (map_order(node) for node in nodes if is_sparklayer_order(node))
@@ -318,7 +319,8 @@ class ShopifyPlatform(Platform):
             raise InvalidConfiguration("Shopify signs app proxy requests with the app's client secret: set "
                                        "IGNITE_APP_SHOPIFY_CLIENT_SECRET")
         query = parse_qs(token.strip().lstrip("?"), keep_blank_values=True)
-        if any(len(query.get(key, ())) != 1 for key in ("shop", "timestamp", "signature")):
+        if any(len(query.get(key, ())) != 1 for key in ("shop", "timestamp", "signature")) \
+                or len(query.get("logged_in_customer_id", ())) > 1:
             raise InvalidSession("not an app proxy request's signed query")
         if not hmac.compare_digest(query["signature"][0].encode(), app_proxy_signature(query, secret).encode()):
             raise InvalidSession("not signed with the app's client secret")

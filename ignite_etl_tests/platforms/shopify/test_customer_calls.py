@@ -72,6 +72,7 @@ def test_a_signed_app_proxy_query_names_the_signed_in_customer(sandbox, connect,
     pytest.param(lambda sb, c: sb.app_proxy_query(c, at=time.time() - 600), id="ten-minutes-old"),
     pytest.param(lambda sb, c: sb.app_proxy_query(None), id="nobody-signed-in"),
     pytest.param(lambda sb, c: sb.app_proxy_query(c) + "&signature=0", id="signature-repeated"),
+    pytest.param(lambda sb, c: sb.app_proxy_query(c) + f"&logged_in_customer_id={c + 1}", id="customer-repeated"),
     pytest.param(lambda sb, c: "not a query", id="not-a-query"),
 ])
 def test_a_forged_stale_or_anonymous_proxy_query_is_no_session(sandbox, connect, signed_in, forge):
