@@ -257,21 +257,29 @@ def map_customer(node: dict) -> Customer | None:
     tags = [str(t).strip() for t in node.get("tags") or []]
     lowered = [t.lower() for t in tags]
     fields = {m["key"]: m.get("value") for m in nodes_of(node.get("metafields")) if m and m.get("key")}
-    if B2B_TAG not in lowered and not any(t.startswith(GROUP_TAG_PREFIX) for t in lowered) and not fields:
+    # a contact of a Shopify B2B company (the first, when several) buys for it (SH §6.3; CONTRACTS.md)
+    contact = next(iter(node.get("companyContactProfiles") or []), None) or {}
+    company = contact.get("company") or {}
+    location = next(iter(nodes_of(contact.get("roleAssignments"))), None) or {}
+    location = location.get("companyLocation") or {}
+    if B2B_TAG not in lowered and not any(t.startswith(GROUP_TAG_PREFIX) for t in lowered) and not fields \
+            and not company:
         return None
     customer_id = str(node.get("legacyResourceId") or legacy_id(node["id"]))
     group_tags = [t[len(GROUP_TAG_PREFIX):] for t in tags if t.lower().startswith(GROUP_TAG_PREFIX)]
     addresses = [_address(a) for a in node.get("addresses") or [] if a]
-    company = fields.get("company_name") or next((a.company_name for a in addresses if a.company_name), None)
+    company_name = (fields.get("company_name") or company.get("name")
+                    or next((a.company_name for a in addresses if a.company_name), None))
     email = (node.get("email") or "").strip()
     problems: list[RecordProblem] = []
     return Customer(
         external_id=customer_id, email=email, first_name=node.get("firstName"),
-        last_name=node.get("lastName"), phone=node.get("phone"), company_name=company, addresses=tuple(addresses),
+        last_name=node.get("lastName"), phone=node.get("phone"), company_name=company_name, addresses=tuple(addresses),
         group=(fields.get("group") or "").strip() or (group_tags[0] if group_tags else None),
-        accounting_id=(fields.get("accounting_id") or "").strip() or None,
-        title=(fields.get("title") or "").strip() or None,
-        tax_exempt=bool(node.get("taxExempt")),
+        accounting_id=(fields.get("accounting_id") or "").strip() or location.get("externalId")
+        or company.get("externalId") or None,
+        title=(fields.get("title") or "").strip() or (contact.get("title") or "").strip() or None,
+        tax_exempt=bool(node.get("taxExempt")) or bool((location.get("taxSettings") or {}).get("taxExempt")),
         price_lists=_customer_field(fields, "price_lists", customer_id, email, problems),
         payment_on_account=_customer_field(fields, "payment_on_account", customer_id, email, problems),
         discount_percentage=_customer_field(fields, "discount_percentage", customer_id, email, problems),

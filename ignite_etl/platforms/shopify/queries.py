@@ -124,7 +124,8 @@ query Locations($first: Int!, $after: String) {
 }"""
 
 CUSTOMERS_PER_PAGE = 15
-"""Each customer costs up to 53 points (20 addresses, 30 metafields), counting every address as an object."""
+"""Each customer costs up to 63 points (20 addresses, 30 metafields, a company contact profile), counting every
+address as an object."""
 ADDRESSES_PER_CUSTOMER = 20
 CUSTOMER_METAFIELDS = 30
 _CUSTOMER_FIELDS = f"""
@@ -134,6 +135,11 @@ fragment CustomerFields on Customer {{
     id firstName lastName company address1 address2 city provinceCode countryCodeV2 zip phone
   }}
   metafields(namespace: "{NAMESPACE}", first: {CUSTOMER_METAFIELDS}) {{ nodes {{ key type value }} }}
+  companyContactProfiles {{
+    isMainContact title
+    company {{ name externalId mainContact {{ customer {{ legacyResourceId }} }} }}
+    roleAssignments(first: 1) {{ nodes {{ companyLocation {{ externalId taxSettings {{ taxExempt }} }} }} }}
+  }}
 }}"""
 
 CUSTOMERS = f"""

@@ -34,6 +34,8 @@ from graphql import (
 
 from ignite_etl.sandbox.shopify.shop import (
     CatalogRecord,
+    CompanyContactRecord,
+    CompanyRecord,
     CustomerRecord,
     LineItemRecord,
     LocationRecord,
@@ -274,6 +276,10 @@ class CustomerView(_View):
         self.createdAt, self.updatedAt = iso(customer.created_at), iso(customer.updated_at)
         self.defaultAddress = _mailing_address(customer.addresses[0]) if customer.addresses else None
 
+    def companyContactProfiles(self, info):  # noqa: N802
+        return [_contact(self._api, company, contact) for company, contact in
+                self._api.store.contact_profiles(self._customer.id)]
+
     def addresses(self, info, first=None):
         found = [_mailing_address(a) for a in self._customer.addresses]
         return found[:first] if first is not None else found
@@ -285,6 +291,28 @@ class CustomerView(_View):
     def metafield(self, info, key, namespace=None):
         found = self._customer.metafields.get(key) if namespace in (None, "sparklayer") else None
         return _metafield(found) if found else None
+
+
+def _contact(api: Api, company: CompanyRecord, contact: CompanyContactRecord) -> dict:
+    """A company contact (`CompanyContact`), its company and its role assignments' locations."""
+    def view_company() -> dict:
+        main = company.contacts.get(company.main_contact_id) if company.main_contact_id else None
+        return {"id": gid("Company", company.id), "name": company.name, "externalId": company.external_id,
+                "mainContact": (lambda info: _contact(api, company, main)) if main else None}
+
+    def role_assignments(info, first=None, after=None, last=None, before=None, reverse=False, query=None,
+                         sortKey="ID"):  # noqa: N803
+        locations = [company.locations[i] for i in contact.location_ids]
+        return connection([{"id": gid("CompanyContactRoleAssignment", contact.id * 1000 + loc.id),
+                            "companyLocation": {"id": gid("CompanyLocation", loc.id), "name": loc.name,
+                                                "externalId": loc.external_id,
+                                                "taxSettings": {"taxExempt": loc.tax_exempt}}}
+                           for loc in locations], page_size(first, last, before, bulk=api.bulk), after)
+
+    return {"id": gid("CompanyContact", contact.id), "isMainContact": contact.id == company.main_contact_id,
+            "title": contact.title, "company": lambda info: view_company(),
+            "customer": lambda info: CustomerView(api, api.store.customers[contact.customer_id]),
+            "roleAssignments": role_assignments}
 
 
 def _money(amount: str, currency: str) -> dict:

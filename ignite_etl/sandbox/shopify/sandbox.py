@@ -334,6 +334,13 @@ class ShopifySandbox:
         with self._lock:
             self._emit(self.shop.cancel_order(order_id))
 
+    def add_company(self, name: str, **options) -> int:
+        """A B2B company with locations and contacts (`Shop.add_company`); its id."""
+        with self._lock:
+            company, events = self.shop.add_company(name, **options)
+            self._emit(events)
+            return company.id
+
     def add_catalog(self, title: str, **options) -> int:
         """A B2B catalog with its price list (`Shop.add_catalog`); its price list's id."""
         with self._lock:

@@ -48,7 +48,17 @@ SELECTION = {
     "MetafieldEdge": "*",
     # ---- customers ----
     "Customer": ["id", "legacyResourceId", "email", "firstName", "lastName", "phone", "tags", "taxExempt",
-                 "createdAt", "updatedAt", "addresses", "defaultAddress", "metafields", "metafield"],
+                 "createdAt", "updatedAt", "addresses", "defaultAddress", "metafields", "metafield",
+                 "companyContactProfiles"],
+    # ---- B2B companies ----
+    "CompanyContact": ["id", "isMainContact", "title", "company", "customer", "roleAssignments"],
+    "Company": ["id", "name", "externalId", "mainContact"],
+    "CompanyContactRoleAssignment": ["id", "companyLocation"],
+    "CompanyContactRoleAssignmentConnection": _CONNECTION,
+    "CompanyContactRoleAssignmentEdge": "*",
+    "CompanyContactRoleAssignmentSortKeys": "*",
+    "CompanyLocation": ["id", "name", "externalId", "taxSettings"],
+    "CompanyLocationTaxSettings": ["taxExempt"],
     "CustomerSortKeys": "*",
     "CustomerConnection": _CONNECTION,
     "CustomerEdge": "*",

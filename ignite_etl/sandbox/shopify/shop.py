@@ -172,6 +172,34 @@ class OrderRecord:
 
 
 @dataclass
+class CompanyLocationRecord:
+    id: int
+    name: str
+    external_id: str | None = None
+    tax_exempt: bool = False
+
+
+@dataclass
+class CompanyContactRecord:
+    id: int
+    customer_id: int
+    title: str | None = None
+    location_ids: list[int] = field(default_factory=list)  # where the contact has a role
+
+
+@dataclass
+class CompanyRecord:
+    """A B2B company: its locations, and its contacts (each a customer of the shop), one of them the main one."""
+
+    id: int
+    name: str
+    external_id: str | None = None
+    locations: dict[int, CompanyLocationRecord] = field(default_factory=dict)
+    contacts: dict[int, CompanyContactRecord] = field(default_factory=dict)
+    main_contact_id: int | None = None
+
+
+@dataclass
 class PriceListRecord:
     """A B2B catalog's price list: prices relative to the variants' own (`adjustment`: PERCENTAGE_DECREASE or
     PERCENTAGE_INCREASE and a percentage), some fixed per variant, with quantity price breaks."""
@@ -213,6 +241,7 @@ class Shop:
         self.customers: dict[int, CustomerRecord] = {}
         self.catalogs: dict[int, CatalogRecord] = {}
         self.orders: dict[int, OrderRecord] = {}
+        self.companies: dict[int, CompanyRecord] = {}
         self._order_numbers = itertools.count(1001)
         self.price_lists: dict[int, PriceListRecord] = {}
         self.handles: set[str] = set()
@@ -332,6 +361,36 @@ class Shop:
                 "line_items": [{"id": line.id, "variant_id": line.variant_id, "sku": line.sku, "quantity": line.quantity,
                                 "price": line.price, "properties": [{"name": k, "value": v} for k, v in line.properties]}
                                for line in order.lines]}
+
+    # ---- B2B companies ----
+
+    def add_company(self, name: str, *, external_id: str | None = None, locations: list[dict] | None = None,
+                    contacts: list[dict] | None = None) -> tuple[CompanyRecord, list[Event]]:
+        """`locations` items take name, external_id and tax_exempt; `contacts` items take customer_id, title,
+        locations (their names) and main (the first contact is the main one unless another says so). Each
+        contact's customer is updated (Shopify sends customers/update); company topics are not simulated."""
+        company = CompanyRecord(self.next_id(), name, external_id)
+        for spec in locations or [{"name": name}]:
+            location = CompanyLocationRecord(self.next_id(), spec["name"], spec.get("external_id"),
+                                             bool(spec.get("tax_exempt")))
+            company.locations[location.id] = location
+        by_name = {loc.name: loc.id for loc in company.locations.values()}
+        events: list[Event] = []
+        for n, spec in enumerate(contacts or []):
+            customer = self.customers[spec["customer_id"]]
+            contact = CompanyContactRecord(self.next_id(), customer.id, spec.get("title"),
+                                           [by_name[loc] for loc in spec.get("locations") or list(by_name)[:1]])
+            company.contacts[contact.id] = contact
+            if spec.get("main") or (n == 0 and not any(c.get("main") for c in contacts or [])):
+                company.main_contact_id = contact.id
+            customer.updated_at = self.now()
+            events.append(Event("customers/update", self.customer_payload(customer)))
+        self.companies[company.id] = company
+        return company, events
+
+    def contact_profiles(self, customer_id: int) -> list[tuple[CompanyRecord, CompanyContactRecord]]:
+        return [(company, contact) for company in self.companies.values() for contact in company.contacts.values()
+                if contact.customer_id == customer_id]
 
     def customer_by_email(self, email: str) -> CustomerRecord | None:
         wanted = email.strip().lower()

@@ -149,3 +149,28 @@ def test_a_customer_metafield_that_does_not_parse_is_a_sync_log_error_until_it_i
 
     assert Decimal(str(env.sparklayer.state(*SITE)["customers"][str(eve)]["discount_percentage"])) == 15
     assert key not in {e["external_id"] for e in env.store.sync_log_errors("customers")}
+
+
+def test_a_company_with_two_locations_and_contacts_reaches_sparklayer_as_its_b2b_customers(shopify_webhook_store):
+    env = shopify_webhook_store
+    shop = env.store.driver.sandbox
+    ada = shop.add_customer("ada@mills.example", first_name="Ada", last_name="Mill")
+    bob = shop.add_customer("bob@mills.example", first_name="Bob", last_name="Mill")
+    env.store.driver.forget_webhooks()
+    assert env.store.sync().success
+    assert env.sparklayer.state(*SITE)["customers"] == {}  # neither is a B2B customer yet
+
+    shop.add_company("Mills & Co", external_id="CO-1", locations=[
+        {"name": "Leeds", "external_id": "LEEDS"}, {"name": "York", "external_id": "YORK", "tax_exempt": True}],
+        contacts=[{"customer_id": ada, "title": "Owner", "locations": ["Leeds"]},
+                  {"customer_id": bob, "title": "Buyer", "locations": ["York"]}])
+    env.deliver()  # each contact's customers/update
+    assert env.partial_sync().success
+
+    customers = env.sparklayer.state(*SITE)["customers"]
+    assert {k: (c["company_name"], c["accounting_id"], c["title"], c["tax_exempt"]) for k, c in customers.items()} == {
+        str(ada): ("Mills & Co", "LEEDS", "Owner", False), str(bob): ("Mills & Co", "YORK", "Buyer", True)}
+
+    mark = env.store.journal_mark()
+    assert env.store.sync().success
+    assert env.store.data_writes(mark) == []  # the next full sync has nothing to write

@@ -489,3 +489,35 @@ def test_an_order_placed_elsewhere_is_sparklayers_when_tagged_b2b_with_the_order
     if imported:
         body = purchase_body(node)
         assert body["purchase_identifiers"] == {"platform": "450789469", "visible": "#1001"}  # no cart to replace
+
+
+# ---- Shopify B2B companies (SH §6.3; CONTRACTS.md) ----
+
+def contact_profile(*, main: bool = True, title: str | None = "Buyer", location: dict | None = None) -> list:
+    return [{"isMainContact": main, "title": title,
+             "company": {"name": "Norman Supplies", "externalId": "CO-7",
+                         "mainContact": {"customer": {"legacyResourceId": "207119551"}}},
+             "roleAssignments": {"nodes": [{"companyLocation": location or {"externalId": None,
+                                                                            "taxSettings": {"taxExempt": False}}}]}}]
+
+
+def test_a_company_contact_is_a_b2b_customer_buying_for_its_company():
+    body = customer_body(customer_node(tags=[], companyContactProfiles=contact_profile()))
+
+    assert (body["company_name"], body["accounting_id"], body["title"]) == ("Norman Supplies", "CO-7", "Buyer")
+
+
+def test_the_contacts_location_gives_its_accounting_id_and_tax_exemption():
+    location = {"externalId": "LOC-3", "taxSettings": {"taxExempt": True}}
+
+    body = customer_body(customer_node(tags=[], companyContactProfiles=contact_profile(location=location)))
+
+    assert (body["accounting_id"], body["tax_exempt"]) == ("LOC-3", True)
+
+
+def test_the_customers_sparklayer_metafields_come_before_the_company():
+    body = customer_body(customer_node(tags=[], companyContactProfiles=contact_profile(), metafields=customer_metafields(
+        ("company_name", "single_line_text_field", "Trading Name"), ("accounting_id", "single_line_text_field", "A-1"),
+        ("title", "single_line_text_field", "Owner"))))
+
+    assert (body["company_name"], body["accounting_id"], body["title"]) == ("Trading Name", "A-1", "Owner")
