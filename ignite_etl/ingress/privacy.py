@@ -5,10 +5,9 @@ one address per app, signed with the app's credentials. A bad signature is 401, 
   is deleted, and any connection of the store still here is removed as SparkLayer's DELETE removes it.
 - A customer's redaction: recorded with the customer's id only. On a platform whose customers we sync
   (`PlatformSpec.has_customers`), what the last extract holds of the customer, and the purchases we last sent
-  for the orders named, are deleted at once and the
-  customer is queued for each connection of the store, so the partial sync reads it again and removes from
-  SparkLayer the customer the store no longer has. Elsewhere we keep no customer data, so there is nothing
-  to delete.
+  for the orders named, are deleted at once, and the customer is queued for each connection of the store, so
+  the partial sync reads it again and removes from SparkLayer the customer the store no longer has. Elsewhere
+  we keep no customer data, so there is nothing to delete.
 - A customer's data request: recorded with the customer's id only, for the operator to answer the store
   owner from the extract (`GET /v1/{siteEnv}/{siteId}/sync/customers`).
 """
