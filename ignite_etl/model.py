@@ -153,6 +153,7 @@ class Customer(Record):
     price_lists: tuple[str, ...] | None = None
     payment_on_account: PaymentOnAccount | None = None
     discount_percentage: Decimal | None = Field(default=None, ge=0, le=100)
+    parent_customer_id: str | None = None  # the external id of the customer this one buys under
     updated_at: datetime | None = None
     problems: tuple[RecordProblem, ...] = ()
     """Fields left None are not the platform's: SparkLayer keeps what the merchant set there. `problems`: fields

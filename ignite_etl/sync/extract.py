@@ -20,7 +20,7 @@ PRICE_COLUMNS = ["sku", "price_list_slug", "quantity", "price", "currency"]
 CUSTOMER_COLUMNS = [
     "external_id", "email", "first_name", "last_name", "company_name", "phone", "group", "accounting_id",
     "title", "tax_exempt", "price_lists", "payment_on_account", "discount_percentage", "addresses", "updated_at",
-    "problems",
+    "problems", "parent_customer_id",
 ]
 PROBLEM_COLUMNS = ["data_type", "entity", "external_id", "message", "resolution", "visible_id", "external_url"]
 
@@ -106,7 +106,8 @@ def customers_frame(customers: Iterable[Customer]) -> pd.DataFrame:
                                if c.payment_on_account else None,
          "discount_percentage": c.discount_percentage,
          "addresses": [a.model_dump(exclude_none=True) for a in c.addresses], "updated_at": c.updated_at,
-         "problems": [p.model_dump(exclude_none=True) for p in c.problems] or None}
+         "problems": [p.model_dump(exclude_none=True) for p in c.problems] or None,
+         "parent_customer_id": c.parent_customer_id}
         for c in customers
     ]
     frame = pd.DataFrame(rows, columns=CUSTOMER_COLUMNS)

@@ -193,6 +193,7 @@ def customer_bodies(customers: pd.DataFrame | None) -> tuple[list[tuple[str, dic
                 price_lists=row.get("price_lists"),
                 payment_on_account=row.get("payment_on_account"),
                 discount_percentage=row.get("discount_percentage"),
+                parent_customer_id=row.get("parent_customer_id"),
                 addresses=addresses,
             ).to_body()
         except ValidationError as exc:
@@ -204,6 +205,8 @@ def customer_bodies(customers: pd.DataFrame | None) -> tuple[list[tuple[str, dic
         bodies.append((external_id, body))
         errors += [SyncError(p["external_id"], "customer", p["message"], p["resolution"], visible_id=p.get("visible_id"))
                    for p in row.get("problems") or []]  # fields left to SparkLayer; the customer is sent
+    # SparkLayer refuses a customer whose parent it does not have: parents are written first
+    bodies.sort(key=lambda pair: pair[1].get("parent_customer_id") is not None)
     return bodies, errors
 
 

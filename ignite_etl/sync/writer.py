@@ -194,8 +194,13 @@ class ChangeWriter:
             return await client.batch_update_stock([sl.StockLevel(**b) for b in bodies])
         if kind == ("price", "set"):
             return await self._update_pricing(bodies)
-        if kind == ("customer", "upsert"):
-            return await client.upsert_customers([sl.Customer(**b) for b in bodies])
+        if kind == ("customer", "upsert"):  # parents before the customers under them, which SparkLayer checks
+            customers = [sl.Customer(**b) for b in bodies]
+            order = sorted(range(len(customers)), key=lambda i: customers[i].parent_customer_id is not None)
+            results = [r for wave in (False, True) for r in await client.upsert_customers(
+                [customers[i] for i in order if (customers[i].parent_customer_id is not None) == wave])]
+            by_position = dict(zip(order, results))
+            return [by_position[i] for i in range(len(customers))]
         if kind == ("customer", "delete"):
             return await client.delete_customers([c.external_id for c in chunk])
         raise ValueError(f"no writer for {kind}")  # pragma: no cover - checked in write()

@@ -280,12 +280,19 @@ def map_customer(node: dict) -> Customer | None:
         or company.get("externalId") or None,
         title=(fields.get("title") or "").strip() or (contact.get("title") or "").strip() or None,
         tax_exempt=bool(node.get("taxExempt")) or bool((location.get("taxSettings") or {}).get("taxExempt")),
+        parent_customer_id=_main_contact(company, customer_id) if contact and not contact.get("isMainContact") else None,
         price_lists=_customer_field(fields, "price_lists", customer_id, email, problems),
         payment_on_account=_customer_field(fields, "payment_on_account", customer_id, email, problems),
         discount_percentage=_customer_field(fields, "discount_percentage", customer_id, email, problems),
         updated_at=_timestamp(node.get("updatedAt")),
         problems=tuple(problems),
     )
+
+
+def _main_contact(company: dict, customer_id: str) -> str | None:
+    """The customer id of the company's main contact, whom its other contacts buy under."""
+    main = ((company.get("mainContact") or {}).get("customer") or {}).get("legacyResourceId")
+    return str(main) if main and str(main) != customer_id else None
 
 
 def _address(node: dict) -> Address:

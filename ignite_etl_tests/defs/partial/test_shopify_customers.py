@@ -162,14 +162,16 @@ def test_a_company_with_two_locations_and_contacts_reaches_sparklayer_as_its_b2b
 
     shop.add_company("Mills & Co", external_id="CO-1", locations=[
         {"name": "Leeds", "external_id": "LEEDS"}, {"name": "York", "external_id": "YORK", "tax_exempt": True}],
-        contacts=[{"customer_id": ada, "title": "Owner", "locations": ["Leeds"]},
-                  {"customer_id": bob, "title": "Buyer", "locations": ["York"]}])
+        contacts=[{"customer_id": bob, "title": "Buyer", "locations": ["York"]},  # Bob buys under Ada
+                  {"customer_id": ada, "title": "Owner", "locations": ["Leeds"], "main": True}])
     env.deliver()  # each contact's customers/update
     assert env.partial_sync().success
 
     customers = env.sparklayer.state(*SITE)["customers"]
     assert {k: (c["company_name"], c["accounting_id"], c["title"], c["tax_exempt"]) for k, c in customers.items()} == {
         str(ada): ("Mills & Co", "LEEDS", "Owner", False), str(bob): ("Mills & Co", "YORK", "Buyer", True)}
+    # SparkLayer takes a parent it already has: the main contact was written first
+    assert customers[str(bob)]["parent_customer_id"] == str(ada) and "parent_customer_id" not in customers[str(ada)]
 
     mark = env.store.journal_mark()
     assert env.store.sync().success

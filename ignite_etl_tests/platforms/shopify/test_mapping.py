@@ -515,6 +515,14 @@ def test_the_contacts_location_gives_its_accounting_id_and_tax_exemption():
     assert (body["accounting_id"], body["tax_exempt"]) == ("LOC-3", True)
 
 
+def test_a_contact_who_is_not_the_main_one_buys_under_the_main_contact():
+    main = customer_body(customer_node(tags=[], companyContactProfiles=contact_profile(main=True)))
+    other = customer_node(tags=[], companyContactProfiles=contact_profile(main=False))
+    other = customer_body({**other, "id": "gid://shopify/Customer/5", "legacyResourceId": "5"})
+
+    assert "parent_customer_id" not in main and other["parent_customer_id"] == "207119551"
+
+
 def test_the_customers_sparklayer_metafields_come_before_the_company():
     body = customer_body(customer_node(tags=[], companyContactProfiles=contact_profile(), metafields=customer_metafields(
         ("company_name", "single_line_text_field", "Trading Name"), ("accounting_id", "single_line_text_field", "A-1"),
