@@ -76,6 +76,9 @@ class StoreDriver(Protocol):
         """Refund shipped units of a line: they come back."""
     def cancel(self, order: PlacedOrder, line: int, quantity: int) -> None:
         """Cancel units of a line not yet shipped."""
+    def add_b2b_customer(self, email: str, first_name: str, last_name: str) -> str:
+        """A customer SparkLayer should hold; its external id there."""
+    def rename_customer(self, external_id: str, first_name: str) -> None: ...
 
 
 def _decimal(value: str | None) -> Decimal | None:
@@ -167,6 +170,20 @@ class MarketplacerDriver:
         return PlacedOrder(_mp_gid("Order", placed["order_id"]), str(placed["order_id"]), lines,
                            tuple(v.sku for v in variants))
 
+    def add_b2b_customer(self, email: str, first_name: str, last_name: str) -> str:
+        """Marketplacer has no customer list: the buyer of a SparkLayer order is one, known by email."""
+        variant = next(v for v in self.sandbox.catalogue.variants.values() if v.sku and v.count_on_hand and not v.deleted)
+        self.sandbox.place_order([{"variant_id": variant.legacy_id, "quantity": 1}],
+                                 buyer={"emailAddress": email, "firstName": first_name, "surname": last_name},
+                                 address={"address": "1 Analytical Way", "city": "Sydney", "postcode": "2000",
+                                          "countryCode": "AU"}, sparklayer_cart_id=f"cart-{email}")
+        return email
+
+    def rename_customer(self, external_id: str, first_name: str) -> None:
+        for order in self.sandbox.catalogue.orders.values():
+            if order.buyer.get("emailAddress") == external_id:
+                order.buyer["firstName"] = first_name
+
     def ship(self, order: PlacedOrder, line: int, quantity: int) -> None:
         invoice, item = order.lines[line]
         self.sandbox.ship(invoice, [{"line_item_id": item, "quantity": quantity}])
@@ -256,6 +273,12 @@ class ShopifyDriver:
             attributes=[("sparkCartId", cart_id), ("sparkPaymentType", "paymentOnAccount")] if cart_id else [],
             shipping_address={"address1": "1 Analytical Way", "city": "Sydney", "zip": "2000", "country_code": "AU"})
         return PlacedOrder(str(order_id), shop.orders[order_id].name, tuple(line_ids), tuple(v.sku for v in variants))
+
+    def add_b2b_customer(self, email: str, first_name: str, last_name: str) -> str:
+        return str(self.sandbox.add_customer(email, first_name=first_name, last_name=last_name, tags=["b2b"]))
+
+    def rename_customer(self, external_id: str, first_name: str) -> None:
+        self.sandbox.update_customer(int(external_id), first_name=first_name)
 
     def ship(self, order: PlacedOrder, line: int, quantity: int) -> None:
         self.sandbox.fulfill(int(order.order_id), {order.lines[line]: quantity}, company="AusPost",

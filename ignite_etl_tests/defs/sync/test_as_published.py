@@ -6,7 +6,7 @@ from __future__ import annotations
 from ignite_etl.store.database import connect
 
 from .conftest import CONNECTION_ID, SITE_ENV, SITE_ID
-from .test_full_sync import gid, place_b2b_order, writes_by_kind
+from .test_full_sync import gid, writes_by_kind
 
 
 def variant_writes(store, since: int) -> list[str]:
@@ -112,15 +112,14 @@ def test_the_stock_location_is_created_before_stock_and_again_after_the_merchant
     assert writes_by_kind(store.data_writes(since=mark)) == {"stock_items": len(written)}
 
 
-def test_a_customer_keeps_what_the_merchant_set_in_sparklayer_through_two_syncs(connected_store):
-    store = connected_store
-    mp = store.marketplacer
-    mp.generate(5, seed=3, broken_rate=0)
-    placed = place_b2b_order(mp, "ada@example.com")
+def test_a_customer_keeps_what_the_merchant_set_in_sparklayer_through_two_syncs(each_store):
+    store, shop = each_store, each_store.driver
+    shop.generate(5, seed=3)
+    ada = shop.add_b2b_customer("ada@example.com", "Ada", "Lovelace")
     assert store.sync().success
-    store.sparklayer.edit_customer(SITE_ENV, SITE_ID, "ada@example.com", group="base", price_lists=["vip"],
+    store.sparklayer.edit_customer(SITE_ENV, SITE_ID, ada, group="base", price_lists=["vip"],
                                    sales_agent_groups=["north"], payment_on_account={"credit_limit": 1000.0})
-    mp.catalogue.orders[placed["order_id"]].buyer["firstName"] = "Augusta"  # the buyer changed their name
+    shop.rename_customer(ada, "Augusta")  # the customer changed their name
 
     assert store.sync().success
     mark = store.journal_mark()
