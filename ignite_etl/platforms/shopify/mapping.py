@@ -272,6 +272,7 @@ def map_customer(node: dict) -> Customer | None:
                     or next((a.company_name for a in addresses if a.company_name), None))
     email = (node.get("email") or "").strip()
     problems: list[RecordProblem] = []
+    price_lists = _customer_field(fields, "price_lists", customer_id, email, problems)
     return Customer(
         external_id=customer_id, email=email, first_name=node.get("firstName"),
         last_name=node.get("lastName"), phone=node.get("phone"), company_name=company_name, addresses=tuple(addresses),
@@ -281,12 +282,20 @@ def map_customer(node: dict) -> Customer | None:
         title=(fields.get("title") or "").strip() or (contact.get("title") or "").strip() or None,
         tax_exempt=bool(node.get("taxExempt")) or bool((location.get("taxSettings") or {}).get("taxExempt")),
         parent_customer_id=_main_contact(company, customer_id) if contact and not contact.get("isMainContact") else None,
-        price_lists=_customer_field(fields, "price_lists", customer_id, email, problems),
+        price_lists=price_lists if price_lists is not None else _location_price_lists(location),
         payment_on_account=_customer_field(fields, "payment_on_account", customer_id, email, problems),
         discount_percentage=_customer_field(fields, "discount_percentage", customer_id, email, problems),
         updated_at=_timestamp(node.get("updatedAt")),
         problems=tuple(problems),
     )
+
+
+def _location_price_lists(location: dict) -> tuple[str, ...] | None:
+    """The SparkLayer lists mirroring the price lists of the active catalogs published to a company location
+    (`map_catalog_price_list`); None (the merchant's) when it has none."""
+    slugs = tuple(f"{CATALOG_PRICE_LIST_PREFIX}{legacy_id(c['priceList']['id'])}" for c in nodes_of(location.get("catalogs"))
+                  if c and c.get("status") == "ACTIVE" and (c.get("priceList") or {}).get("id"))
+    return slugs or None
 
 
 def _main_contact(company: dict, customer_id: str) -> str | None:

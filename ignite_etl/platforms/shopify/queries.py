@@ -123,9 +123,10 @@ query Locations($first: Int!, $after: String) {
   }
 }"""
 
-CUSTOMERS_PER_PAGE = 15
-"""Each customer costs up to 63 points (20 addresses, 30 metafields, a company contact profile), counting every
-address as an object."""
+CUSTOMERS_PER_PAGE = 13
+"""Each customer costs up to 73 points (20 addresses, 30 metafields, a company contact profile with its location's
+first 5 catalogs), counting every address as an object."""
+LOCATION_CATALOGS = 5
 ADDRESSES_PER_CUSTOMER = 20
 CUSTOMER_METAFIELDS = 30
 _CUSTOMER_FIELDS = f"""
@@ -138,7 +139,10 @@ fragment CustomerFields on Customer {{
   companyContactProfiles {{
     isMainContact title
     company {{ name externalId mainContact {{ customer {{ legacyResourceId }} }} }}
-    roleAssignments(first: 1) {{ nodes {{ companyLocation {{ externalId taxSettings {{ taxExempt }} }} }} }}
+    roleAssignments(first: 1) {{ nodes {{ companyLocation {{
+      externalId taxSettings {{ taxExempt }}
+      catalogs(first: {LOCATION_CATALOGS}) {{ nodes {{ status priceList {{ id }} }} }}
+    }} }} }}
   }}
 }}"""
 

@@ -300,13 +300,21 @@ def _contact(api: Api, company: CompanyRecord, contact: CompanyContactRecord) ->
         return {"id": gid("Company", company.id), "name": company.name, "externalId": company.external_id,
                 "mainContact": (lambda info: _contact(api, company, main)) if main else None}
 
+    def catalogs_of(location):
+        def page(info, first=None, after=None, last=None, before=None, reverse=False, query=None, sortKey="ID"):  # noqa: N803
+            found = [api.store.catalogs[i] for i in location.catalog_ids if i in api.store.catalogs]
+            return connection(found, page_size(first, last, before, bulk=api.bulk), after,
+                              view=lambda catalog: CatalogView(api, catalog))
+        return page
+
     def role_assignments(info, first=None, after=None, last=None, before=None, reverse=False, query=None,
                          sortKey="ID"):  # noqa: N803
         locations = [company.locations[i] for i in contact.location_ids]
         return connection([{"id": gid("CompanyContactRoleAssignment", contact.id * 1000 + loc.id),
                             "companyLocation": {"id": gid("CompanyLocation", loc.id), "name": loc.name,
                                                 "externalId": loc.external_id,
-                                                "taxSettings": {"taxExempt": loc.tax_exempt}}}
+                                                "taxSettings": {"taxExempt": loc.tax_exempt},
+                                                "catalogs": catalogs_of(loc)}}
                            for loc in locations], page_size(first, last, before, bulk=api.bulk), after)
 
     return {"id": gid("CompanyContact", contact.id), "isMainContact": contact.id == company.main_contact_id,

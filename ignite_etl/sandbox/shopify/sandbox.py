@@ -342,11 +342,16 @@ class ShopifySandbox:
             return company.id
 
     def add_catalog(self, title: str, **options) -> int:
-        """A B2B catalog with its price list (`Shop.add_catalog`); its price list's id."""
+        """A B2B catalog with its price list (`Shop.add_catalog`); its price list's id (`catalog_of` gives the
+        catalog's)."""
         with self._lock:
             price_list_id = self.shop.add_catalog(title, **options).price_list_id
             assert price_list_id is not None
             return price_list_id
+
+    def catalog_of(self, price_list_id: int) -> int:
+        with self._lock:
+            return next(c.id for c in self.shop.catalogs.values() if c.price_list_id == price_list_id)
 
     def set_list_price(self, price_list_id: int, variant_id: int, price: str | None) -> None:
         """Fix a variant's price on a catalog's price list (None: relative to its own price again). Shopify

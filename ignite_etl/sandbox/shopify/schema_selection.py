@@ -57,7 +57,7 @@ SELECTION = {
     "CompanyContactRoleAssignmentConnection": _CONNECTION,
     "CompanyContactRoleAssignmentEdge": "*",
     "CompanyContactRoleAssignmentSortKeys": "*",
-    "CompanyLocation": ["id", "name", "externalId", "taxSettings"],
+    "CompanyLocation": ["id", "name", "externalId", "taxSettings", "catalogs"],
     "CompanyLocationTaxSettings": ["taxExempt"],
     "CustomerSortKeys": "*",
     "CustomerConnection": _CONNECTION,

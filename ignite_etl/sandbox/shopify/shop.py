@@ -177,6 +177,7 @@ class CompanyLocationRecord:
     name: str
     external_id: str | None = None
     tax_exempt: bool = False
+    catalog_ids: list[int] = field(default_factory=list)  # the B2B catalogs published to the location
 
 
 @dataclass
@@ -366,13 +367,14 @@ class Shop:
 
     def add_company(self, name: str, *, external_id: str | None = None, locations: list[dict] | None = None,
                     contacts: list[dict] | None = None) -> tuple[CompanyRecord, list[Event]]:
-        """`locations` items take name, external_id and tax_exempt; `contacts` items take customer_id, title,
+        """`locations` items take name, external_id, tax_exempt and catalogs (catalog ids); `contacts` items take
+        customer_id, title,
         locations (their names) and main (the first contact is the main one unless another says so). Each
         contact's customer is updated (Shopify sends customers/update); company topics are not simulated."""
         company = CompanyRecord(self.next_id(), name, external_id)
         for spec in locations or [{"name": name}]:
             location = CompanyLocationRecord(self.next_id(), spec["name"], spec.get("external_id"),
-                                             bool(spec.get("tax_exempt")))
+                                             bool(spec.get("tax_exempt")), list(spec.get("catalogs") or []))
             company.locations[location.id] = location
         by_name = {loc.name: loc.id for loc in company.locations.values()}
         events: list[Event] = []

@@ -156,12 +156,14 @@ def test_a_company_with_two_locations_and_contacts_reaches_sparklayer_as_its_b2b
     shop = env.store.driver.sandbox
     ada = shop.add_customer("ada@mills.example", first_name="Ada", last_name="Mill")
     bob = shop.add_customer("bob@mills.example", first_name="Bob", last_name="Mill")
+    trade = shop.add_catalog("Trade", decrease_percent=10)  # to be published to the York location
     env.store.driver.forget_webhooks()
     assert env.store.sync().success
     assert env.sparklayer.state(*SITE)["customers"] == {}  # neither is a B2B customer yet
 
     shop.add_company("Mills & Co", external_id="CO-1", locations=[
-        {"name": "Leeds", "external_id": "LEEDS"}, {"name": "York", "external_id": "YORK", "tax_exempt": True}],
+        {"name": "Leeds", "external_id": "LEEDS"},
+        {"name": "York", "external_id": "YORK", "tax_exempt": True, "catalogs": [shop.catalog_of(trade)]}],
         contacts=[{"customer_id": bob, "title": "Buyer", "locations": ["York"]},  # Bob buys under Ada
                   {"customer_id": ada, "title": "Owner", "locations": ["Leeds"], "main": True}])
     env.deliver()  # each contact's customers/update
@@ -170,6 +172,8 @@ def test_a_company_with_two_locations_and_contacts_reaches_sparklayer_as_its_b2b
     customers = env.sparklayer.state(*SITE)["customers"]
     assert {k: (c["company_name"], c["accounting_id"], c["title"], c["tax_exempt"]) for k, c in customers.items()} == {
         str(ada): ("Mills & Co", "LEEDS", "Owner", False), str(bob): ("Mills & Co", "YORK", "Buyer", True)}
+    assert customers[str(bob)]["price_lists"] == [f"shopify-price-list-{trade}"]  # his location's catalog
+    assert not customers[str(ada)].get("price_lists")  # Leeds has none: the merchant's, in SparkLayer
     # SparkLayer takes a parent it already has: the main contact was written first
     assert customers[str(bob)]["parent_customer_id"] == str(ada) and "parent_customer_id" not in customers[str(ada)]
 

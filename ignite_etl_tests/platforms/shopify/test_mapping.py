@@ -523,6 +523,19 @@ def test_a_contact_who_is_not_the_main_one_buys_under_the_main_contact():
     assert "parent_customer_id" not in main and other["parent_customer_id"] == "207119551"
 
 
+def test_the_active_catalogs_of_the_contacts_location_are_its_price_lists():
+    location = {"externalId": None, "taxSettings": {"taxExempt": False}, "catalogs": {"nodes": [
+        {"status": "ACTIVE", "priceList": {"id": "gid://shopify/PriceList/11"}},
+        {"status": "ARCHIVED", "priceList": {"id": "gid://shopify/PriceList/12"}}, {"status": "ACTIVE", "priceList": None}]}}
+
+    body = customer_body(customer_node(tags=[], companyContactProfiles=contact_profile(location=location)))
+
+    assert body["price_lists"] == ["shopify-price-list-11"]
+    with_own = customer_body(customer_node(tags=[], companyContactProfiles=contact_profile(location=location),
+                                           metafields=customer_metafields(("price_lists", "json", '["vip"]'))))
+    assert with_own["price_lists"] == ["vip"]
+
+
 def test_the_customers_sparklayer_metafields_come_before_the_company():
     body = customer_body(customer_node(tags=[], companyContactProfiles=contact_profile(), metafields=customer_metafields(
         ("company_name", "single_line_text_field", "Trading Name"), ("accounting_id", "single_line_text_field", "A-1"),
