@@ -420,41 +420,8 @@ def map_order(node: dict) -> Order:
             f"{queries.ITEMS_PER_PACKAGE} lines, which this integration cannot read whole yet"))
     lines = [_order_line(line) for line in nodes_of(node.get("lineItems")) if line]
     known = {line.external_id for line in lines}
-    shipped: dict[str, int] = {}
-    shipments = []
-    for fulfillment in node.get("fulfillments") or []:
-        if not fulfillment or fulfillment.get("status") not in (None, "SUCCESS"):
-            continue  # cancelled, failed or not yet done
-        items = _package_items(fulfillment.get("fulfillmentLineItems"), known)
-        for item in items:
-            shipped[item.line_external_id] = shipped.get(item.line_external_id, 0) + item.quantity
-        tracking = next(iter(fulfillment.get("trackingInfo") or []), None) or {}
-        shipments.append(Shipment(external_id=legacy_id(fulfillment["id"]), items=tuple(items),
-                                  shipped_at=_timestamp(fulfillment.get("createdAt")), carrier=tracking.get("company"),
-                                  tracking_number=tracking.get("number"), tracking_url=tracking.get("url")))
-    refunds, cancellations = [], []
-    for refund in node.get("refunds") or []:
-        refunded: list[RefundItem] = []
-        cancelled: list[PackageItem] = []
-        for item in nodes_of(refund.get("refundLineItems")):
-            line_id = legacy_id(((item or {}).get("lineItem") or {}).get("id") or "")
-            quantity = int(item.get("quantity") or 0)
-            if line_id not in known or quantity < 1:
-                continue
-            restock = item.get("restockType")
-            if restock == "CANCEL":
-                cancelled.append(PackageItem(line_external_id=line_id, quantity=quantity))
-                continue
-            # returned units had shipped; units refunded without a restock had shipped as far as shipments say
-            dispatched = quantity if restock == "RETURN" else min(quantity, shipped.get(line_id, 0))
-            shipped[line_id] = max(0, shipped.get(line_id, 0) - dispatched)
-            refunded += [RefundItem(line_external_id=line_id, quantity=q, dispatched=d)
-                         for q, d in ((dispatched, True), (quantity - dispatched, False)) if q > 0]
-        refund_id, at = legacy_id(refund["id"]), _timestamp(refund.get("createdAt"))
-        if refunded:
-            refunds.append(Refund(external_id=refund_id, items=tuple(refunded), refunded_at=at))
-        if cancelled:
-            cancellations.append(Cancellation(external_id=f"{refund_id}-cancel", items=tuple(cancelled), cancelled_at=at))
+    shipments = _shipments(node, known)
+    refunds, cancellations = _refunds(node, known, shipments)
     customer = node.get("customer") or {}
     email = (customer.get("email") or node.get("email") or "").strip()
     order = Order(
@@ -476,6 +443,52 @@ def map_order(node: dict) -> Order:
             external_id=f"{order_id}-cancel", cancelled_at=cancelled_at,
             items=tuple(PackageItem(line_external_id=i, quantity=q) for i, q in left.items())))})
     return order
+
+
+def _shipments(node: dict, known: set[str]) -> list[Shipment]:
+    """The order's successful fulfillments (a cancelled, failed or pending one has shipped nothing)."""
+    shipments = []
+    for fulfillment in node.get("fulfillments") or []:
+        if not fulfillment or fulfillment.get("status") not in (None, "SUCCESS"):
+            continue
+        tracking = next(iter(fulfillment.get("trackingInfo") or []), None) or {}
+        shipments.append(Shipment(
+            external_id=legacy_id(fulfillment["id"]), items=tuple(_package_items(fulfillment.get("fulfillmentLineItems"),
+                                                                                 known)),
+            shipped_at=_timestamp(fulfillment.get("createdAt")), carrier=tracking.get("company"),
+            tracking_number=tracking.get("number"), tracking_url=tracking.get("url")))
+    return shipments
+
+
+def _refunds(node: dict, known: set[str], shipments: list[Shipment]) -> tuple[list[Refund], list[Cancellation]]:
+    """The order's refunds, and the cancellations among them: a line restocked `CANCEL` never shipped (Shopify's
+    meaning); a `RETURN` had; any other had as far as the shipments not yet refunded say."""
+    shipped: dict[str, int] = {}
+    for shipment in shipments:
+        for item in shipment.items:
+            shipped[item.line_external_id] = shipped.get(item.line_external_id, 0) + item.quantity
+    refunds, cancellations = [], []
+    for refund in node.get("refunds") or []:
+        refunded: list[RefundItem] = []
+        cancelled: list[PackageItem] = []
+        for item in nodes_of(refund.get("refundLineItems")):
+            line_id = legacy_id(((item or {}).get("lineItem") or {}).get("id") or "")
+            quantity = int(item.get("quantity") or 0)
+            if line_id not in known or quantity < 1:
+                continue
+            if item.get("restockType") == "CANCEL":
+                cancelled.append(PackageItem(line_external_id=line_id, quantity=quantity))
+                continue
+            dispatched = quantity if item.get("restockType") == "RETURN" else min(quantity, shipped.get(line_id, 0))
+            shipped[line_id] = max(0, shipped.get(line_id, 0) - dispatched)
+            refunded += [RefundItem(line_external_id=line_id, quantity=q, dispatched=d)
+                         for q, d in ((dispatched, True), (quantity - dispatched, False)) if q > 0]
+        refund_id, at = legacy_id(refund["id"]), _timestamp(refund.get("createdAt"))
+        if refunded:
+            refunds.append(Refund(external_id=refund_id, items=tuple(refunded), refunded_at=at))
+        if cancelled:
+            cancellations.append(Cancellation(external_id=f"{refund_id}-cancel", items=tuple(cancelled), cancelled_at=at))
+    return refunds, cancellations
 
 
 def _order_line(node: dict) -> OrderLine:
