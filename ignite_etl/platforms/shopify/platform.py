@@ -51,8 +51,10 @@ from ignite_etl.platforms.shopify.mapping import (
     map_location,
     map_order,
     map_product,
+    nodes_of,
 )
 from ignite_etl.platforms.shopify.settings import ShopifySettings
+from ignite_etl.platforms.shopify.webhooks import B2B_OBJECT
 
 log = logging.getLogger(__name__)
 
@@ -277,13 +279,36 @@ class ShopifyPlatform(Platform):
         """The customers a webhook named that are B2B customers now; one deleted, or no longer B2B, is left
         out, and the partial sync removes it from SparkLayer."""
         found: list[Customer] = []
-        wanted = list(dict.fromkeys(str(i) for i in ids))
+        wanted = list(dict.fromkeys(str(i) for i in ids if not str(i).startswith(B2B_OBJECT)))
+        wanted += [i for i in self._b2b_customers([str(i)[len(B2B_OBJECT):] for i in ids
+                                                   if str(i).startswith(B2B_OBJECT)]) if i not in wanted]
         for start in range(0, len(wanted), queries.CUSTOMERS_PER_PAGE):
             batch = [gid("Customer", i) for i in wanted[start:start + queries.CUSTOMERS_PER_PAGE]]
             for node in self.client.execute(queries.CUSTOMER_NODES, {"ids": batch})["nodes"]:
                 if node and node.get("__typename") == "Customer" and (customer := map_customer(node)):
                     found.append(customer)
         return found
+
+    def _b2b_customers(self, object_ids: list[str]) -> list[str]:
+        """The customer ids of the contacts the named companies, contacts and locations have now (one gone has
+        none: the nightly reconcile settles what it changed)."""
+        found: list[str] = []
+        unique = list(dict.fromkeys(object_ids))
+        for start in range(0, len(unique), queries.B2B_NODES_PER_REQUEST):
+            batch = unique[start:start + queries.B2B_NODES_PER_REQUEST]
+            for node in self.client.execute(queries.B2B_CUSTOMERS, {"ids": batch})["nodes"]:
+                kind = (node or {}).get("__typename")
+                if kind == "CompanyContact":
+                    contacts = [node]
+                elif kind == "Company":
+                    contacts = nodes_of(node.get("contacts"))
+                elif kind == "CompanyLocation":
+                    contacts = [(a or {}).get("companyContact") for a in nodes_of(node.get("roleAssignments"))]
+                else:
+                    contacts = []
+                found += [str(c["customer"]["legacyResourceId"]) for c in contacts
+                          if c and (c.get("customer") or {}).get("legacyResourceId")]
+        return list(dict.fromkeys(found))
 
     # ---- SparkLayer's customer calls (Ignite) ----
 

@@ -23,7 +23,9 @@ WEBHOOK_TOPICS = (  # WebhookSubscriptionTopic values: what each changes is in w
     "PRODUCTS_CREATE", "PRODUCTS_UPDATE", "PRODUCTS_DELETE", "INVENTORY_LEVELS_UPDATE", "SHOP_UPDATE",
     "APP_UNINSTALLED", "BULK_OPERATIONS_FINISH", "CUSTOMERS_CREATE", "CUSTOMERS_UPDATE", "CUSTOMERS_DELETE",
     "ORDERS_CREATE", "ORDERS_UPDATED", "ORDERS_CANCELLED", "FULFILLMENTS_CREATE", "FULFILLMENTS_UPDATE",
-    "REFUNDS_CREATE",
+    "REFUNDS_CREATE", "COMPANIES_CREATE", "COMPANIES_UPDATE", "COMPANIES_DELETE", "COMPANY_CONTACTS_CREATE",
+    "COMPANY_CONTACTS_UPDATE", "COMPANY_CONTACTS_DELETE", "COMPANY_LOCATIONS_CREATE", "COMPANY_LOCATIONS_UPDATE",
+    "COMPANY_LOCATIONS_DELETE",
 )
 
 _VARIANT_FIELDS = f"""
@@ -160,6 +162,21 @@ query CustomerNodes($ids: [ID!]!) {{
   nodes(ids: $ids) {{ __typename ... on Customer {{ ...CustomerFields }} }}
 }}
 {_CUSTOMER_FIELDS}"""
+
+B2B_NODES_PER_REQUEST = 5
+CONTACTS_PER_B2B_OBJECT = 50
+B2B_CUSTOMERS = f"""
+query B2BCustomers($ids: [ID!]!) {{
+  nodes(ids: $ids) {{
+    __typename
+    ... on Company {{ contacts(first: {CONTACTS_PER_B2B_OBJECT}) {{ nodes {{ customer {{ legacyResourceId }} }} }} }}
+    ... on CompanyContact {{ customer {{ legacyResourceId }} }}
+    ... on CompanyLocation {{
+      roleAssignments(first: {CONTACTS_PER_B2B_OBJECT}) {{ nodes {{ companyContact {{ customer {{ legacyResourceId }} }} }} }}
+    }}
+  }}
+}}"""
+"""The customers of the companies, contacts and locations a webhook named (5 a request, <= 765 points)."""
 
 CUSTOMER_BY_EMAIL = """
 query CustomerByEmail($email: String!) {

@@ -21,7 +21,13 @@ TOPICS: dict[str, WebhookObjectType] = {
     "customers/create": "customer", "customers/update": "customer", "customers/delete": "customer",
     "orders/create": "order", "orders/updated": "order", "orders/cancelled": "order",
     "fulfillments/create": "order", "fulfillments/update": "order", "refunds/create": "order",
+    **{f"{resource}/{action}": "customer" for resource in ("companies", "company_contacts", "company_locations")
+       for action in ("create", "update", "delete")},
 }
+B2B_TOPICS = ("companies/", "company_contacts/", "company_locations/")
+"""A company's, contact's or location's change changes its contacts' customers; `B2B_OBJECT` + the object's id
+is queued, and the partial sync reads the customers it has now."""
+B2B_OBJECT = "b2b:"
 OF_AN_ORDER = ("fulfillments/", "refunds/")
 """Topics whose payload is a part of an order: the order (`order_id`) is what changed."""
 
@@ -65,6 +71,11 @@ def verify_webhook(headers: Mapping[str, str], raw_body: bytes, key: str) -> Web
         object_id = lowered.get("x-shopify-shop-domain") or body.get("myshopify_domain") or body.get("domain") or "shop"
     elif topic.startswith(OF_AN_ORDER):
         object_id = body.get("order_id")
+    elif topic.startswith(B2B_TOPICS):
+        # only `admin_graphql_api_id` is relied on: the rest of these payloads is not published
+        named = body.get("admin_graphql_api_id")
+        object_id = f"{B2B_OBJECT}{named}" if isinstance(named, str) and named.startswith("gid://shopify/") else None
+        object_type = object_type if object_id else "other"
     else:
         object_id = body.get("id")
     webhook_id = lowered.get("x-shopify-webhook-id")

@@ -35,6 +35,7 @@ from graphql import (
 from ignite_etl.sandbox.shopify.shop import (
     CatalogRecord,
     CompanyContactRecord,
+    CompanyLocationRecord,
     CompanyRecord,
     CustomerRecord,
     LineItemRecord,
@@ -293,34 +294,54 @@ class CustomerView(_View):
         return _metafield(found) if found else None
 
 
-def _contact(api: Api, company: CompanyRecord, contact: CompanyContactRecord) -> dict:
+class _Record(_View):
+    """An object of the named type whose fields are given (a callable field takes the field's arguments)."""
+
+    def __init__(self, typename: str, **fields: Any):
+        self.typename = typename
+        self.__dict__.update(fields)
+
+
+def _pages(api: Api, items: Callable[[], list], view: Callable[[Any], Any]) -> Callable[..., dict]:
+    """A connection field over `items()`, each shown by `view`."""
+    def page(info, first=None, after=None, last=None, before=None, reverse=False, query=None, sortKey="ID"):  # noqa: N803
+        return connection(items(), page_size(first, last, before, bulk=api.bulk), after, view=view)
+    return page
+
+
+def _company(api: Api, company: CompanyRecord) -> _Record:
+    main = company.contacts.get(company.main_contact_id) if company.main_contact_id else None
+    return _Record("Company", id=gid("Company", company.id), name=company.name, externalId=company.external_id,
+                   mainContact=(lambda info: _contact(api, company, main)) if main else None,
+                   contacts=_pages(api, lambda: list(company.contacts.values()),
+                                   lambda contact: _contact(api, company, contact)))
+
+
+def _location(api: Api, company: CompanyRecord, location: CompanyLocationRecord) -> _Record:
+    return _Record(
+        "CompanyLocation", id=gid("CompanyLocation", location.id), name=location.name, externalId=location.external_id,
+        taxSettings={"taxExempt": location.tax_exempt},
+        catalogs=_pages(api, lambda: [api.store.catalogs[i] for i in location.catalog_ids if i in api.store.catalogs],
+                        lambda catalog: CatalogView(api, catalog)),
+        roleAssignments=_pages(api, lambda: [c for c in company.contacts.values() if location.id in c.location_ids],
+                               lambda contact: _assignment(api, company, contact, location)))
+
+
+def _assignment(api: Api, company: CompanyRecord, contact: CompanyContactRecord,
+                location: CompanyLocationRecord) -> _Record:
+    return _Record("CompanyContactRoleAssignment", id=gid("CompanyContactRoleAssignment", contact.id * 1000 + location.id),
+                   companyLocation=lambda info: _location(api, company, location),
+                   companyContact=lambda info: _contact(api, company, contact))
+
+
+def _contact(api: Api, company: CompanyRecord, contact: CompanyContactRecord) -> _Record:
     """A company contact (`CompanyContact`), its company and its role assignments' locations."""
-    def view_company() -> dict:
-        main = company.contacts.get(company.main_contact_id) if company.main_contact_id else None
-        return {"id": gid("Company", company.id), "name": company.name, "externalId": company.external_id,
-                "mainContact": (lambda info: _contact(api, company, main)) if main else None}
-
-    def catalogs_of(location):
-        def page(info, first=None, after=None, last=None, before=None, reverse=False, query=None, sortKey="ID"):  # noqa: N803
-            found = [api.store.catalogs[i] for i in location.catalog_ids if i in api.store.catalogs]
-            return connection(found, page_size(first, last, before, bulk=api.bulk), after,
-                              view=lambda catalog: CatalogView(api, catalog))
-        return page
-
-    def role_assignments(info, first=None, after=None, last=None, before=None, reverse=False, query=None,
-                         sortKey="ID"):  # noqa: N803
-        locations = [company.locations[i] for i in contact.location_ids]
-        return connection([{"id": gid("CompanyContactRoleAssignment", contact.id * 1000 + loc.id),
-                            "companyLocation": {"id": gid("CompanyLocation", loc.id), "name": loc.name,
-                                                "externalId": loc.external_id,
-                                                "taxSettings": {"taxExempt": loc.tax_exempt},
-                                                "catalogs": catalogs_of(loc)}}
-                           for loc in locations], page_size(first, last, before, bulk=api.bulk), after)
-
-    return {"id": gid("CompanyContact", contact.id), "isMainContact": contact.id == company.main_contact_id,
-            "title": contact.title, "company": lambda info: view_company(),
-            "customer": lambda info: CustomerView(api, api.store.customers[contact.customer_id]),
-            "roleAssignments": role_assignments}
+    return _Record(
+        "CompanyContact", id=gid("CompanyContact", contact.id), isMainContact=contact.id == company.main_contact_id,
+        title=contact.title, company=lambda info: _company(api, company),
+        customer=lambda info: CustomerView(api, api.store.customers[contact.customer_id]),
+        roleAssignments=_pages(api, lambda: [company.locations[i] for i in contact.location_ids],
+                               lambda loc: _assignment(api, company, contact, loc)))
 
 
 def _money(amount: str, currency: str) -> dict:
@@ -598,6 +619,13 @@ class Api:
             return CustomerView(self, shop.customers[number])
         if kind == "Order" and number in shop.orders:
             return OrderView(self, shop.orders[number])
+        for company in shop.companies.values():
+            if kind == "Company" and number == company.id:
+                return _company(self, company)
+            if kind == "CompanyContact" and number in company.contacts:
+                return _contact(self, company, company.contacts[number])
+            if kind == "CompanyLocation" and number in company.locations:
+                return _location(self, company, company.locations[number])
         if kind == "Location" and number in shop.locations:
             return LocationView(shop.locations[number])
         if kind == "WebhookSubscription" and number in self.sandbox.subscriptions:

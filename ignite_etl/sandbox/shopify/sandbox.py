@@ -341,6 +341,14 @@ class ShopifySandbox:
             self._emit(events)
             return company.id
 
+    def update_company(self, company_id: int, **fields) -> None:
+        with self._lock:
+            self._emit(self.shop.update_company(company_id, **fields))
+
+    def update_company_location(self, location_id: int, **fields) -> None:
+        with self._lock:
+            self._emit(self.shop.update_company_location(location_id, **fields))
+
     def add_catalog(self, title: str, **options) -> int:
         """A B2B catalog with its price list (`Shop.add_catalog`); its price list's id (`catalog_of` gives the
         catalog's)."""

@@ -370,7 +370,9 @@ class Shop:
         """`locations` items take name, external_id, tax_exempt and catalogs (catalog ids); `contacts` items take
         customer_id, title,
         locations (their names) and main (the first contact is the main one unless another says so). Each
-        contact's customer is updated (Shopify sends customers/update); company topics are not simulated."""
+        contact's customer is updated (customers/update), and companies/create and company_contacts/create are
+        sent. Company payloads carry `admin_graphql_api_id`, as Shopify's REST-shaped payloads do; the rest of
+        their shape is not published, so the simulator sends little else."""
         company = CompanyRecord(self.next_id(), name, external_id)
         for spec in locations or [{"name": name}]:
             location = CompanyLocationRecord(self.next_id(), spec["name"], spec.get("external_id"),
@@ -386,9 +388,31 @@ class Shop:
             if spec.get("main") or (n == 0 and not any(c.get("main") for c in contacts or [])):
                 company.main_contact_id = contact.id
             customer.updated_at = self.now()
-            events.append(Event("customers/update", self.customer_payload(customer)))
+            events += [Event("customers/update", self.customer_payload(customer)),
+                       Event("company_contacts/create", self._b2b_payload("CompanyContact", contact.id))]
         self.companies[company.id] = company
-        return company, events
+        return company, [Event("companies/create", self._b2b_payload("Company", company.id, name=name)), *events]
+
+    def update_company(self, company_id: int, **fields) -> list[Event]:
+        """name, external_id; sends companies/update."""
+        company = self.companies[company_id]
+        for name in ("name", "external_id"):
+            if name in fields:
+                setattr(company, name, fields[name])
+        return [Event("companies/update", self._b2b_payload("Company", company.id, name=company.name))]
+
+    def update_company_location(self, location_id: int, **fields) -> list[Event]:
+        """external_id, tax_exempt, catalogs; sends company_locations/update."""
+        location = next(c.locations[location_id] for c in self.companies.values() if location_id in c.locations)
+        for name in ("external_id", "tax_exempt"):
+            if name in fields:
+                setattr(location, name, fields[name])
+        if "catalogs" in fields:
+            location.catalog_ids = list(fields["catalogs"])
+        return [Event("company_locations/update", self._b2b_payload("CompanyLocation", location.id))]
+
+    def _b2b_payload(self, kind: str, number: int, **fields) -> dict:
+        return {"admin_graphql_api_id": f"gid://shopify/{kind}/{number}", **fields, "updated_at": iso(self.now())}
 
     def contact_profiles(self, customer_id: int) -> list[tuple[CompanyRecord, CompanyContactRecord]]:
         return [(company, contact) for company in self.companies.values() for contact in company.contacts.values()

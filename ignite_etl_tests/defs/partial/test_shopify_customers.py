@@ -180,3 +180,26 @@ def test_a_company_with_two_locations_and_contacts_reaches_sparklayer_as_its_b2b
     mark = env.store.journal_mark()
     assert env.store.sync().success
     assert env.store.data_writes(mark) == []  # the next full sync has nothing to write
+
+
+def test_a_company_and_a_location_edited_reach_their_contacts_through_their_webhooks(shopify_webhook_store):
+    env = shopify_webhook_store
+    shop = env.store.driver.sandbox
+    ada = shop.add_customer("ada@forge.example", first_name="Ada", last_name="Forge")
+    trade = shop.add_catalog("Trade", decrease_percent=10)
+    company = shop.add_company("Forge Ltd", locations=[{"name": "Hull", "external_id": "HULL"}],
+                               contacts=[{"customer_id": ada}])
+    env.store.driver.forget_webhooks()
+    assert env.store.sync().success
+    assert env.sparklayer.state(*SITE)["customers"][str(ada)]["company_name"] == "Forge Ltd"
+
+    shop.update_company(company, name="Forge & Sons")
+    [location] = shop.shop.companies[company].locations
+    shop.update_company_location(location, catalogs=[shop.catalog_of(trade)])
+    env.deliver()
+    assert env.partial_sync().success
+
+    stored = env.sparklayer.state(*SITE)["customers"][str(ada)]
+    assert (stored["company_name"], stored["price_lists"]) == ("Forge & Sons", [f"shopify-price-list-{trade}"])
+    assert {r["entity_id"] for r in env.queue()} == {f"b2b:gid://shopify/Company/{company}",
+                                                     f"b2b:gid://shopify/CompanyLocation/{location}"}

@@ -50,6 +50,20 @@ def test_an_order_its_fulfillments_and_refunds_name_the_order(topic, body):
     assert (event.object_type, event.object_id) == ("order", "450789469")
 
 
+@pytest.mark.parametrize(("topic", "kind"), [("companies/update", "Company"), ("company_contacts/create", "CompanyContact"),
+                                            ("company_locations/delete", "CompanyLocation")])
+def test_a_company_contact_or_location_delivery_names_its_object_for_its_customers(topic, kind):
+    event = verify_webhook(*delivery(topic, {"admin_graphql_api_id": f"gid://shopify/{kind}/42", "name": "x"}), SECRET)
+
+    assert (event.object_type, event.object_id) == ("customer", f"b2b:gid://shopify/{kind}/42")
+
+
+def test_a_company_delivery_without_its_graphql_id_is_not_queued():
+    event = verify_webhook(*delivery("companies/update", {"id": 42, "name": "x"}), SECRET)
+
+    assert event.object_type == "other"
+
+
 @pytest.mark.parametrize(("topic", "kind"), [("shop/update", "settings"), ("app/uninstalled", "uninstalled")])
 def test_shop_deliveries_name_the_shop(topic, kind):
     event = verify_webhook(*delivery(topic, {"id": 1, "currency": "NZD"}), SECRET)

@@ -64,7 +64,8 @@ def test_every_document_costs_at_most_what_shopify_allows_one_query(name):
                   "PRICE_LIST_PRICES": queries.PRICES_PER_PAGE, "CUSTOMERS": queries.CUSTOMERS_PER_PAGE,
                   "ORDERS": queries.ORDERS_PER_PAGE}
     variables = {"first": page_sizes.get(name, max(queries.LOCATIONS_PER_PAGE, queries.WEBHOOKS_PER_PAGE)),
-                 "ids": ["gid://shopify/Product/1"] * max(queries.NODES_PER_REQUEST if "PRODUCT" in name
+                 "ids": ["gid://shopify/Product/1"] * max(queries.B2B_NODES_PER_REQUEST if "B2B" in name
+                                                          else queries.NODES_PER_REQUEST if "PRODUCT" in name
                                                           else queries.CUSTOMERS_PER_PAGE if "CUSTOMER" in name
                                                           else 1 if "ORDER" in name  # one order a request
                                                           else queries.INVENTORY_ITEMS_PER_REQUEST, 1)}
