@@ -267,7 +267,7 @@ def map_customer(node: dict) -> Customer | None:
         return None
     customer_id = str(node.get("legacyResourceId") or legacy_id(node["id"]))
     group_tags = [t[len(GROUP_TAG_PREFIX):] for t in tags if t.lower().startswith(GROUP_TAG_PREFIX)]
-    addresses = [_address(a) for a in node.get("addresses") or [] if a]
+    addresses = [_address(a) for a in node.get("addresses") or [] if a] + _location_addresses(location, customer_id)
     company_name = (fields.get("company_name") or company.get("name")
                     or next((a.company_name for a in addresses if a.company_name), None))
     email = (node.get("email") or "").strip()
@@ -288,6 +288,22 @@ def map_customer(node: dict) -> Customer | None:
         updated_at=_timestamp(node.get("updatedAt")),
         problems=tuple(problems),
     )
+
+
+def _location_addresses(location: dict, customer_id: str) -> list[Address]:
+    """The company location's billing and shipping addresses, as the customer's; their external ids name the
+    customer too (`<customer>-location-<location>-billing`), since several contacts share a location."""
+    found = []
+    for kind in ("billing", "shipping"):
+        address = location.get(f"{kind}Address")
+        if address and location.get("id"):
+            found.append(Address(
+                external_id=f"{customer_id}-location-{legacy_id(location['id'])}-{kind}",
+                first_name=address.get("firstName"), last_name=address.get("lastName"),
+                company_name=address.get("companyName"), line_1=address.get("address1"), line_2=address.get("address2"),
+                city=address.get("city"), region=address.get("zoneCode"), postcode=address.get("zip"),
+                country_code=address.get("countryCode"), phone=address.get("phone")))
+    return found
 
 
 def _location_price_lists(location: dict) -> tuple[str, ...] | None:

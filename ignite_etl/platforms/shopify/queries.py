@@ -126,8 +126,8 @@ query Locations($first: Int!, $after: String) {
 }"""
 
 CUSTOMERS_PER_PAGE = 13
-"""Each customer costs up to 73 points (20 addresses, 30 metafields, a company contact profile with its location's
-first 5 catalogs), counting every address as an object."""
+"""Each customer costs up to 75 points (20 addresses, 30 metafields, a company contact profile with its location's
+addresses and first 5 catalogs), counting every address as an object."""
 LOCATION_CATALOGS = 5
 ADDRESSES_PER_CUSTOMER = 20
 CUSTOMER_METAFIELDS = 30
@@ -142,10 +142,15 @@ fragment CustomerFields on Customer {{
     isMainContact title
     company {{ name externalId mainContact {{ customer {{ legacyResourceId }} }} }}
     roleAssignments(first: 1) {{ nodes {{ companyLocation {{
-      externalId taxSettings {{ taxExempt }}
+      id externalId taxSettings {{ taxExempt }}
+      billingAddress {{ ...CompanyAddressFields }}
+      shippingAddress {{ ...CompanyAddressFields }}
       catalogs(first: {LOCATION_CATALOGS}) {{ nodes {{ status priceList {{ id }} }} }}
     }} }} }}
   }}
+}}
+fragment CompanyAddressFields on CompanyAddress {{
+  firstName lastName companyName address1 address2 city zoneCode zip countryCode phone
 }}"""
 
 CUSTOMERS = f"""

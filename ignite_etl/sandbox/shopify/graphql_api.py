@@ -321,10 +321,22 @@ def _location(api: Api, company: CompanyRecord, location: CompanyLocationRecord)
     return _Record(
         "CompanyLocation", id=gid("CompanyLocation", location.id), name=location.name, externalId=location.external_id,
         taxSettings={"taxExempt": location.tax_exempt},
+        billingAddress=_company_address(location.billing_address, company),
+        shippingAddress=_company_address(location.shipping_address, company),
         catalogs=_pages(api, lambda: [api.store.catalogs[i] for i in location.catalog_ids if i in api.store.catalogs],
                         lambda catalog: CatalogView(api, catalog)),
         roleAssignments=_pages(api, lambda: [c for c in company.contacts.values() if location.id in c.location_ids],
                                lambda contact: _assignment(api, company, contact, location)))
+
+
+def _company_address(address: dict | None, company: CompanyRecord) -> dict | None:
+    if address is None:
+        return None
+    return {"id": gid("CompanyAddress", address["id"]), "firstName": address["first_name"],
+            "lastName": address["last_name"], "companyName": address["company"] or company.name,
+            "address1": address["address1"] or "", "address2": address["address2"], "city": address["city"],
+            "zoneCode": address["province_code"], "zip": address["zip"], "countryCode": address["country_code"] or "AU",
+            "phone": address["phone"]}
 
 
 def _assignment(api: Api, company: CompanyRecord, contact: CompanyContactRecord,

@@ -178,6 +178,8 @@ class CompanyLocationRecord:
     external_id: str | None = None
     tax_exempt: bool = False
     catalog_ids: list[int] = field(default_factory=list)  # the B2B catalogs published to the location
+    billing_address: dict | None = None  # ADDRESS_FIELDS, with its id
+    shipping_address: dict | None = None
 
 
 @dataclass
@@ -367,16 +369,18 @@ class Shop:
 
     def add_company(self, name: str, *, external_id: str | None = None, locations: list[dict] | None = None,
                     contacts: list[dict] | None = None) -> tuple[CompanyRecord, list[Event]]:
-        """`locations` items take name, external_id, tax_exempt and catalogs (catalog ids); `contacts` items take
-        customer_id, title,
+        """`locations` items take name, external_id, tax_exempt, catalogs (catalog ids) and billing_address and
+        shipping_address (ADDRESS_FIELDS); `contacts` items take customer_id, title,
         locations (their names) and main (the first contact is the main one unless another says so). Each
         contact's customer is updated (customers/update), and companies/create and company_contacts/create are
         sent. Company payloads carry `admin_graphql_api_id`, as Shopify's REST-shaped payloads do; the rest of
         their shape is not published, so the simulator sends little else."""
         company = CompanyRecord(self.next_id(), name, external_id)
         for spec in locations or [{"name": name}]:
-            location = CompanyLocationRecord(self.next_id(), spec["name"], spec.get("external_id"),
-                                             bool(spec.get("tax_exempt")), list(spec.get("catalogs") or []))
+            location = CompanyLocationRecord(
+                self.next_id(), spec["name"], spec.get("external_id"), bool(spec.get("tax_exempt")),
+                list(spec.get("catalogs") or []),
+                *(self._address(spec[key]) if spec.get(key) else None for key in ("billing_address", "shipping_address")))
             company.locations[location.id] = location
         by_name = {loc.name: loc.id for loc in company.locations.values()}
         events: list[Event] = []

@@ -161,8 +161,9 @@ def test_a_company_with_two_locations_and_contacts_reaches_sparklayer_as_its_b2b
     assert env.store.sync().success
     assert env.sparklayer.state(*SITE)["customers"] == {}  # neither is a B2B customer yet
 
-    shop.add_company("Mills & Co", external_id="CO-1", locations=[
-        {"name": "Leeds", "external_id": "LEEDS"},
+    company = shop.add_company("Mills & Co", external_id="CO-1", locations=[
+        {"name": "Leeds", "external_id": "LEEDS", "billing_address": {"address1": "1 Mill Lane", "city": "Leeds",
+                                                                       "zip": "LS1", "country_code": "GB"}},
         {"name": "York", "external_id": "YORK", "tax_exempt": True, "catalogs": [shop.catalog_of(trade)]}],
         contacts=[{"customer_id": bob, "title": "Buyer", "locations": ["York"]},  # Bob buys under Ada
                   {"customer_id": ada, "title": "Owner", "locations": ["Leeds"], "main": True}])
@@ -174,6 +175,10 @@ def test_a_company_with_two_locations_and_contacts_reaches_sparklayer_as_its_b2b
         str(ada): ("Mills & Co", "LEEDS", "Owner", False), str(bob): ("Mills & Co", "YORK", "Buyer", True)}
     assert customers[str(bob)]["price_lists"] == [f"shopify-price-list-{trade}"]  # his location's catalog
     assert not customers[str(ada)].get("price_lists")  # Leeds has none: the merchant's, in SparkLayer
+    [billing] = customers[str(ada)]["addresses"]  # her location's
+    leeds = next(iter(shop.shop.companies[company].locations))
+    assert (billing["external_id"], billing["address_line1"], billing["company"]) == (
+        f"{ada}-location-{leeds}-billing", "1 Mill Lane", "Mills & Co")
     # SparkLayer takes a parent it already has: the main contact was written first
     assert customers[str(bob)]["parent_customer_id"] == str(ada) and "parent_customer_id" not in customers[str(ada)]
 
