@@ -149,10 +149,11 @@ def test_dev_brings_up_the_stack_syncs_the_demo_store_and_ctrl_c_stops_everythin
         shop_site = _wait_for_synced_site(ingress_port + 1, "live/demo-kettles", "shopify", proc, timeout=240)
         assert len(shop_site["products"]) > 0 and shop_site["price_lists"]["shopify-price"]["name"] == "Shopify Price"
         assert len(shop_site["stock_locations"]) == 2 and shop_site["stock"]
-        # its B2B customers, not its retail one (the orders follow with the orders pass, every 2 minutes here)
+        # its B2B customers and its company's contacts, not its retail customer (the orders follow with the
+        # orders pass, every 2 minutes here)
         customers = _wait_for(lambda: {c["email"] for c in _site(ingress_port + 1, "live/demo-kettles")["customers"]
                                        .values()} or None, proc, timeout=60)
-        assert customers == {"ada@engines.example", "grace@cobol.example"}
+        assert customers == {"ada@engines.example", "grace@cobol.example", "jean@cobol.example"}
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)

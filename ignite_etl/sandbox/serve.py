@@ -84,9 +84,10 @@ def start_sandbox(
 
 
 def seed_demo_shop(shop: ShopifySandbox) -> None:
-    """What makes the demo shop a B2B shop: a catalog price list, B2B customers (one on that list), a retail
-    customer who is not synced, and orders placed through SparkLayer's checkout (one partly shipped) and one
-    that was not. The orders reach SparkLayer with the first orders pass after the install."""
+    """What makes the demo shop a B2B shop: a catalog price list, B2B customers (one on that list), a company
+    whose two contacts buy at a location the catalog is published to, a retail customer who is not synced, and
+    orders placed through SparkLayer's checkout (one partly shipped) and one that was not. The orders reach
+    SparkLayer with the first orders pass after the install."""
     trade = shop.add_catalog("Trade customers", decrease_percent=15)  # a B2B catalog's price list
     address = {"address1": "1 Analytical Way", "city": "Sydney", "province_code": "NSW", "zip": "2000",
                "country_code": "AU"}
@@ -94,8 +95,13 @@ def seed_demo_shop(shop: ShopifySandbox) -> None:
                             addresses=[{**address, "company": "Analytical Engines"}], metafields={
                                 "company_name": ("single_line_text_field", "Analytical Engines"),
                                 "price_lists": ("json", f'["shopify-price-list-{trade}"]')})
-    shop.add_customer("grace@cobol.example", first_name="Grace", last_name="Hopper", tags=["b2b"], tax_exempt=True,
-                      addresses=[{**address, "address1": "2 Compiler Road", "company": "Cobol & Co"}])
+    grace = shop.add_customer("grace@cobol.example", first_name="Grace", last_name="Hopper", tags=["b2b"],
+                              tax_exempt=True, addresses=[{**address, "address1": "2 Compiler Road"}])
+    jean = shop.add_customer("jean@cobol.example", first_name="Jean", last_name="Sammet")
+    shop.add_company("Cobol & Co", external_id="COBOL", locations=[
+        {"name": "Head office", "external_id": "COBOL-HQ", "catalogs": [shop.catalog_of(trade)],
+         "billing_address": {**address, "address1": "2 Compiler Road"}}],
+        contacts=[{"customer_id": grace, "title": "Director", "main": True}, {"customer_id": jean, "title": "Buyer"}])
     carol = shop.add_customer("carol@retail.example", first_name="Carol", last_name="Retail", tags=["newsletter"])
     variants = [v for v in shop.shop.variants.values() if v.sku][:3]
     order, lines = shop.add_order(ada, [{"variant_id": v.id, "quantity": n + 1, "properties": [("Charged Price", v.price)]}
