@@ -76,6 +76,9 @@ class StoreDriver(Protocol):
         """Refund shipped units of a line: they come back."""
     def cancel(self, order: PlacedOrder, line: int, quantity: int) -> None:
         """Cancel units of a line not yet shipped."""
+    def amend(self, order: PlacedOrder, quantities: dict[int, int]) -> str:
+        """An order edit: lines (by position) to new quantities, and a new line of one unit of another variant;
+        that variant's SKU."""
     def add_b2b_customer(self, email: str, first_name: str, last_name: str) -> str:
         """A customer SparkLayer should hold; its external id there."""
     def rename_customer(self, external_id: str, first_name: str) -> None: ...
@@ -169,6 +172,15 @@ class MarketplacerDriver:
         lines = tuple((catalogue.line_items[i].invoice_id, i) for i in placed["line_item_ids"])
         return PlacedOrder(_mp_gid("Order", placed["order_id"]), str(placed["order_id"]), lines,
                            tuple(v.sku for v in variants))
+
+    def amend(self, order: PlacedOrder, quantities: dict[int, int]) -> str:
+        catalogue = self.sandbox.catalogue
+        extra = next(v for v in catalogue.variants.values() if v.sku and v.sku not in order.skus and v.count_on_hand
+                     and not v.deleted and catalogue.adverts[v.advert_id].state == "online")
+        self.sandbox.amend_order(int(base64.b64decode(order.order_id).decode().rpartition("-")[2]),
+                                 quantities={order.lines[n][1]: q for n, q in quantities.items()},
+                                 add=[{"variant_id": extra.legacy_id, "quantity": 1}])
+        return extra.sku
 
     def add_b2b_customer(self, email: str, first_name: str, last_name: str) -> str:
         """Marketplacer has no customer list: the buyer of a SparkLayer order is one, known by email."""
@@ -273,6 +285,14 @@ class ShopifyDriver:
             attributes=[("sparkCartId", cart_id), ("sparkPaymentType", "paymentOnAccount")] if cart_id else [],
             shipping_address={"address1": "1 Analytical Way", "city": "Sydney", "zip": "2000", "country_code": "AU"})
         return PlacedOrder(str(order_id), shop.orders[order_id].name, tuple(line_ids), tuple(v.sku for v in variants))
+
+    def amend(self, order: PlacedOrder, quantities: dict[int, int]) -> str:
+        shop = self.sandbox.shop
+        extra = next(v for v in shop.variants.values() if v.sku and v.sku not in order.skus
+                     and shop.products[v.product_id].status == "ACTIVE")
+        self.sandbox.amend_order(int(order.order_id), quantities={order.lines[n]: q for n, q in quantities.items()},
+                                 add=[{"variant_id": extra.id, "quantity": 1}])
+        return extra.sku
 
     def add_b2b_customer(self, email: str, first_name: str, last_name: str) -> str:
         return str(self.sandbox.add_customer(email, first_name=first_name, last_name=last_name, tags=["b2b"]))

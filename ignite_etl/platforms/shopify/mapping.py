@@ -434,7 +434,8 @@ def map_order(node: dict) -> Order:
             f"it has more than {queries.LINES_PER_ORDER} lines, {queries.FULFILLMENTS_PER_ORDER - 1} fulfillments or "
             f"{queries.REFUNDS_PER_ORDER - 1} refunds, or a fulfillment or refund of more than "
             f"{queries.ITEMS_PER_PACKAGE} lines, which this integration cannot read whole yet"))
-    lines = [_order_line(line) for line in nodes_of(node.get("lineItems")) if line]
+    refunded = _refunded_quantities(node)
+    lines = [_order_line(line, refunded) for line in nodes_of(node.get("lineItems")) if line]
     known = {line.external_id for line in lines}
     shipments = _shipments(node, known)
     refunds, cancellations = _refunds(node, known, shipments)
@@ -507,13 +508,29 @@ def _refunds(node: dict, known: set[str], shipments: list[Shipment]) -> tuple[li
     return refunds, cancellations
 
 
-def _order_line(node: dict) -> OrderLine:
+def _refunded_quantities(node: dict) -> dict[str, int]:
+    """Per line item, the units refunded (whatever their restock)."""
+    found: dict[str, int] = {}
+    for refund in node.get("refunds") or []:
+        for item in nodes_of((refund or {}).get("refundLineItems")):
+            line_id = legacy_id(((item or {}).get("lineItem") or {}).get("id") or "")
+            found[line_id] = found.get(line_id, 0) + int((item or {}).get("quantity") or 0)
+    return found
+
+
+def _order_line(node: dict, refunded: dict[str, int]) -> OrderLine:
+    """A line with the units the order has now: `currentQuantity` leaves out what an order edit removed and what
+    was refunded, so the refunded units (their own packages) are added back; `quantity` is what was first
+    ordered, edits aside."""
+    line_id = legacy_id(node["id"])
+    current = node.get("currentQuantity")
+    quantity = int(current) + refunded.get(line_id, 0) if current is not None else int(node.get("quantity") or 0)
     properties = _attributes(node.get("customAttributes"))
     charged = properties.get(CHARGED_PRICE_PROPERTY)
     own = (((node.get("originalUnitPriceSet") or {}).get("shopMoney") or {}).get("amount"))
-    return OrderLine(external_id=legacy_id(node["id"]), sku=(node.get("sku") or "").strip() or None,
+    return OrderLine(external_id=line_id, sku=(node.get("sku") or "").strip() or None,
                      variant_external_id=str((node.get("variant") or {}).get("legacyResourceId") or "") or None,
-                     name=node.get("name"), quantity=int(node.get("quantity") or 0),
+                     name=node.get("name"), quantity=quantity,
                      unit_price=b2b.parse_amount(charged) if charged is not None else b2b.parse_amount(own))
 
 

@@ -237,7 +237,8 @@ fragment OrderFields on Order {{
   billingAddress {{ ...OrderAddress }}
   lineItems(first: {LINES_PER_ORDER}) {{
     pageInfo {{ hasNextPage }}
-    nodes {{ id sku name quantity variant {{ legacyResourceId }} originalUnitPriceSet {{ shopMoney {{ amount }} }}
+    nodes {{ id sku name quantity currentQuantity variant {{ legacyResourceId }}
+             originalUnitPriceSet {{ shopMoney {{ amount }} }}
              customAttributes {{ key value }} }}
   }}
   fulfillments(first: {FULFILLMENTS_PER_ORDER}) {{

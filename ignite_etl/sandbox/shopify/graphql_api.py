@@ -374,6 +374,7 @@ class LineItemView(_View):
 
     def __init__(self, api: Api, order: OrderRecord, line: LineItemRecord):
         self.id, self.sku, self.name, self.quantity = gid("LineItem", line.id), line.sku, line.name, line.quantity
+        self.currentQuantity = api.store.current_quantity(order, line)
         variant = api.store.variants.get(line.variant_id) if line.variant_id else None
         self.variant = VariantView(api, variant) if variant else None
         self.originalUnitPriceSet = _money(line.price, order.currency)

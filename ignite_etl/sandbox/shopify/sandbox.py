@@ -330,6 +330,10 @@ class ShopifySandbox:
             self._emit(events)
             return refund.id
 
+    def amend_order(self, order_id: int, **changes) -> None:
+        with self._lock:
+            self._emit(self.shop.amend_order(order_id, **changes))
+
     def cancel_order(self, order_id: int) -> None:
         with self._lock:
             self._emit(self.shop.cancel_order(order_id))

@@ -129,6 +129,7 @@ class LineItemRecord:
     quantity: int
     price: str  # the variant's unit price when ordered
     properties: list[tuple[str, str]] = field(default_factory=list)  # `customAttributes`, e.g. Charged Price
+    removed: int = 0  # units an order edit took out
 
 
 @dataclass
@@ -347,6 +348,32 @@ class Shop:
         body = {"id": refund.id, "order_id": order.id, "refund_line_items": [
             {"line_item_id": i, "quantity": q, "restock_type": t.lower()} for i, (q, t) in items.items()]}
         return refund, [Event("refunds/create", body), Event("orders/updated", self.order_payload(order))]
+
+    def amend_order(self, order_id: int, *, quantities: dict[int, int] | None = None,
+                    add: list[dict] | None = None) -> list[Event]:
+        """An order edit: lines set to new quantities (line item id -> units; fewer are removed, more added) and
+        new lines [{variant_id, quantity}]; sends orders/edited and orders/updated."""
+        order = self.orders[order_id]
+        for line_id, wanted in (quantities or {}).items():
+            line = next(item for item in order.lines if item.id == line_id)
+            now = self.current_quantity(order, line)
+            if wanted < now:
+                line.removed += now - wanted
+            else:
+                line.quantity += wanted - now
+        for spec in add or []:
+            variant = self.variants[spec["variant_id"]]
+            order.lines.append(LineItemRecord(self.next_id(), variant.id, variant.sku,
+                                              self.products[variant.product_id].title, int(spec["quantity"]),
+                                              variant.price))
+        order.updated_at = self.now()
+        payload = self.order_payload(order)
+        return [Event("orders/edited", {"order_edit": {"order_id": order.id}}), Event("orders/updated", payload)]
+
+    def current_quantity(self, order: OrderRecord, line: LineItemRecord) -> int:
+        """`LineItem.currentQuantity`: the units ordered less those removed, by an edit or a refund."""
+        refunded = sum(q for refund in order.refunds for i, (q, _) in refund.items.items() if i == line.id)
+        return line.quantity - line.removed - refunded
 
     def cancel_order(self, order_id: int) -> list[Event]:
         order = self.orders[order_id]

@@ -1,21 +1,9 @@
-"""Orders to the Purchasing API: invoice webhooks and the periodic pass, through real HTTP and Dagster."""
+"""Orders to the Purchasing API on each platform: their webhooks and the periodic pass, through real HTTP and
+Dagster; the store driver places and changes the orders."""
 
 from __future__ import annotations
 
 from collections import Counter
-
-from .test_partial_sync import live_variants
-
-BUYER = {"emailAddress": "buyer@example.com", "firstName": "Ada", "surname": "Lovelace"}
-ADDRESS = {"address": "1 Analytical Way", "city": "Sydney", "postcode": "2000", "countryCode": "AU"}
-
-
-def place(store, cart_id: str | None, quantities=(2, 3)) -> dict:
-    variants = [v for v in live_variants(store.marketplacer, 20) if v.count_on_hand >= max(quantities)]
-    lines = [{"variant_id": v.legacy_id, "quantity": q} for v, q in zip(variants, quantities)]
-    order = store.marketplacer.place_order(lines, buyer=BUYER, address=ADDRESS, sparklayer_cart_id=cart_id)
-    order["skus"] = [v.sku for v in variants[: len(quantities)]]
-    return order
 
 
 def purchase(store, cart_id: str) -> dict:
@@ -143,19 +131,17 @@ def test_the_periodic_pass_sends_orders_no_webhook_announced(each_order_store):
     assert purchase_puts(store, again) == []
 
 
-def test_an_amended_order_is_sent_again_whole(order_store):
-    store = order_store
-    order = place(store, "cart-9")
-    sku_a, sku_b = order["skus"]
+def test_an_amended_order_is_sent_again_whole(each_order_store):
+    store = each_order_store
+    order = store.store.driver.place_order("cart-9")
+    sku_a, sku_b = order.skus
     sync_now(store)
-    extra = next(v for v in live_variants(store.marketplacer, 20) if v.sku not in order["skus"] and v.count_on_hand)
     mark = store.store.journal_mark()
 
-    store.marketplacer.amend_order(order["order_id"], quantities={order["line_item_ids"][0]: 5},
-                                   add=[{"variant_id": extra.legacy_id, "quantity": 1}])
+    extra = store.store.driver.amend(order, {0: 5, 1: 1})  # one line up, one down, and a line added
     sync_now(store)
 
     assert packages(purchase(store, "cart-9")) == {
-        ("processing", sku_a): 5, ("processing", sku_b): 3, ("processing", extra.sku): 1}
+        ("processing", sku_a): 5, ("processing", sku_b): 1, ("processing", extra): 1}
     assert len(purchase_puts(store, mark)) == 1
     assert len(store.store.state()["purchases"]) == 1

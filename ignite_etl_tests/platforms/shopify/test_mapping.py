@@ -542,3 +542,15 @@ def test_the_customers_sparklayer_metafields_come_before_the_company():
         ("title", "single_line_text_field", "Owner"))))
 
     assert (body["company_name"], body["accounting_id"], body["title"]) == ("Trading Name", "A-1", "Owner")
+
+
+def test_an_edited_order_has_the_units_left_after_the_edit_with_its_refunds_in_their_own_package():
+    edited = {**order_line(1, "K-1", 4, "20.00"), "currentQuantity": 1}  # 2 edited out, 1 refunded
+    node = order_node(lineItems={"pageInfo": {"hasNextPage": False},
+                                 "nodes": [edited, {**order_line(2, "K-2", 1, "30.00"), "currentQuantity": 1}]},
+                      refunds=[{"id": "gid://shopify/Refund/6", "createdAt": "2026-11-23T00:00:00Z",
+                                "refundLineItems": {"pageInfo": {"hasNextPage": False}, "nodes": [
+                                    {"lineItem": {"id": "gid://shopify/LineItem/1"}, "quantity": 1,
+                                     "restockType": "NO_RESTOCK"}]}}])
+
+    assert items_of(purchase_body(node)) == {("processing", "K-1"): 1, ("refund", "K-1"): 1, ("processing", "K-2"): 1}
