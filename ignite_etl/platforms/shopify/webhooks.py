@@ -52,9 +52,12 @@ def verify_webhook(headers: Mapping[str, str], raw_body: bytes, key: str) -> Web
     `inventory_item:<id>` for `inventory_levels/update` (its product is looked up when the change is synced) and
     the order's for an order's fulfillments and refunds.
 
-    Deliveries of one event (Shopify's retries, one per subscription) carry one body, so the body's digest
-    is the idempotency key: it is signed, so a captured delivery replayed under new headers is the same event.
-    `X-Shopify-Webhook-Id` (unsigned) is kept as the event id for the record."""
+    The idempotency key is the digest of the topic, `X-Shopify-Event-Id` and the signed body. Every delivery of
+    one event (Shopify's retries, one per subscription) shares all three, so duplicates are dropped as
+    Shopify's duplicate guide does (SH §3.3); two events whose bodies are alike (a REST payload leaves out
+    metafields, and its times are whole seconds) differ in event id, so the second change is not lost. A
+    replay under a new event id is queued again, which is harmless: the partial sync reads the record as it
+    is now. `X-Shopify-Webhook-Id` is kept as the event id for the record."""
     lowered = verify_signature(headers, raw_body, key)
     topic = lowered.get("x-shopify-topic", "")
     try:
@@ -87,7 +90,8 @@ def verify_webhook(headers: Mapping[str, str], raw_body: bytes, key: str) -> Web
         raise WebhookMalformed(f"The {topic} delivery names no object")
     return WebhookEvent(
         object_type=object_type, platform_type=topic, object_id=str(object_id or ""), event_name=topic or "unknown",
-        idempotency_key="sha256:" + hashlib.sha256(topic.encode() + b"\n" + raw_body).hexdigest(),
+        idempotency_key="sha256:" + hashlib.sha256(
+            f"{topic}\n{lowered.get('x-shopify-event-id', '')}\n".encode() + raw_body).hexdigest(),
         event_id=webhook_id,
     )
 

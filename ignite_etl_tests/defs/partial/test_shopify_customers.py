@@ -208,3 +208,33 @@ def test_a_company_and_a_location_edited_reach_their_contacts_through_their_webh
     assert (stored["company_name"], stored["price_lists"]) == ("Forge & Sons", [f"shopify-price-list-{trade}"])
     assert {r["entity_id"] for r in env.queue()} == {f"b2b:gid://shopify/Company/{company}",
                                                      f"b2b:gid://shopify/CompanyLocation/{location}"}
+
+
+def test_a_customer_tagged_then_given_price_lists_then_untagged_follows_sparklayers_rule(shopify_webhook_store):
+    env = shopify_webhook_store
+    shop = env.store.driver.sandbox
+    env.store.driver.forget_webhooks()
+
+    def step() -> list:
+        mark = env.store.journal_mark()
+        env.deliver()
+        assert env.partial_sync().success
+        return [e for e in env.store.data_writes(mark) if "/customers/" in e.path]
+
+    fay = shop.add_customer("fay@example.com", first_name="Fay", last_name="Lee", tags=["b2b"])
+    assert len(step()) == 1 and str(fay) in env.sparklayer.state(*SITE)["customers"]
+
+    shop.update_customer(fay, metafields={"price_lists": ("json", '["trade"]')})
+    assert len(step()) == 1
+    assert env.sparklayer.state(*SITE)["customers"][str(fay)]["price_lists"] == ["trade"]
+
+    shop.update_customer(fay, tags=[])  # its sparklayer metafield still makes it a B2B customer (SL-CUST)
+    assert step() == [] and str(fay) in env.sparklayer.state(*SITE)["customers"]
+
+    shop.update_customer(fay, metafields={"price_lists": None})  # now it does not qualify: removed
+    writes = step()
+    assert [e.method for e in writes] == ["DELETE"] and str(fay) not in env.sparklayer.state(*SITE)["customers"]
+
+    mark = env.store.journal_mark()
+    assert env.store.sync().success
+    assert env.store.data_writes(mark) == []

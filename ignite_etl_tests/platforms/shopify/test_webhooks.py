@@ -19,10 +19,12 @@ from ignite_etl.sandbox.server import BackgroundServer
 SECRET = "app-client-secret"
 
 
-def delivery(topic: str, body: dict, *, secret: str = SECRET, webhook_id: str = "wh-1") -> tuple[dict, bytes]:
+def delivery(topic: str, body: dict, *, secret: str = SECRET, webhook_id: str = "wh-1",
+             event_id: str = "ev-1") -> tuple[dict, bytes]:
     raw = json.dumps(body).encode()
     return {"X-Shopify-Topic": topic, "X-Shopify-Hmac-Sha256": signature(raw, secret),
-            "X-Shopify-Shop-Domain": "bobs.myshopify.com", "X-Shopify-Webhook-Id": webhook_id}, raw
+            "X-Shopify-Shop-Domain": "bobs.myshopify.com", "X-Shopify-Webhook-Id": webhook_id,
+            "X-Shopify-Event-Id": event_id}, raw
 
 
 def test_a_product_delivery_names_its_product():
@@ -89,15 +91,17 @@ def test_a_signed_body_that_is_not_a_payload_is_malformed():
 
 
 def test_every_delivery_of_one_event_has_one_idempotency_key_and_another_event_another():
-    first = verify_webhook(*delivery("products/update", {"id": 1, "updated_at": "2026-11-30T10:00:00Z"}), SECRET)
-    retried = verify_webhook(*delivery("products/update", {"id": 1, "updated_at": "2026-11-30T10:00:00Z"},
-                                       webhook_id="wh-1"), SECRET)
-    replayed = verify_webhook(*delivery("products/update", {"id": 1, "updated_at": "2026-11-30T10:00:00Z"},
-                                        webhook_id="wh-forged"), SECRET)
-    later = verify_webhook(*delivery("products/update", {"id": 1, "updated_at": "2026-11-30T10:05:00Z"}), SECRET)
+    body = {"id": 1, "updated_at": "2026-11-30T10:00:00Z"}
+    first = verify_webhook(*delivery("products/update", body), SECRET)
+    retried = verify_webhook(*delivery("products/update", body, webhook_id="wh-1"), SECRET)
+    other_subscription = verify_webhook(*delivery("products/update", body, webhook_id="wh-2"), SECRET)
+    later = verify_webhook(*delivery("products/update", {**body, "updated_at": "2026-11-30T10:05:00Z"},
+                                     event_id="ev-2"), SECRET)
+    # a metafield edit in the same second: the REST body is alike, the event is not
+    alike = verify_webhook(*delivery("products/update", body, event_id="ev-3"), SECRET)
 
-    assert first.idempotency_key == retried.idempotency_key == replayed.idempotency_key
-    assert later.idempotency_key != first.idempotency_key
+    assert first.idempotency_key == retried.idempotency_key == other_subscription.idempotency_key
+    assert len({first.idempotency_key, later.idempotency_key, alike.idempotency_key}) == 3
     assert first.event_id == "wh-1"
 
 
