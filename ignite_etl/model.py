@@ -244,6 +244,8 @@ class Order(Record):
     cancellations: tuple[Cancellation, ...] = ()
     unreadable: str | None = None
     """Why the platform could not read the whole order: it is reported to the merchant, not sent in part."""
+    shipping_method: str | None = None
+    """How the order is to be shipped (the processing package's shipping method)."""
     imported: bool = False
     """An order placed elsewhere that the merchant marked for SparkLayer: sent without a cart id, found by its
     platform id."""

@@ -107,7 +107,7 @@ def seed_demo_shop(shop: ShopifySandbox) -> None:
     order, lines = shop.add_order(ada, [{"variant_id": v.id, "quantity": n + 1, "properties": [("Charged Price", v.price)]}
                                         for n, v in enumerate(variants[:2])],
                                   attributes=[("sparkCartId", "demo-cart-1"), ("sparkPaymentType", "paymentOnAccount")],
-                                  shipping_address=address)
+                                  shipping_address=address, shipping_title="Standard freight")
     shop.fulfill(order, {lines[1]: 1}, company="AusPost", number="AP0000001")
     shop.add_order(carol, [{"variant_id": variants[2].id, "quantity": 1}])  # a web order: not SparkLayer's
 

@@ -62,7 +62,7 @@ def purchase_for(order: Order) -> sl.Purchase:
     processing = items(order.processing_quantities().items())
     if processing:
         packages.append(sl.Package(type="processing", line_items=processing, created_at=order.created_at,
-                                   shipping_address=shipping_address))
+                                   shipping_address=shipping_address, shipping_method=order.shipping_method))
     for shipment in order.net_shipments():
         line_items = package_items(shipment.items)
         if line_items:

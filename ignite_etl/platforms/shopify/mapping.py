@@ -452,6 +452,7 @@ def map_order(node: dict) -> Order:
         shipping_address=_address(node["shippingAddress"]) if node.get("shippingAddress") else None,
         billing_address=_address(node["billingAddress"]) if node.get("billingAddress") else None,
         lines=tuple(lines), shipments=tuple(shipments), refunds=tuple(refunds), cancellations=tuple(cancellations),
+        shipping_method=(node.get("shippingLine") or {}).get("title"),
     )
     cancelled_at = _timestamp(node.get("cancelledAt"))
     left = {line_id: quantity for line_id, quantity in order.processing_quantities().items() if quantity > 0}

@@ -221,7 +221,7 @@ mutation MetafieldsSet($metafields: [MetafieldsSetInput!]!) {
 }"""
 
 ORDERS_PER_PAGE = 1
-"""An order costs up to 793 points (50 lines, 5 fulfillments and 5 refunds of 25 items each), counting every
+"""An order costs up to 794 points (50 lines, 5 fulfillments and 5 refunds of 25 items each), counting every
 item of a list field as an object: one a page."""
 LINES_PER_ORDER = 50
 FULFILLMENTS_PER_ORDER = 5
@@ -232,6 +232,7 @@ fragment OrderFields on Order {{
   id legacyResourceId name processedAt updatedAt cancelledAt currencyCode email tags
   customAttributes {{ key value }}
   orderImport: metafield(namespace: "{NAMESPACE}", key: "order_import") {{ value }}
+  shippingLine {{ title }}
   customer {{ id legacyResourceId email }}
   shippingAddress {{ ...OrderAddress }}
   billingAddress {{ ...OrderAddress }}

@@ -395,6 +395,7 @@ class OrderView(_View):
         customer = api.store.customers.get(order.customer_id) if order.customer_id else None
         self.customer = CustomerView(api, customer) if customer else None
         self.shippingAddress = _mailing_address(order.shipping_address) if order.shipping_address else None
+        self.shippingLine = {"title": order.shipping_title} if order.shipping_title else None
         self.billingAddress = _mailing_address(order.billing_address) if order.billing_address else None
 
     def metafield(self, info, key, namespace=None):

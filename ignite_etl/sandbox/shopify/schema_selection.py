@@ -84,7 +84,8 @@ SELECTION = {
     # ---- orders ----
     "Order": ["id", "legacyResourceId", "name", "createdAt", "processedAt", "updatedAt", "cancelledAt",
               "currencyCode", "note", "tags", "email", "customAttributes", "customer", "shippingAddress",
-              "billingAddress", "lineItems", "fulfillments", "refunds", "metafield"],
+              "billingAddress", "lineItems", "fulfillments", "refunds", "metafield", "shippingLine"],
+    "ShippingLine": ["title"],
     "OrderSortKeys": "*",
     "OrderConnection": _CONNECTION,
     "OrderEdge": "*",

@@ -167,6 +167,7 @@ class OrderRecord:
     fulfillments: list[FulfillmentRecord] = field(default_factory=list)
     refunds: list[RefundRecord] = field(default_factory=list)
     metafields: dict[str, Metafield] = field(default_factory=dict)  # sparklayer namespace, by key
+    shipping_title: str | None = None  # the chosen shipping rate
     cancelled_at: datetime | None = None
     created_at: datetime = EPOCH
     updated_at: datetime = EPOCH
@@ -306,7 +307,7 @@ class Shop:
     def add_order(self, customer_id: int | None, lines: list[dict], *, attributes: list[tuple[str, str]] | None = None,
                   note: str | None = None, tags: list[str] | None = None, shipping_address: dict | None = None,
                   billing_address: dict | None = None, metafields: dict[str, tuple[str, str]] | None = None,
-                  ) -> tuple[OrderRecord, list[Event]]:
+                  shipping_title: str | None = None) -> tuple[OrderRecord, list[Event]]:
         """`lines` items take variant_id, quantity and optionally price (else the variant's) and properties
         [(name, value)]; `metafields` are `sparklayer` ones, {key: (type, value)}."""
         moment = self.now()
@@ -324,6 +325,7 @@ class Shop:
                             updated_at=moment)
         for key, (kind, value) in (metafields or {}).items():
             order.metafields[key] = Metafield(self.next_id(), key, kind, value)
+        order.shipping_title = shipping_title
         self.orders[order.id] = order
         return order, [Event("orders/create", self.order_payload(order))]
 

@@ -429,6 +429,12 @@ def test_the_billing_and_shipping_addresses_are_carried():
         "Chestnut Street 92", "KY")
 
 
+def test_the_shipping_lines_title_is_the_processing_packages_shipping_method():
+    [processing] = purchase_body(order_node(shippingLine={"title": "Standard freight"}))["packages"]
+
+    assert processing["shipping_method"] == "Standard freight"
+
+
 def test_lines_are_processing_at_the_charged_price_else_their_own():
     [processing] = purchase_body(order_node())["packages"]
 
