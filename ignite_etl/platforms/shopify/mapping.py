@@ -428,9 +428,10 @@ def map_order(node: dict) -> Order:
     cancellation: the units never shipped) and, for a cancelled order, what was left processing."""
     order_id = str(node.get("legacyResourceId") or legacy_id(node["id"]))
     cart_id = _attributes(node.get("customAttributes")).get(CART_ID_ATTRIBUTE, "").strip() or None
+    imported = not cart_id and is_imported_order(node)
     if not order_read_whole(node):  # reported to the merchant, never sent in part
-        return Order(external_id=order_id, visible_id=node.get("name"), sparklayer_id=cart_id,
-                     imported=not cart_id and is_imported_order(node), unreadable=(
+        return Order(external_id=order_id, visible_id=node.get("name"), sparklayer_id=cart_id, imported=imported,
+                     unreadable=(
             f"it has more than {queries.LINES_PER_ORDER} lines, {queries.FULFILLMENTS_PER_ORDER - 1} fulfillments or "
             f"{queries.REFUNDS_PER_ORDER - 1} refunds, or a fulfillment or refund of more than "
             f"{queries.ITEMS_PER_PACKAGE} lines, which this integration cannot read whole yet"))
@@ -443,7 +444,7 @@ def map_order(node: dict) -> Order:
     email = (customer.get("email") or node.get("email") or "").strip()
     order = Order(
         external_id=order_id, visible_id=node.get("name"),
-        sparklayer_id=cart_id, imported=not cart_id and is_imported_order(node),
+        sparklayer_id=cart_id, imported=imported,
         customer_email=email or None,
         customer=Customer(external_id=str(customer.get("legacyResourceId") or legacy_id(customer["id"])), email=email)
         if customer.get("id") and email else None,

@@ -356,6 +356,14 @@ def _contact(api: Api, company: CompanyRecord, contact: CompanyContactRecord) ->
                                lambda loc: _assignment(api, company, contact, loc)))
 
 
+def _checked_metafield(owner: CustomerRecord | None, metafield: dict) -> tuple[str | None, tuple[str, str] | None]:
+    """A metafield input's type (given, else that of the owner's metafield with its key) and Shopify's refusal
+    of its value (`metafield_problem`), if any."""
+    known = owner.metafields.get(metafield.get("key") or "") if owner else None
+    kind = metafield.get("type") or (known.type if known else None)
+    return kind, metafield_problem(kind, metafield.get("value") or "")
+
+
 def _money(amount: str, currency: str) -> dict:
     return {"shopMoney": {"amount": amount, "currencyCode": currency}}
 
@@ -714,9 +722,7 @@ class Api:
         for n, metafield in enumerate(given.get("metafields") or []):
             if metafield.get("id") or metafield.get("namespace") != "sparklayer":
                 raise GraphQLError("The simulator sets sparklayer metafields by namespace and key only")
-            known = customer.metafields.get(metafield.get("key") or "") if customer else None
-            kind = metafield.get("type") or (known.type if known else None)
-            problem = metafield_problem(kind, metafield.get("value") or "")
+            kind, problem = _checked_metafield(customer, metafield)
             if not metafield.get("key") or problem:
                 errors.append({"field": ["metafields", str(n), "value"],
                                "message": problem[1] if problem else "Key can't be blank"})
@@ -752,10 +758,9 @@ class Api:
                 raise GraphQLError("The simulator sets metafields on customers only")
             if metafield.get("namespace") != "sparklayer":
                 raise GraphQLError("The simulator keeps sparklayer metafields only")
-            known = owner.metafields.get(metafield["key"]) if owner else None
-            kind = metafield.get("type") or (known.type if known else None)
-            problem = (("INVALID_VALUE", "Owner does not exist") if owner is None
-                       else metafield_problem(kind, metafield["value"]))
+            kind, problem = _checked_metafield(owner, metafield)
+            if owner is None:
+                problem = ("INVALID_VALUE", "Owner does not exist")
             if problem:
                 errors.append({"field": ["metafields", str(n), "ownerId" if owner is None else "value"],
                                "code": problem[0], "elementIndex": n, "message": problem[1]})

@@ -294,11 +294,10 @@ class Shop:
             customer.tax_exempt = bool(fields["tax_exempt"])
         if "addresses" in fields:
             customer.addresses = [self._address(a) for a in fields["addresses"]]
-        for key, typed in (fields.get("metafields") or {}).items():
-            if typed is None:
-                customer.metafields.pop(key, None)
-            else:
-                customer.metafields[key] = Metafield(self.next_id(), key, typed[0], typed[1])
+        metafields = fields.get("metafields") or {}
+        for key in [k for k, typed in metafields.items() if typed is None]:
+            customer.metafields.pop(key, None)
+        self.set_customer_metafields(customer_id, {k: typed for k, typed in metafields.items() if typed is not None})
         customer.updated_at = self.now()
         return [Event("customers/update", self.customer_payload(customer))]
 
